@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Builds everything wasm-cnn needs, installing what is missing: Emscripten (Debian package), npm packages, the
+# wasm engine (dist/wasm-cnn.wasm), the native engine tests (ASan/UBSan) and the MNIST data file.
+# Idempotent: each step is skipped when its output is newer than its inputs. Stops at the first error.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+say() { printf '[build] %s\n' "$*"; }
+die() { printf '[build] error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    die "need root to run: $* (install it yourself, or run as root)"; fi
+}
+
+apt_install() { # apt_install COMMAND PACKAGE
+  command -v "$1" >/dev/null 2>&1 && return 0
+  command -v apt-get >/dev/null 2>&1 || die "'$1' is missing and apt-get is not available: install package '$2'"
+  say "installing $2 (apt-get)"
+  if [ ! -f /tmp/.wasm-cnn-apt-updated ]; then as_root apt-get update -qq && touch /tmp/.wasm-cnn-apt-updated; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null ||
+    die "apt-get install $2 failed"
+}
+
+# newer_than OUTPUT INPUT...: true when OUTPUT is missing or any input file is newer.
+stale() {
+  local out=$1; shift
+  [ -e "$out" ] || return 0
+  [ -n "$(find "$@" -newer "$out" -type f 2>/dev/null | head -n 1)" ]
+}
+
+apt_install emcc emscripten
+apt_install gcc gcc
+if [ ! -d node_modules ]; then
+  say "installing npm packages"
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+fi
+
+SOURCES=(c/src/*.c c/src/layers/*.c c/src/kernels/*.c)
+EXPORTS=$(grep -ohE '\bcnn_[a-z0-9_]+\(' c/include/cnn.h | tr -d '(' | sort -u | sed 's/^/_/' | paste -sd, -)
+EXPORTS="$EXPORTS,_malloc,_free"
+
+mkdir -p dist build/native
+if stale dist/wasm-cnn.wasm c build.sh; then
+  say "building dist/wasm-cnn.wasm (emcc -O3 -msimd128)"
+  NODE_PATH=/usr/share/nodejs emcc -O3 -msimd128 -std=c11 -Wall -Wextra -Werror=implicit-function-declaration \
+    -Ic/include -Ic/src "${SOURCES[@]}" \
+    -sSTANDALONE_WASM --no-entry -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=16MB -sMAXIMUM_MEMORY=4GB \
+    -sEXPORTED_FUNCTIONS="$EXPORTS" -o dist/wasm-cnn.tmp.wasm || die "emcc failed"
+  mv dist/wasm-cnn.tmp.wasm dist/wasm-cnn.wasm
+fi
+
+# Native builds: the same engine with the portable SIMD fallback, under AddressSanitizer and UBSan.
+NATIVE_FLAGS=(-O1 -g -std=c11 -Wall -Wextra -fno-omit-frame-pointer -fsanitize=address,undefined
+              -fno-sanitize-recover=undefined -Ic/include -Ic/src)
+for test_src in tests/c/test_*.c; do
+  [ -e "$test_src" ] || continue
+  name=$(basename "$test_src" .c)
+  if stale "build/native/$name" c "$test_src" tests/c build.sh; then
+    say "building build/native/$name (gcc, ASan/UBSan)"
+    gcc "${NATIVE_FLAGS[@]}" "$test_src" "${SOURCES[@]}" -lm -o "build/native/$name" || die "native build of $name failed"
+  fi
+done
+
+if [ -f tools/prepare-mnist.js ]; then node tools/prepare-mnist.js || die "preparing MNIST data failed"; fi
+say "ok"

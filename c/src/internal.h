@@ -1,0 +1,165 @@
+/* Engine internals shared by the graph, the layers, the losses and the optimizers. Not part of the public API. */
+#ifndef CNN_INTERNAL_H
+#define CNN_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cnn.h"
+#include "rng.h"
+
+#define CNN_MAX_INPUTS 8
+#define CNN_MAX_DIM 65536          /* largest spatial size or channel count accepted */
+#define CNN_MAX_ELEMENTS (1 << 28) /* largest per-sample tensor or parameter, in floats */
+
+typedef struct cnn_model cnn_model;
+typedef struct cnn_node cnn_node;
+
+/* What a layer needs beyond its output and gradient buffers, for batches of up to `capacity` samples. */
+typedef struct cnn_layer_needs {
+    size_t scratch_floats; /* shared between layers: valid only during one forward or backward call */
+    size_t saved_floats;   /* owned by the node: kept from forward to backward (dropout mask, ...) */
+    size_t saved_ints;     /* owned by the node (max-pool argmax indices, ...) */
+} cnn_layer_needs;
+
+/* One layer family's behaviour. forward writes node->out; backward reads node->grad and ADDS into its inputs'
+ * gradients (darknet's rule), which makes fan-out, residual add and concat correct without special cases. */
+typedef struct cnn_layer_ops {
+    const char* name;
+    cnn_layer_needs (*needs)(const cnn_model* m, const cnn_node* node, int capacity);
+    void (*forward)(cnn_model* m, cnn_node* node, int n, int training);
+    void (*backward)(cnn_model* m, cnn_node* node, int n);
+} cnn_layer_ops;
+
+typedef struct cnn_conv_cfg {
+    int filters, kh, kw, sh, sw, dh, dw, padding, use_bias;
+    int pad_top, pad_left, oh, ow;
+} cnn_conv_cfg;
+
+typedef struct cnn_pool_cfg {
+    int kind, ph, pw, sh, sw, padding;
+    int pad_top, pad_left;
+} cnn_pool_cfg;
+
+typedef struct cnn_dense_cfg { int units, use_bias; } cnn_dense_cfg;
+typedef struct cnn_act_cfg { int kind; float alpha; } cnn_act_cfg;
+typedef struct cnn_dropout_cfg { float rate; } cnn_dropout_cfg;
+
+struct cnn_node {
+    int id;
+    const cnn_layer_ops* ops;
+    int inputs[CNN_MAX_INPUTS];
+    int n_inputs;
+    int h, w, c;          /* output shape of one sample */
+    int first_param, n_params;
+    int trainable;
+    float* out;           /* capacity × size; for the input node: the model's input buffer */
+    float* grad;          /* capacity × size, or NULL when planned without gradients */
+    float* saved;         /* see cnn_layer_needs */
+    int32_t* saved_i32;
+    union {
+        cnn_conv_cfg conv;
+        cnn_pool_cfg pool;
+        cnn_dense_cfg dense;
+        cnn_act_cfg act;
+        cnn_dropout_cfg dropout;
+    } cfg;
+};
+
+typedef struct cnn_param {
+    int node;
+    int ndim;
+    int32_t dims[4];
+    int size;
+    int fan_in, fan_out;
+    int decays;   /* weight decay applies (kernels yes, biases no, as PyTorch users usually set it up) */
+    float* data;
+    float* grad;  /* NULL until planned with gradients */
+    float* m1;    /* optimizer state: momentum / Adam first moment */
+    float* m2;    /* Adam second moment */
+} cnn_param;
+
+struct cnn_model {
+    cnn_node* nodes;
+    int n_nodes, nodes_cap;
+    cnn_param* params;
+    int n_params, params_cap;
+    int input_node;
+    int output_node;
+    cnn_rng rng;          /* initialisation */
+    cnn_rng dropout_rng;  /* training-time randomness, re-seedable per fit */
+
+    int compiled;
+    int loss;
+    cnn_optimizer_config opt;
+    int64_t step;         /* optimizer steps taken (Adam bias correction) */
+    float* class_weights; /* NULL or one weight per output class (sparse cross-entropy) */
+    int has_ignore_label;
+    int ignore_label;     /* sparse labels equal to this count neither in the loss nor in accuracy */
+
+    int capacity;         /* planned batch capacity, 0 = not planned */
+    int with_grads;
+    int want_input_grad;  /* backward also computes d loss / d input */
+    float* scratch;
+    size_t scratch_floats;
+    float* input_grad;
+    void* labels;
+};
+
+static inline int cnn_node_size(const cnn_node* node) { return node->h * node->w * node->c; }
+
+/* Whether backward must produce the gradient of node `id` (the model input's only when asked for). */
+static inline int cnn_wants_grad(const cnn_model* m, int id) { return id != m->input_node || m->want_input_grad; }
+
+/* The shared scratch space, aligned to 64 bytes (the plan allocates 16 spare floats for this). */
+static inline float* cnn_scratch(cnn_model* m) {
+    uintptr_t p = (uintptr_t)m->scratch;
+    return (float*)((p + 63u) & ~(uintptr_t)63u);
+}
+
+/* error.c: formats the thread's error message and returns the status, so callers can `return cnn_fail(...)`. */
+cnn_status cnn_fail(cnn_status status, const char* fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* graph.c */
+int cnn_graph_add_node(cnn_model* m, const cnn_layer_ops* ops, const int* inputs, int n_inputs, int h, int w, int c);
+int cnn_graph_add_param(cnn_model* m, int node, int ndim, const int32_t* dims, int fan_in, int fan_out, int init,
+                        int decays);
+/* Removes the node just added (and its parameters) after a later step of adding it failed; returns status. */
+int cnn_graph_rollback(cnn_model* m, int node, int status);
+cnn_status cnn_graph_check_input(const cnn_model* m, int input, const char* layer);
+void cnn_graph_forward(cnn_model* m, int n, int training);
+void cnn_graph_backward(cnn_model* m, int n, int start_node);
+
+/* Output size of a windowed op along one axis, and the padding before it (tfjs/TensorFlow rules). Returns the output
+ * size, or 0 when the effective window does not fit. */
+int cnn_window_out(int in, int k, int stride, int dilation, int padding, int* pad_before);
+
+/* Layer families (one file each in layers/). */
+extern const cnn_layer_ops cnn_input_ops;
+extern const cnn_layer_ops cnn_conv2d_ops;
+extern const cnn_layer_ops cnn_pool2d_ops;
+extern const cnn_layer_ops cnn_dense_ops;
+extern const cnn_layer_ops cnn_flatten_ops;
+extern const cnn_layer_ops cnn_dropout_ops;
+extern const cnn_layer_ops cnn_activation_ops;
+
+/* activation.c: applies an activation over rows of `c` channels (softmax needs the row). */
+void cnn_activation_forward(int kind, float alpha, size_t count, int c, const float* x, float* y);
+
+/* init.c */
+int cnn_init_is_valid(int init);
+void cnn_init_fill(cnn_rng* rng, int init, int fan_in, int fan_out, float* data, int size);
+
+/* loss.c: computes the loss of the output node against the label buffer, writes d loss / d (start node output)
+ * into the gradient of the returned start node (when grads != 0), and fills stats[0..2]. Returns the node where
+ * backward begins (the softmax's input when softmax and cross-entropy are fused). */
+int cnn_loss_compute(cnn_model* m, int n, int grads, float* stats);
+
+/* optim.c: global gradient norm, clipping, weight decay, update. Returns the norm before clipping. */
+float cnn_optimizer_step(cnn_model* m);
+
+#endif

@@ -1,0 +1,237 @@
+/* f32 GEMM: C = op(A)·op(B) (+ C). BLIS-style blocking around a 4×8 register-blocked microkernel.
+ *
+ * Loop nest (outer → inner): columns in NC blocks → K in KC blocks (pack that KC×NC slice of op(B) into NR-wide
+ * panels) → rows in MC blocks (pack op(A) into MR-tall panels when A is transposed) → NR column panels → MR row
+ * panels → microkernel. A packed B micro-panel (KC×8 floats, 8 KB) stays in L1 while the row panels stream past it.
+ *
+ * op(A) is read in place when trans_a == 0: its rows are K-contiguous, so the microkernel can splat straight from four
+ * row pointers. Skipping that pack matters for skinny conv shapes (N = 6..16) where packing would cost as much as the
+ * arithmetic. Rows past M in an edge panel reuse the last valid row pointer (never an out-of-bounds read); their
+ * results are discarded by the edge store. Zero-padded packed panels cover the other edges.
+ *
+ * Workspace layout (floats): [packed B: KC_eff × round_up(NC_eff, NR)] [packed A: round_up(MC_eff, MR) × KC_eff]. */
+#include "kernels/kernels.h"
+#include "simd.h"
+
+#include <string.h>
+
+#ifndef GEMM_MR_OVERRIDE
+#define GEMM_MR_OVERRIDE 4
+#endif
+#ifndef GEMM_DIRECT_MAX_N
+#define GEMM_DIRECT_MAX_N 8
+#endif
+enum {
+    GEMM_MR = GEMM_MR_OVERRIDE,   /* microkernel rows */
+    GEMM_NR = 8,   /* microkernel columns: two f32x4 */
+    GEMM_KC = 256, /* K block: A (4×KC) and B (KC×8) micro-panels fit in L1 together */
+    GEMM_MC = 128, /* row block of packed A: 128×256×4 B = 128 KB, lives in L2 */
+    GEMM_NC = 512, /* column block of packed B: up to 512 KB, lives in L2 */
+};
+
+
+static inline int min_int(int a, int b) { return a < b ? a : b; }
+static inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
+
+size_t cnn_f32_gemm_workspace_floats(int M, int N, int K) {
+    if (M <= 0 || N <= 0 || K <= 0) return 0;
+    const size_t kc = (size_t)min_int(K, GEMM_KC);
+    const size_t nc = (size_t)round_up(min_int(N, GEMM_NC), GEMM_NR);
+    const size_t mc = (size_t)round_up(min_int(M, GEMM_MC), GEMM_MR);
+    return kc * nc + mc * kc;
+}
+
+/* ---- reference ------------------------------------------------------------------------------------------------- */
+
+void cnn_f32_gemm__ref(int M, int N, int K,
+                       const float* A, int lda, int trans_a,
+                       const float* B, int ldb, int trans_b,
+                       float* C, int ldc, int accumulate, float* workspace) {
+    (void)workspace;
+    for (int i = 0; i < M; i++) {
+        for (int j = 0; j < N; j++) {
+            float sum = 0.0f;
+            for (int k = 0; k < K; k++) {
+                const float a = trans_a ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                const float b = trans_b ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                sum += a * b;
+            }
+            float* c = &C[(size_t)i * ldc + j];
+            *c = accumulate ? *c + sum : sum;
+        }
+    }
+}
+
+/* ---- packing --------------------------------------------------------------------------------------------------- */
+
+/* op(B)[k0 : k0+kc, j0 : j0+nc] → panels of NR columns: panel p holds dst[p·kc·NR + k·NR + jj], zero past nc. */
+static void pack_b(int kc, int nc, const float* B, int ldb, int trans_b, int k0, int j0, float* dst) {
+    for (int jp = 0; jp < nc; jp += GEMM_NR) {
+        const int nr = min_int(GEMM_NR, nc - jp);
+        float* d = dst + (size_t)jp * kc;
+        if (!trans_b) {
+            const float* src = B + (size_t)k0 * ldb + j0 + jp;
+            if (nr == GEMM_NR) {
+                for (int k = 0; k < kc; k++, src += ldb, d += GEMM_NR) {
+                    cnn_v4f_store(d, cnn_v4f_load(src));
+                    cnn_v4f_store(d + 4, cnn_v4f_load(src + 4));
+                }
+            } else {
+                for (int k = 0; k < kc; k++, src += ldb, d += GEMM_NR) {
+                    int jj = 0;
+                    for (; jj < nr; jj++) d[jj] = src[jj];
+                    for (; jj < GEMM_NR; jj++) d[jj] = 0.0f;
+                }
+            }
+        } else {
+            /* B is N×K: each packed column is a K-contiguous source row. */
+            for (int jj = 0; jj < GEMM_NR; jj++) {
+                if (jj < nr) {
+                    const float* src = B + (size_t)(j0 + jp + jj) * ldb + k0;
+                    for (int k = 0; k < kc; k++) d[(size_t)k * GEMM_NR + jj] = src[k];
+                } else {
+                    for (int k = 0; k < kc; k++) d[(size_t)k * GEMM_NR + jj] = 0.0f;
+                }
+            }
+        }
+    }
+}
+
+/* op(A)[i0 : i0+mc, k0 : k0+kc] → panels of MR rows: dst[p·kc·MR + k·MR + ii], zero past mc. */
+static void pack_a(int mc, int kc, const float* A, int lda, int trans_a, int i0, int k0, float* dst) {
+    for (int ip = 0; ip < mc; ip += GEMM_MR) {
+        const int mr = min_int(GEMM_MR, mc - ip);
+        float* d = dst + (size_t)ip * kc;
+        if (trans_a) {
+            /* A is K×M: MR consecutive floats of each source row form one packed k step. */
+            const float* src = A + (size_t)k0 * lda + i0 + ip;
+            for (int k = 0; k < kc; k++, src += lda, d += GEMM_MR) {
+                int ii = 0;
+                for (; ii + 4 <= mr; ii += 4) cnn_v4f_store(d + ii, cnn_v4f_load(src + ii));
+                for (; ii < mr; ii++) d[ii] = src[ii];
+                for (; ii < GEMM_MR; ii++) d[ii] = 0.0f;
+            }
+        } else {
+            for (int ii = 0; ii < GEMM_MR; ii++) {
+                if (ii < mr) {
+                    const float* src = A + (size_t)(i0 + ip + ii) * lda + k0;
+                    for (int k = 0; k < kc; k++) d[(size_t)k * GEMM_MR + ii] = src[k];
+                } else {
+                    for (int k = 0; k < kc; k++) d[(size_t)k * GEMM_MR + ii] = 0.0f;
+                }
+            }
+        }
+    }
+}
+
+/* ---- microkernels ---------------------------------------------------------------------------------------------- */
+
+/* C[0:mr, 0:nr] (+)= acc. A full tile goes straight to C; an edge tile goes through a local copy. */
+static CNN_ALWAYS_INLINE void store_tile(cnn_v4f acc[GEMM_MR][2], float* c, int ldc, int mr, int nr,
+                                         int accumulate) {
+    if (mr == GEMM_MR && nr == GEMM_NR) {
+        for (int r = 0; r < GEMM_MR; r++) {
+            float* crow = c + (size_t)r * ldc;
+            cnn_v4f lo = acc[r][0], hi = acc[r][1];
+            if (accumulate) {
+                lo = cnn_v4f_add(cnn_v4f_load(crow), lo);
+                hi = cnn_v4f_add(cnn_v4f_load(crow + 4), hi);
+            }
+            cnn_v4f_store(crow, lo);
+            cnn_v4f_store(crow + 4, hi);
+        }
+        return;
+    }
+    float tile[GEMM_MR][GEMM_NR];
+    for (int r = 0; r < GEMM_MR; r++) cnn_v4f_store(tile[r], acc[r][0]), cnn_v4f_store(tile[r] + 4, acc[r][1]);
+    for (int r = 0; r < mr; r++) {
+        float* crow = c + (size_t)r * ldc;
+        if (accumulate)
+            for (int j = 0; j < nr; j++) crow[j] += tile[r][j];
+        else
+            for (int j = 0; j < nr; j++) crow[j] = tile[r][j];
+    }
+}
+
+/* acc[MR×8] = Σ_k a[k·MR + r] · b[k·8 + j] over a packed A panel and a packed B panel. */
+static void ukernel_packed_a(int kc, const float* a, const float* b, float* c, int ldc, int mr, int nr,
+                             int accumulate) {
+    cnn_v4f acc[GEMM_MR][2];
+    for (int r = 0; r < GEMM_MR; r++) acc[r][0] = acc[r][1] = cnn_v4f_zero();
+    for (int k = 0; k < kc; k++, a += GEMM_MR, b += GEMM_NR) {
+        const cnn_v4f b0 = cnn_v4f_load(b), b1 = cnn_v4f_load(b + 4);
+        for (int r = 0; r < GEMM_MR; r++) {
+            const cnn_v4f av = cnn_v4f_load_splat(a + r);
+            acc[r][0] = cnn_v4f_muladd(acc[r][0], av, b0);
+            acc[r][1] = cnn_v4f_muladd(acc[r][1], av, b1);
+        }
+    }
+    store_tile(acc, c, ldc, mr, nr, accumulate);
+}
+
+/* Same, reading MR rows of A in place (row stride lda, K-contiguous). Rows past mr alias the last valid row:
+ * in-bounds reads whose results the edge store drops. */
+static void ukernel_direct_a(int kc, const float* a, int lda, int mr, const float* b, float* c, int ldc, int nr,
+                             int accumulate) {
+    const float* rows[GEMM_MR];
+    rows[0] = a;
+    for (int r = 1; r < GEMM_MR; r++) rows[r] = r < mr ? rows[r - 1] + lda : rows[r - 1];
+    cnn_v4f acc[GEMM_MR][2];
+    for (int r = 0; r < GEMM_MR; r++) acc[r][0] = acc[r][1] = cnn_v4f_zero();
+    for (int k = 0; k < kc; k++, b += GEMM_NR) {
+        const cnn_v4f b0 = cnn_v4f_load(b), b1 = cnn_v4f_load(b + 4);
+        for (int r = 0; r < GEMM_MR; r++) {
+            const cnn_v4f av = cnn_v4f_load_splat(rows[r] + k);
+            acc[r][0] = cnn_v4f_muladd(acc[r][0], av, b0);
+            acc[r][1] = cnn_v4f_muladd(acc[r][1], av, b1);
+        }
+    }
+    store_tile(acc, c, ldc, mr, nr, accumulate);
+}
+
+/* ---- driver ---------------------------------------------------------------------------------------------------- */
+
+void cnn_f32_gemm__simd(int M, int N, int K,
+                        const float* A, int lda, int trans_a,
+                        const float* B, int ldb, int trans_b,
+                        float* C, int ldc, int accumulate, float* workspace) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        if (!accumulate)
+            for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof(float));
+        return;
+    }
+    const int kc_max = min_int(K, GEMM_KC);
+    float* packed_b = workspace;
+    float* packed_a = workspace + (size_t)kc_max * round_up(min_int(N, GEMM_NC), GEMM_NR);
+
+    for (int j0 = 0; j0 < N; j0 += GEMM_NC) {
+        const int nc = min_int(GEMM_NC, N - j0);
+        for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+            const int kc = min_int(GEMM_KC, K - k0);
+            /* Later K blocks always add onto what the first one wrote. */
+            const int acc = accumulate || k0 > 0;
+            pack_b(kc, nc, B, ldb, trans_b, k0, j0, packed_b);
+            for (int i0 = 0; i0 < M; i0 += GEMM_MC) {
+                const int mc = min_int(GEMM_MC, M - i0);
+                /* Packing pays off once a row panel is reused across several column panels. */
+                const int pack = trans_a || nc > GEMM_DIRECT_MAX_N;
+                if (pack) pack_a(mc, kc, A, lda, trans_a, i0, k0, packed_a);
+                for (int jp = 0; jp < nc; jp += GEMM_NR) {
+                    const int nr = min_int(GEMM_NR, nc - jp);
+                    const float* b_panel = packed_b + (size_t)jp * kc;
+                    float* c_col = C + (size_t)i0 * ldc + j0 + jp;
+                    for (int ip = 0; ip < mc; ip += GEMM_MR) {
+                        const int mr = min_int(GEMM_MR, mc - ip);
+                        float* c_tile = c_col + (size_t)ip * ldc;
+                        if (pack)
+                            ukernel_packed_a(kc, packed_a + (size_t)ip * kc, b_panel, c_tile, ldc, mr, nr, acc);
+                        else
+                            ukernel_direct_a(kc, A + (size_t)(i0 + ip) * lda + k0, lda, mr, b_panel, c_tile, ldc,
+                                             nr, acc);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+/* Hot loops of the engine. Every SIMD kernel (suffix __simd) has a scalar reference twin (suffix __ref) with the
+ * same signature; both are always compiled so tests can compare them. Callers use the unsuffixed names, which map to
+ * the SIMD variant. Kernels never allocate: scratch memory is passed in by the caller (sized by the *_workspace
+ * functions), so a training step does no allocation. All tensors are f32 NHWC, row-major, densely packed. */
+#ifndef CNN_KERNELS_H
+#define CNN_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- GEMM -------------------------------------------------------------------------------------------------------
+ * C = op(A)·op(B) (+ C when accumulate != 0).
+ * op(A) is M×K: A is M×K row-major with leading dimension lda when trans_a == 0, or K×M (lda) when trans_a != 0.
+ * op(B) is K×N: B is K×N (ldb) when trans_b == 0, or N×K (ldb) when trans_b != 0.
+ * C is M×N with leading dimension ldc. M, N or K may be 0 (K == 0 and !accumulate writes zeros).
+ * workspace: at least cnn_f32_gemm_workspace_floats(M, N, K) floats, 16-byte aligned (the __ref variant ignores it). */
+size_t cnn_f32_gemm_workspace_floats(int M, int N, int K);
+void cnn_f32_gemm__simd(int M, int N, int K,
+                        const float* A, int lda, int trans_a,
+                        const float* B, int ldb, int trans_b,
+                        float* C, int ldc, int accumulate, float* workspace);
+void cnn_f32_gemm__ref(int M, int N, int K,
+                       const float* A, int lda, int trans_a,
+                       const float* B, int ldb, int trans_b,
+                       float* C, int ldc, int accumulate, float* workspace);
+#define cnn_f32_gemm cnn_f32_gemm__simd
+
+/* ---- convolution geometry -----------------------------------------------------------------------------------------
+ * Input x: n×h×w×c. Output: n×oh×ow×(filters). The patch matrix ("cols") has one row per output pixel of the whole
+ * batch (row r = (b·oh + oy)·ow + ox) and kh·kw·c columns ordered (ky, kx, ci) — the layout of a tfjs conv kernel
+ * [kh, kw, c, filters], so cols · kernel (as a (kh·kw·c)×filters matrix) is the convolution. Input pixel of tap
+ * (ky, kx) for output (oy, ox): iy = oy·sh + ky·dh − pad_top, ix = ox·sw + kx·dw − pad_left; outside → 0. */
+typedef struct cnn_conv_geom {
+    int n, h, w, c;          /* input */
+    int kh, kw;              /* kernel size */
+    int sh, sw;              /* strides */
+    int dh, dw;              /* dilation */
+    int pad_top, pad_left;   /* zero padding before the first row / column */
+    int oh, ow;              /* output size */
+} cnn_conv_geom;
+
+/* Writes rows [row0, row0 + rows) of the patch matrix into cols (rows × kh·kw·c, dense). */
+void cnn_f32_im2col(const cnn_conv_geom* g, const float* x, int row0, int rows, float* cols);
+/* Adds rows [row0, row0 + rows) of a patch-matrix gradient back into dx (n×h×w×c), the adjoint of im2col. */
+void cnn_f32_col2im_add(const cnn_conv_geom* g, const float* cols, int row0, int rows, float* dx);
+
+/* ---- pooling --------------------------------------------------------------------------------------------------------
+ * Windows ph×pw with strides sh, sw over x (n×h×w×c); padded positions are ignored (never the max, never counted in
+ * the average: tfjs semantics). Vectorised across channels. */
+typedef struct cnn_pool_geom {
+    int n, h, w, c;
+    int ph, pw;
+    int sh, sw;
+    int pad_top, pad_left;
+    int oh, ow;
+} cnn_pool_geom;
+
+/* y: n×oh×ow×c. idx (may be NULL): for each output element, the spatial index iy·w + ix of its maximum within its
+ * own sample and channel (PyTorch's MaxPool2d return_indices meaning). The first maximum in window scan order
+ * (row-major) wins; a NaN in the window propagates to the output and its index. */
+void cnn_f32_maxpool__simd(const cnn_pool_geom* g, const float* x, float* y, int32_t* idx);
+void cnn_f32_maxpool__ref(const cnn_pool_geom* g, const float* x, float* y, int32_t* idx);
+#define cnn_f32_maxpool cnn_f32_maxpool__simd
+/* dx[b, idx, ch] += dy[b, o, ch] for every output element (scatter-add through the recorded indices). dx has
+ * out_h×out_w spatial positions per sample (the unpooled size). Also serves max-unpooling's forward pass. */
+void cnn_f32_maxpool_backward(int n, int oh, int ow, int c, const float* dy, const int32_t* idx,
+                              int out_h, int out_w, float* dx);
+/* Gathers dx[b, o, ch] = dy[b, idx, ch]: max-unpooling's backward pass. */
+void cnn_f32_maxunpool_backward(int n, int oh, int ow, int c, const float* dy_unpooled, const int32_t* idx,
+                                int unpooled_h, int unpooled_w, float* dx);
+
+void cnn_f32_avgpool__simd(const cnn_pool_geom* g, const float* x, float* y);
+void cnn_f32_avgpool__ref(const cnn_pool_geom* g, const float* x, float* y);
+#define cnn_f32_avgpool cnn_f32_avgpool__simd
+/* dx += the average-pool adjoint of dy. */
+void cnn_f32_avgpool_backward__simd(const cnn_pool_geom* g, const float* dy, float* dx);
+void cnn_f32_avgpool_backward__ref(const cnn_pool_geom* g, const float* dy, float* dx);
+#define cnn_f32_avgpool_backward cnn_f32_avgpool_backward__simd
+
+/* ---- elementwise / small helpers ----------------------------------------------------------------------------------- */
+/* y[r, j] += bias[j] for rows × cols. */
+void cnn_f32_add_bias(int rows, int cols, const float* bias, float* y);
+/* db[j] += sum over r of dy[r, j]. */
+void cnn_f32_sum_rows_add(int rows, int cols, const float* dy, float* db);
+
+#endif

@@ -1,0 +1,68 @@
+/* Max and average pooling (tfjs semantics: padded positions are never the max and never counted in the average).
+ * Max pooling records the argmax of every output (spatial index iy·w + ix within its sample and channel), which its
+ * backward pass scatters through. */
+#include "../internal.h"
+#include "../kernels/kernels.h"
+
+static cnn_pool_geom geometry(const cnn_model* m, const cnn_node* node, int n) {
+    const cnn_node* in = &m->nodes[node->inputs[0]];
+    const cnn_pool_cfg* cfg = &node->cfg.pool;
+    cnn_pool_geom g = {n, in->h, in->w, in->c, cfg->ph, cfg->pw, cfg->sh, cfg->sw,
+                       cfg->pad_top, cfg->pad_left, node->h, node->w};
+    return g;
+}
+
+static cnn_layer_needs pool_needs(const cnn_model* m, const cnn_node* node, int capacity) {
+    (void)m;
+    cnn_layer_needs needs = {0, 0, 0};
+    if (node->cfg.pool.kind == CNN_POOL_MAX) needs.saved_ints = (size_t)capacity * (size_t)cnn_node_size(node);
+    return needs;
+}
+
+static void pool_forward(cnn_model* m, cnn_node* node, int n, int training) {
+    (void)training;
+    const cnn_node* in = &m->nodes[node->inputs[0]];
+    cnn_pool_geom g = geometry(m, node, n);
+    if (node->cfg.pool.kind == CNN_POOL_MAX)
+        cnn_f32_maxpool(&g, in->out, node->out, node->saved_i32);
+    else
+        cnn_f32_avgpool(&g, in->out, node->out);
+}
+
+static void pool_backward(cnn_model* m, cnn_node* node, int n) {
+    cnn_node* in = &m->nodes[node->inputs[0]];
+    if (!cnn_wants_grad(m, node->inputs[0])) return;
+    if (node->cfg.pool.kind == CNN_POOL_MAX) {
+        cnn_f32_maxpool_backward(n, node->h, node->w, node->c, node->grad, node->saved_i32, in->h, in->w, in->grad);
+    } else {
+        cnn_pool_geom g = geometry(m, node, n);
+        cnn_f32_avgpool_backward(&g, node->grad, in->grad);
+    }
+}
+
+const cnn_layer_ops cnn_pool2d_ops = {"pool2d", pool_needs, pool_forward, pool_backward};
+
+int cnn_model_add_pool2d(cnn_model* m, int input, int kind, int ph, int pw, int sh, int sw, int padding) {
+    const char* name = kind == CNN_POOL_AVG ? "averagePooling2d" : "maxPooling2d";
+    cnn_status status = cnn_graph_check_input(m, input, name);
+    if (status != CNN_STATUS_OK) return -status;
+    const cnn_node* in = &m->nodes[input];
+    if (kind != CNN_POOL_MAX && kind != CNN_POOL_AVG)
+        return -cnn_fail(CNN_STATUS_INVALID_ARG, "pool2d: unknown pooling kind %d", kind);
+    if (ph < 1 || pw < 1 || sh < 1 || sw < 1 || ph > CNN_MAX_DIM || pw > CNN_MAX_DIM || sh > CNN_MAX_DIM ||
+        sw > CNN_MAX_DIM)
+        return -cnn_fail(CNN_STATUS_INVALID_ARG, "%s: pool size and strides must be >= 1, got %dx%d and %dx%d", name,
+                         ph, pw, sh, sw);
+    if (padding != CNN_PADDING_VALID && padding != CNN_PADDING_SAME)
+        return -cnn_fail(CNN_STATUS_INVALID_ARG, "%s: unknown padding %d", name, padding);
+    cnn_pool_cfg cfg = {kind, ph, pw, sh, sw, padding, 0, 0};
+    int oh = cnn_window_out(in->h, ph, sh, 1, padding, &cfg.pad_top);
+    int ow = cnn_window_out(in->w, pw, sw, 1, padding, &cfg.pad_left);
+    if (oh < 1 || ow < 1)
+        return -cnn_fail(CNN_STATUS_INVALID_SHAPE, "%s: pool size %dx%d is larger than its input %dx%d", name, ph, pw,
+                         in->h, in->w);
+    int id = cnn_graph_add_node(m, &cnn_pool2d_ops, &input, 1, oh, ow, in->c);
+    if (id < 0) return id;
+    m->nodes[id].cfg.pool = cfg;
+    return id;
+}

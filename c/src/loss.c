@@ -1,0 +1,185 @@
+/* Losses over rows of the output: one row per sample, or per output pixel for [n, h, w, classes] outputs (per-pixel
+ * segmentation losses, averaged over all pixels as tfjs/Keras do).
+ * Cross-entropy is fused with a softmax output: the loss is computed from the logits (log-sum-exp, stable) and the
+ * gradient of the logits is simply p − t. Without a softmax output, tfjs's formula on probabilities is used
+ * (normalise by the row sum, clip to [1e-7, 1 − 1e-7]). Class weights and the ignore label follow PyTorch's
+ * CrossEntropyLoss: a weighted mean over the rows that are not ignored. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define CE_EPSILON 1e-7f
+
+static int argmax(const float* v, int c) {
+    int best = 0;
+    for (int j = 1; j < c; j++)
+        if (v[j] > v[best]) best = j;
+    return best;
+}
+
+static double clip_probability(double u) {
+    return u < CE_EPSILON ? CE_EPSILON : (u > 1.0 - CE_EPSILON ? 1.0 - CE_EPSILON : u);
+}
+
+/* d loss / d u_j for loss = −Σ t log(clip(u)): zero where the clip is active. */
+static double ce_du(double u, float t) {
+    return (u < CE_EPSILON || u > 1.0 - CE_EPSILON || t == 0.0f) ? 0.0 : -t / u;
+}
+
+/* −Σ t log(clip(p / Σp)) for one row (tfjs's categoricalCrossentropy on probabilities); adds scale × its gradient
+ * with respect to p into dp (when not NULL). Since d u_i / d p_j = (δ_ij − u_i) / Σp, dp_j = (g_j − Σ g_i u_i) / Σp. */
+static double probability_ce_row(const float* p, const float* t, int c, float scale, float* dp) {
+    double sum = 0.0;
+    for (int j = 0; j < c; j++) sum += p[j];
+    if (!(sum > 0.0)) sum = CE_EPSILON;
+    double loss = 0.0, dot = 0.0;
+    for (int j = 0; j < c; j++) {
+        double u = p[j] / sum;
+        loss -= t[j] * log(clip_probability(u));
+        dot += ce_du(u, t[j]) * u;
+    }
+    if (dp)
+        for (int j = 0; j < c; j++) dp[j] += (float)((ce_du(p[j] / sum, t[j]) - dot) / sum * scale);
+    return loss;
+}
+
+int cnn_loss_compute(cnn_model* m, int n, int grads, float* stats) {
+    cnn_node* out = &m->nodes[m->output_node];
+    const int c = out->c;
+    const size_t rows = (size_t)n * (size_t)out->h * (size_t)out->w;
+    const float* y = out->out;
+    int fused = (m->loss == CNN_LOSS_SPARSE_CE || m->loss == CNN_LOSS_CATEGORICAL_CE) &&
+                out->ops == &cnn_activation_ops && out->cfg.act.kind == CNN_ACT_SOFTMAX;
+    cnn_node* start = fused ? &m->nodes[out->inputs[0]] : out;
+    const float* logits = start->out;
+    float* dstart = grads ? start->grad : NULL;
+    const int32_t* labels = (const int32_t*)m->labels;
+    const float* targets = (const float*)m->labels;
+
+    if (m->loss == CNN_LOSS_SPARSE_CE) {
+        for (size_t r = 0; r < rows; r++) {
+            int32_t label = labels[r];
+            if ((label < 0 || label >= c) && !(m->has_ignore_label && label == m->ignore_label))
+                return -cnn_fail(CNN_STATUS_INVALID_ARG,
+                                 "loss: label %d of sample %zu is out of range: expected 0 to %d", (int)label,
+                                 r / ((size_t)out->h * (size_t)out->w), c - 1);
+        }
+    }
+
+    double loss = 0.0, weight_sum = 0.0, correct = 0.0, counted = 0.0;
+    if (m->loss == CNN_LOSS_MSE) {
+        size_t count = rows * (size_t)c;
+        for (size_t i = 0; i < count; i++) {
+            double d = (double)y[i] - targets[i];
+            loss += d * d;
+            if (dstart) dstart[i] += (float)(2.0 * d / (double)count);
+        }
+        loss /= (double)count;
+        for (size_t r = 0; r < rows; r++) {
+            const float* yr = y + r * (size_t)c;
+            const float* tr = targets + r * (size_t)c;
+            correct += c == 1 ? ((yr[0] > 0.5f) == (tr[0] > 0.5f)) : (argmax(yr, c) == argmax(tr, c));
+        }
+        counted = (double)rows;
+    } else {
+        /* First pass: the weight of every row, so gradients can be scaled by the weighted mean's denominator. */
+        for (size_t r = 0; r < rows; r++) {
+            if (m->loss == CNN_LOSS_SPARSE_CE) {
+                int32_t label = labels[r];
+                if (m->has_ignore_label && label == m->ignore_label) continue;
+                weight_sum += m->class_weights ? m->class_weights[label] : 1.0f;
+            } else {
+                weight_sum += 1.0;
+            }
+        }
+        double inv = weight_sum > 0.0 ? 1.0 / weight_sum : 0.0;
+        for (size_t r = 0; r < rows; r++) {
+            const float* yr = y + r * (size_t)c;
+            float* dr = dstart ? dstart + r * (size_t)c : NULL;
+            int target_class;
+            float weight = 1.0f;
+            if (m->loss == CNN_LOSS_SPARSE_CE) {
+                target_class = labels[r];
+                if (m->has_ignore_label && target_class == m->ignore_label) continue;
+                if (m->class_weights) weight = m->class_weights[target_class];
+            } else {
+                target_class = argmax(targets + r * (size_t)c, c);
+            }
+            correct += argmax(yr, c) == target_class;
+            counted += 1.0;
+            float scale = (float)(weight * inv);
+            if (fused) {
+                const float* z = logits + r * (size_t)c;
+                float zmax = z[0];
+                for (int j = 1; j < c; j++) zmax = z[j] > zmax ? z[j] : zmax;
+                double sum = 0.0;
+                for (int j = 0; j < c; j++) sum += exp((double)z[j] - zmax);
+                double lse = zmax + log(sum);
+                if (m->loss == CNN_LOSS_SPARSE_CE) {
+                    loss += weight * (lse - z[target_class]);
+                    if (dr) {
+                        for (int j = 0; j < c; j++) dr[j] += yr[j] * scale;
+                        dr[target_class] -= scale;
+                    }
+                } else {
+                    const float* t = targets + r * (size_t)c;
+                    double tsum = 0.0;
+                    for (int j = 0; j < c; j++) {
+                        loss += t[j] * (lse - z[j]);
+                        tsum += t[j];
+                    }
+                    if (dr)
+                        for (int j = 0; j < c; j++) dr[j] += (float)((yr[j] * tsum - t[j]) * scale);
+                }
+            } else if (m->loss == CNN_LOSS_SPARSE_CE) {
+                /* The one-hot case of probability_ce_row, without materialising the one-hot row. */
+                double sum = 0.0;
+                for (int j = 0; j < c; j++) sum += yr[j];
+                if (!(sum > 0.0)) sum = CE_EPSILON;
+                double u = yr[target_class] / sum;
+                loss += weight * -log(clip_probability(u));
+                double g = ce_du(u, 1.0f);
+                if (dr && g != 0.0)
+                    for (int j = 0; j < c; j++) dr[j] += (float)(g * ((j == target_class) - u) / sum * scale);
+            } else {
+                loss += probability_ce_row(yr, targets + r * (size_t)c, c, scale, dr);
+            }
+        }
+        loss *= inv;
+    }
+    stats[0] = (float)loss;
+    stats[1] = (float)correct;
+    stats[2] = (float)counted;
+    return (int)(start - m->nodes);
+}
+
+cnn_status cnn_model_set_class_weights(cnn_model* m, const float* weights, int count) {
+    if (!m) return cnn_fail(CNN_STATUS_INVALID_ARG, "classWeights: model is NULL");
+    if (count == 0 || !weights) {
+        free(m->class_weights);
+        m->class_weights = NULL;
+        return CNN_STATUS_OK;
+    }
+    if (m->output_node < 0 || count != m->nodes[m->output_node].c)
+        return cnn_fail(CNN_STATUS_INVALID_SHAPE, "classWeights: %d weights given, the output has %d classes", count,
+                        m->output_node < 0 ? 0 : m->nodes[m->output_node].c);
+    for (int i = 0; i < count; i++)
+        if (!(weights[i] >= 0.0f) || !isfinite(weights[i]))
+            return cnn_fail(CNN_STATUS_INVALID_ARG, "classWeights: weight %d is %g, expected a finite value >= 0", i,
+                            (double)weights[i]);
+    float* copy = malloc((size_t)count * sizeof(float));
+    if (!copy) return cnn_fail(CNN_STATUS_OUT_OF_MEMORY, "classWeights: out of memory");
+    memcpy(copy, weights, (size_t)count * sizeof(float));
+    free(m->class_weights);
+    m->class_weights = copy;
+    return CNN_STATUS_OK;
+}
+
+cnn_status cnn_model_set_ignore_label(cnn_model* m, int enabled, int label) {
+    if (!m) return cnn_fail(CNN_STATUS_INVALID_ARG, "ignoreLabel: model is NULL");
+    m->has_ignore_label = enabled != 0;
+    m->ignore_label = label;
+    return CNN_STATUS_OK;
+}

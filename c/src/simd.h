@@ -1,0 +1,109 @@
+/* Thin 4-lane f32 SIMD mapping, written once for the kernels (ggml's simd-mappings idea, kept small).
+ *
+ *   cnn_v4f acc = cnn_v4f_zero();
+ *   acc = cnn_v4f_muladd(acc, cnn_v4f_load(a), cnn_v4f_splat(s));   // acc + a·s, two roundings (no FMA)
+ *   cnn_v4f_store(out, acc);
+ *
+ * Backends: wasm simd128 (__wasm_simd128__), SSE2 (__SSE2__), else a plain struct of 4 floats. CNN_SIMD_BACKEND names
+ * the active one. Loads and stores are unaligned. Masks (cnn_v4m) are all-ones / all-zeros lanes from comparisons and
+ * feed the selects; comparisons follow IEEE (anything compared with NaN is false), so NaN handling is explicit.
+ * Multiply and add stay separate on purpose: fused multiply-add would round differently from the __ref kernels. */
+#ifndef CNN_SIMD_H
+#define CNN_SIMD_H
+
+#include <stdint.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CNN_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define CNN_ALWAYS_INLINE inline
+#endif
+
+#if defined(__wasm_simd128__)
+/* ---------------------------------------------------------------------------------------------------- wasm simd128 */
+#include <wasm_simd128.h>
+#define CNN_SIMD_BACKEND "wasm-simd128"
+typedef v128_t cnn_v4f;
+typedef v128_t cnn_v4i;
+typedef v128_t cnn_v4m;
+
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_load(const float* p) { return wasm_v128_load(p); }
+static CNN_ALWAYS_INLINE void cnn_v4f_store(float* p, cnn_v4f v) { wasm_v128_store(p, v); }
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_load_splat(const float* p) { return wasm_v128_load32_splat(p); }
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_splat(float s) { return wasm_f32x4_splat(s); }
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_zero(void) { return wasm_f32x4_const_splat(0.0f); }
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_add(cnn_v4f a, cnn_v4f b) { return wasm_f32x4_add(a, b); }
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_mul(cnn_v4f a, cnn_v4f b) { return wasm_f32x4_mul(a, b); }
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_div(cnn_v4f a, cnn_v4f b) { return wasm_f32x4_div(a, b); }
+static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_gt(cnn_v4f a, cnn_v4f b) { return wasm_f32x4_gt(a, b); }
+static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_isnan(cnn_v4f a) { return wasm_f32x4_ne(a, a); }
+static CNN_ALWAYS_INLINE cnn_v4m cnn_v4m_or(cnn_v4m a, cnn_v4m b) { return wasm_v128_or(a, b); }
+/* a & ~b */
+static CNN_ALWAYS_INLINE cnn_v4m cnn_v4m_andnot(cnn_v4m a, cnn_v4m b) { return wasm_v128_andnot(a, b); }
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_select(cnn_v4m m, cnn_v4f t, cnn_v4f f) { return wasm_v128_bitselect(t, f, m); }
+static CNN_ALWAYS_INLINE cnn_v4i cnn_v4i_splat(int32_t s) { return wasm_i32x4_splat(s); }
+static CNN_ALWAYS_INLINE cnn_v4i cnn_v4i_select(cnn_v4m m, cnn_v4i t, cnn_v4i f) { return wasm_v128_bitselect(t, f, m); }
+static CNN_ALWAYS_INLINE void cnn_v4i_store(int32_t* p, cnn_v4i v) { wasm_v128_store(p, v); }
+
+#elif defined(__SSE2__)
+/* ------------------------------------------------------------------------------------------------------------ SSE2 */
+#include <emmintrin.h>
+#define CNN_SIMD_BACKEND "sse2"
+typedef __m128 cnn_v4f;
+typedef __m128i cnn_v4i;
+typedef __m128 cnn_v4m;
+
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_load(const float* p) { return _mm_loadu_ps(p); }
+static CNN_ALWAYS_INLINE void cnn_v4f_store(float* p, cnn_v4f v) { _mm_storeu_ps(p, v); }
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_load_splat(const float* p) { return _mm_load1_ps(p); }
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_splat(float s) { return _mm_set1_ps(s); }
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_zero(void) { return _mm_setzero_ps(); }
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_add(cnn_v4f a, cnn_v4f b) { return _mm_add_ps(a, b); }
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_mul(cnn_v4f a, cnn_v4f b) { return _mm_mul_ps(a, b); }
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_div(cnn_v4f a, cnn_v4f b) { return _mm_div_ps(a, b); }
+static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_gt(cnn_v4f a, cnn_v4f b) { return _mm_cmpgt_ps(a, b); }
+static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_isnan(cnn_v4f a) { return _mm_cmpunord_ps(a, a); }
+static CNN_ALWAYS_INLINE cnn_v4m cnn_v4m_or(cnn_v4m a, cnn_v4m b) { return _mm_or_ps(a, b); }
+/* a & ~b (note _mm_andnot_ps negates its first operand) */
+static CNN_ALWAYS_INLINE cnn_v4m cnn_v4m_andnot(cnn_v4m a, cnn_v4m b) { return _mm_andnot_ps(b, a); }
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_select(cnn_v4m m, cnn_v4f t, cnn_v4f f) {
+    return _mm_or_ps(_mm_and_ps(m, t), _mm_andnot_ps(m, f));
+}
+static CNN_ALWAYS_INLINE cnn_v4i cnn_v4i_splat(int32_t s) { return _mm_set1_epi32(s); }
+static CNN_ALWAYS_INLINE cnn_v4i cnn_v4i_select(cnn_v4m m, cnn_v4i t, cnn_v4i f) {
+    const __m128i mi = _mm_castps_si128(m);
+    return _mm_or_si128(_mm_and_si128(mi, t), _mm_andnot_si128(mi, f));
+}
+static CNN_ALWAYS_INLINE void cnn_v4i_store(int32_t* p, cnn_v4i v) { _mm_storeu_si128((__m128i*)p, v); }
+
+#else
+/* ------------------------------------------------------------------------------------- portable fallback (scalar) */
+#define CNN_SIMD_BACKEND "scalar"
+typedef struct { float f[4]; } cnn_v4f;
+typedef struct { int32_t i[4]; } cnn_v4i;
+typedef struct { int m[4]; } cnn_v4m; /* 0 or 1 per lane */
+
+static inline cnn_v4f cnn_v4f_load(const float* p) { cnn_v4f v; for (int l = 0; l < 4; l++) v.f[l] = p[l]; return v; }
+static inline void cnn_v4f_store(float* p, cnn_v4f v) { for (int l = 0; l < 4; l++) p[l] = v.f[l]; }
+static inline cnn_v4f cnn_v4f_splat(float s) { cnn_v4f v; for (int l = 0; l < 4; l++) v.f[l] = s; return v; }
+static inline cnn_v4f cnn_v4f_load_splat(const float* p) { return cnn_v4f_splat(*p); }
+static inline cnn_v4f cnn_v4f_zero(void) { return cnn_v4f_splat(0.0f); }
+static inline cnn_v4f cnn_v4f_add(cnn_v4f a, cnn_v4f b) { for (int l = 0; l < 4; l++) a.f[l] += b.f[l]; return a; }
+static inline cnn_v4f cnn_v4f_mul(cnn_v4f a, cnn_v4f b) { for (int l = 0; l < 4; l++) a.f[l] *= b.f[l]; return a; }
+static inline cnn_v4f cnn_v4f_div(cnn_v4f a, cnn_v4f b) { for (int l = 0; l < 4; l++) a.f[l] /= b.f[l]; return a; }
+static inline cnn_v4m cnn_v4f_gt(cnn_v4f a, cnn_v4f b) { cnn_v4m m; for (int l = 0; l < 4; l++) m.m[l] = a.f[l] > b.f[l]; return m; }
+static inline cnn_v4m cnn_v4f_isnan(cnn_v4f a) { cnn_v4m m; for (int l = 0; l < 4; l++) m.m[l] = a.f[l] != a.f[l]; return m; }
+static inline cnn_v4m cnn_v4m_or(cnn_v4m a, cnn_v4m b) { for (int l = 0; l < 4; l++) a.m[l] = a.m[l] | b.m[l]; return a; }
+static inline cnn_v4m cnn_v4m_andnot(cnn_v4m a, cnn_v4m b) { for (int l = 0; l < 4; l++) a.m[l] = a.m[l] & !b.m[l]; return a; }
+static inline cnn_v4f cnn_v4f_select(cnn_v4m m, cnn_v4f t, cnn_v4f f) { for (int l = 0; l < 4; l++) if (m.m[l]) f.f[l] = t.f[l]; return f; }
+static inline cnn_v4i cnn_v4i_splat(int32_t s) { cnn_v4i v; for (int l = 0; l < 4; l++) v.i[l] = s; return v; }
+static inline cnn_v4i cnn_v4i_select(cnn_v4m m, cnn_v4i t, cnn_v4i f) { for (int l = 0; l < 4; l++) if (m.m[l]) f.i[l] = t.i[l]; return f; }
+static inline void cnn_v4i_store(int32_t* p, cnn_v4i v) { for (int l = 0; l < 4; l++) p[l] = v.i[l]; }
+#endif
+
+/* acc + a·b as a separate multiply and add (see the header comment). */
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_muladd(cnn_v4f acc, cnn_v4f a, cnn_v4f b) {
+    return cnn_v4f_add(acc, cnn_v4f_mul(a, b));
+}
+
+#endif

@@ -1,0 +1,119 @@
+/**
+ * Browser test of the MNIST demo page in headless Chromium (see /work/shared/BROWSER.md): the page loads without
+ * console errors, trains LeNet-5 for one epoch on 8,000 digits to > 90 % held-out accuracy, classifies a digit drawn
+ * with the mouse, and a model saved in the page loads back with bit-identical predictions.
+ *
+ *   node --test tests/browser/mnist.test.js      (needs `bash build.sh` first)
+ * Screenshot: build/screenshots/mnist.png
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startServer } from '../../demos/serve.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SCREENSHOT = join(ROOT, 'build', 'screenshots', 'mnist.png');
+const TRAIN_TIMEOUT_MS = 150_000;
+
+let server, browser, page;
+const problems = []; // console errors and page errors, checked by every test
+
+before(async () => {
+  server = await startServer({ port: 0, quiet: true });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`));
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Fails with the page's own error message when it reached state 'error'. */
+async function waitForState(state, timeout) {
+  await page.waitForFunction((s) => ['error', s].includes(document.body.dataset.state), state, { timeout });
+  const now = await page.evaluate(() => document.body.dataset.state);
+  if (now === 'error') assert.fail(`page error: ${await page.textContent('#error')}`);
+  assert.deepEqual(problems, []);
+}
+
+test('the page loads the engine and the digits', async () => {
+  await page.goto(`${server.url}demos/mnist/`);
+  await waitForState('ready', 30_000);
+  assert.equal(await page.isEnabled('#train'), true);
+});
+
+test('training one epoch reaches > 90% held-out accuracy', { timeout: TRAIN_TIMEOUT_MS + 10_000 }, async () => {
+  await page.fill('#epochs', '1');
+  await page.fill('#batch-size', '64');
+  const t0 = Date.now();
+  await page.click('#train');
+  await waitForState('training', 5_000);
+  await waitForState('trained', TRAIN_TIMEOUT_MS);
+  const text = (await page.textContent('#test-accuracy')).trim();
+  const accuracy = parseFloat(text);
+  console.log(`# held-out accuracy ${text} after ${((Date.now() - t0) / 1000).toFixed(1)} s ` +
+    `(${await page.textContent('#status')})`);
+  assert.match(text, /^\d+(\.\d+)?%$/);
+  assert.ok(accuracy > 90, `held-out accuracy ${text} should be > 90%`);
+});
+
+test('a digit drawn with the mouse gets a prediction', async () => {
+  const box = await page.locator('#pad').boundingBox();
+  // A "7": a top bar, then a diagonal down to the bottom, in pad coordinates (280×280).
+  const stroke = [[80, 70], [200, 70], [150, 220]];
+  await page.mouse.move(box.x + stroke[0][0], box.y + stroke[0][1]);
+  await page.mouse.down();
+  for (const [x, y] of stroke.slice(1)) await page.mouse.move(box.x + x, box.y + y, { steps: 12 });
+  await page.mouse.up();
+  await page.waitForFunction(() => /^[0-9]$/.test(document.getElementById('prediction').textContent), null,
+    { timeout: 5_000 });
+  const digit = await page.textContent('#prediction');
+  const bars = await page.$$eval('#bars .bar .pct', (els) => els.map((e) => e.textContent));
+  console.log(`# drew a 7, predicted ${digit}; bars ${bars.join(' ')}`);
+  assert.equal(bars.length, 10);
+  assert.deepEqual(problems, []);
+});
+
+test('save / loadModel round trip in the page gives bit-identical predictions', async () => {
+  const result = await page.evaluate(async () => {
+    const { cnn, model, data } = window.__demo;
+    const bytes = model.save();
+    const loaded = await cnn.loadModel(bytes);
+    const n = 100;
+    const x = cnn.tensor(data.test.images.slice(0, n * 784), [n, 28, 28, 1]);
+    const a = model.predict(x), b = loaded.predict(x);
+    const [ua, ub] = [new Uint32Array(a.dataSync().buffer), new Uint32Array(b.dataSync().buffer)];
+    let differ = 0;
+    for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) differ++;
+    const out = { bytes: bytes.length, isUint8Array: bytes instanceof Uint8Array, shape: a.shape, values: ua.length,
+      differ };
+    for (const t of [x, a, b]) t.dispose();
+    loaded.dispose();
+    return out;
+  });
+  console.log(`# saved model: ${result.bytes} bytes; ${result.values} outputs compared`);
+  assert.equal(result.isUint8Array, true);
+  assert.deepEqual(result.shape, [100, 10]);
+  assert.equal(result.differ, 0, `${result.differ} of ${result.values} outputs differ after save/load`);
+  assert.deepEqual(problems, []);
+});
+
+test('screenshot', async () => {
+  await mkdir(dirname(SCREENSHOT), { recursive: true });
+  await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  assert.deepEqual(problems, []);
+});

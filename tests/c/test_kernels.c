@@ -1,0 +1,439 @@
+/* Native tests for c/src/kernels: every __simd kernel against its __ref twin, and the references against naive
+ * loops written here. Sizes sweep below, at and above the tiles; buffers are allocated to their exact extent so
+ * ASan / valgrind catch any out-of-bounds access. Prints one line per check, then "N passed, M failed".
+ *
+ * Build (from the repository root; the sources are every .c file in c/src/kernels):
+ *   gcc -O2 -g -std=c11 -Wall -Wextra -fsanitize=address,undefined -Ic/src -Ic/include tests/c/test_kernels.c
+ *       c/src/kernels/[*].c -lm -o build/native/test_kernels */
+#include "kernels/kernels.h"
+#include "simd.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int g_passed, g_failed;
+
+static void report(int ok, const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    printf("%s ", ok ? "PASS" : "FAIL");
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    if (ok) g_passed++; else g_failed++;
+}
+
+static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
+static uint32_t rand_u32(void) {
+    g_rng ^= g_rng << 13, g_rng ^= g_rng >> 7, g_rng ^= g_rng << 17;
+    return (uint32_t)(g_rng >> 16);
+}
+static float rand_unit(void) { return (float)(rand_u32() & 0xFFFFFF) / 8388608.0f - 1.0f; } /* [-1, 1) */
+static void fill_random(float* p, size_t n) { for (size_t i = 0; i < n; i++) p[i] = rand_unit(); }
+
+static void* xmalloc(size_t bytes) {
+    void* p = malloc(bytes ? bytes : 1);
+    if (!p) { fprintf(stderr, "out of memory\n"); exit(2); }
+    return p;
+}
+
+/* Bitwise equality that treats any two NaNs as equal. */
+static int same_float(float a, float b) {
+    if (a != a || b != b) return a != a && b != b;
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* ---- GEMM ---------------------------------------------------------------------------------------------------- */
+
+/* Floats a rows×cols matrix with leading dimension ld occupies, without padding after the last row. */
+static size_t extent(int rows, int cols, int ld) { return rows == 0 || cols == 0 ? 0 : (size_t)(rows - 1) * ld + cols; }
+
+/* One GEMM case, __simd vs __ref. Returns 1 when they agree (and C's padding between rows is untouched). */
+static int gemm_case(int M, int N, int K, int ta, int tb, int acc, int ld_pad, char* why, size_t why_len) {
+    const int a_rows = ta ? K : M, a_cols = ta ? M : K;
+    const int b_rows = tb ? N : K, b_cols = tb ? K : N;
+    const int lda = a_cols + ld_pad, ldb = b_cols + ld_pad, ldc = N + ld_pad;
+    const size_t a_len = extent(a_rows, a_cols, lda), b_len = extent(b_rows, b_cols, ldb);
+    const size_t c_len = extent(M, N, ldc);
+    const size_t ws_len = cnn_f32_gemm_workspace_floats(M, N, K);
+    float* A = xmalloc(a_len * sizeof(float));
+    float* B = xmalloc(b_len * sizeof(float));
+    float* C0 = xmalloc(c_len * sizeof(float));
+    float* C_simd = xmalloc(c_len * sizeof(float));
+    float* C_ref = xmalloc(c_len * sizeof(float));
+    float* ws = xmalloc(ws_len * sizeof(float));
+    fill_random(A, a_len);
+    fill_random(B, b_len);
+    fill_random(C0, c_len);
+    memcpy(C_simd, C0, c_len * sizeof(float));
+    memcpy(C_ref, C0, c_len * sizeof(float));
+    cnn_f32_gemm__simd(M, N, K, A, lda, ta, B, ldb, tb, C_simd, ldc, acc, ws);
+    cnn_f32_gemm__ref(M, N, K, A, lda, ta, B, ldb, tb, C_ref, ldc, acc, NULL);
+    int ok = 1;
+    const double tol = 1e-5 * sqrt((double)(K > 1 ? K : 1));
+    for (int i = 0; i < M && ok; i++) {
+        for (int j = 0; j < ldc && ok; j++) {
+            const size_t at = (size_t)i * ldc + j;
+            if (at >= c_len) break;
+            if (j >= N) { /* padding must stay as it was */
+                if (!same_float(C_simd[at], C0[at])) {
+                    snprintf(why, why_len, "padding C[%d][%d] overwritten", i, j);
+                    ok = 0;
+                }
+                continue;
+            }
+            double magnitude = acc ? fabs(C0[at]) : 0.0; /* sum of |terms|: the scale of rounding error */
+            for (int k = 0; k < K; k++) {
+                const float a = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                const float b = tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                magnitude += fabs((double)a * b);
+            }
+            const double err = fabs((double)C_simd[at] - C_ref[at]);
+            if (!(err <= tol * magnitude + 1e-30)) {
+                snprintf(why, why_len, "C[%d][%d] simd %.9g ref %.9g", i, j, C_simd[at], C_ref[at]);
+                ok = 0;
+            }
+        }
+    }
+    free(A), free(B), free(C0), free(C_simd), free(C_ref), free(ws);
+    return ok;
+}
+
+/* Runs every (M, N, K) of the lists under one transpose/accumulate setting; one printed check per call. */
+static void gemm_sweep(const char* name, const int* Ms, int nM, const int* Ns, int nN, const int* Ks, int nK,
+                       int ta, int tb, int acc) {
+    int cases = 0, ok = 1;
+    char why[200] = "";
+    for (int im = 0; im < nM && ok; im++)
+        for (int in = 0; in < nN && ok; in++)
+            for (int ik = 0; ik < nK && ok; ik++)
+                for (int pad = 0; pad <= 5 && ok; pad += 5) {
+                    char detail[160];
+                    cases++;
+                    if (!gemm_case(Ms[im], Ns[in], Ks[ik], ta, tb, acc, pad, detail, sizeof detail)) {
+                        snprintf(why, sizeof why, " — M=%d N=%d K=%d pad=%d: %s", Ms[im], Ns[in], Ks[ik], pad, detail);
+                        ok = 0;
+                    }
+                }
+    report(ok, "gemm %-22s ta=%d tb=%d acc=%d (%d cases)%s", name, ta, tb, acc, cases, why);
+}
+
+static void test_gemm(void) {
+    /* Tile is 4×8 with K blocks of 256, row blocks of 128, column blocks of 512. */
+    static const int small_m[] = {1, 2, 3, 4, 5, 7, 8, 9};
+    static const int small_n[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17};
+    static const int small_k[] = {0, 1, 2, 3, 4, 7, 17};
+    static const int kblock_m[] = {5, 13};
+    static const int kblock_n[] = {9, 19};
+    static const int kblock_k[] = {255, 256, 257, 513};
+    static const int mblock_m[] = {127, 128, 129, 261};
+    static const int mblock_n[] = {3, 8};
+    static const int mblock_k[] = {5};
+    static const int nblock_m[] = {3};
+    static const int nblock_n[] = {511, 512, 513, 1030};
+    static const int nblock_k[] = {4};
+    for (int ta = 0; ta <= 1; ta++)
+        for (int tb = 0; tb <= 1; tb++)
+            for (int acc = 0; acc <= 1; acc++) {
+                gemm_sweep("small 1..2*tile+1", small_m, 8, small_n, 12, small_k, 7, ta, tb, acc);
+                gemm_sweep("K blocks", kblock_m, 2, kblock_n, 2, kblock_k, 4, ta, tb, acc);
+                gemm_sweep("M blocks", mblock_m, 4, mblock_n, 2, mblock_k, 1, ta, tb, acc);
+                gemm_sweep("N blocks", nblock_m, 1, nblock_n, 4, nblock_k, 1, ta, tb, acc);
+            }
+    /* Scaled-down conv shapes: LeNet conv1/conv2 forward, weight gradient (trans_a), input gradient (trans_b). */
+    static const int conv[][6] = {{333, 6, 25, 0, 0, 0}, {201, 16, 150, 0, 0, 1}, {150, 16, 643, 1, 0, 0},
+                                  {25, 6, 777, 1, 0, 1}, {199, 150, 16, 0, 1, 0}, {99, 64, 576, 0, 0, 0}};
+    for (size_t s = 0; s < sizeof conv / sizeof conv[0]; s++) {
+        char why[160] = "";
+        const int ok = gemm_case(conv[s][0], conv[s][1], conv[s][2], conv[s][3], conv[s][4], conv[s][5], 0, why,
+                                 sizeof why);
+        report(ok, "gemm conv shape M=%d N=%d K=%d ta=%d tb=%d acc=%d %s", conv[s][0], conv[s][1], conv[s][2],
+               conv[s][3], conv[s][4], conv[s][5], why);
+    }
+    /* M, N or K of 0 must not touch anything (the C buffer here is a single sentinel). */
+    float sentinel = 42.0f;
+    cnn_f32_gemm__simd(0, 0, 5, NULL, 5, 0, NULL, 1, 0, &sentinel, 1, 0, NULL);
+    cnn_f32_gemm__simd(1, 0, 5, NULL, 5, 0, NULL, 1, 0, &sentinel, 1, 0, NULL);
+    report(sentinel == 42.0f, "gemm empty M/N leaves C alone");
+}
+
+/* ---- im2col / col2im ----------------------------------------------------------------------------------------- */
+
+static float naive_patch_value(const cnn_conv_geom* g, const float* x, int r, int ky, int kx, int ci) {
+    const int ox = r % g->ow, oy = (r / g->ow) % g->oh, b = r / (g->ow * g->oh);
+    const int iy = oy * g->sh + ky * g->dh - g->pad_top, ix = ox * g->sw + kx * g->dw - g->pad_left;
+    if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) return 0.0f;
+    return x[(((size_t)b * g->h + iy) * g->w + ix) * g->c + ci];
+}
+
+static int conv_case(const cnn_conv_geom* g, char* why, size_t why_len) {
+    const int rows = g->n * g->oh * g->ow, row_len = g->kh * g->kw * g->c;
+    const size_t x_len = (size_t)g->n * g->h * g->w * g->c, cols_len = (size_t)rows * row_len;
+    float* x = xmalloc(x_len * sizeof(float));
+    float* cols = xmalloc(cols_len * sizeof(float));
+    float* y = xmalloc(cols_len * sizeof(float));
+    float* dx = xmalloc(x_len * sizeof(float));
+    float* dx_naive = xmalloc(x_len * sizeof(float));
+    fill_random(x, x_len);
+    fill_random(y, cols_len);
+    int ok = 1;
+    /* Whole matrix, then the same rows written in two uneven chunks (row0 > 0). */
+    cnn_f32_im2col(g, x, 0, rows, cols);
+    for (int r = 0; r < rows && ok; r++)
+        for (int ky = 0; ky < g->kh && ok; ky++)
+            for (int kx = 0; kx < g->kw && ok; kx++)
+                for (int ci = 0; ci < g->c && ok; ci++) {
+                    const float want = naive_patch_value(g, x, r, ky, kx, ci);
+                    const float got = cols[(size_t)r * row_len + (ky * g->kw + kx) * g->c + ci];
+                    if (!same_float(want, got)) {
+                        snprintf(why, why_len, "im2col row %d tap (%d,%d) ch %d: %g vs %g", r, ky, kx, ci, got, want);
+                        ok = 0;
+                    }
+                }
+    const int split = rows / 3;
+    float* cols2 = xmalloc(cols_len * sizeof(float));
+    cnn_f32_im2col(g, x, 0, split, cols2);
+    cnn_f32_im2col(g, x, split, rows - split, cols2 + (size_t)split * row_len);
+    if (ok && memcmp(cols, cols2, cols_len * sizeof(float)) != 0) {
+        snprintf(why, why_len, "im2col in chunks differs");
+        ok = 0;
+    }
+    /* col2im_add is the adjoint of im2col: <im2col(x), y> == <x, col2im(y)>. It adds, so start from a base. */
+    for (size_t i = 0; i < x_len; i++) dx[i] = dx_naive[i] = 0.5f;
+    cnn_f32_col2im_add(g, y, 0, split, dx);
+    cnn_f32_col2im_add(g, y + (size_t)split * row_len, split, rows - split, dx);
+    double lhs = 0, rhs = 0, scale = 0;
+    for (size_t i = 0; i < cols_len; i++) lhs += (double)cols[i] * y[i], scale += fabs((double)cols[i] * y[i]);
+    for (size_t i = 0; i < x_len; i++) rhs += (double)x[i] * (dx[i] - 0.5);
+    if (ok && !(fabs(lhs - rhs) <= 1e-5 * (scale + 1e-30))) {
+        snprintf(why, why_len, "adjoint: <im2col x, y> %.9g vs <x, col2im y> %.9g", lhs, rhs);
+        ok = 0;
+    }
+    /* And against a naive scatter in the same order. */
+    for (int r = 0; r < rows; r++) {
+        const int ox = r % g->ow, oy = (r / g->ow) % g->oh, b = r / (g->ow * g->oh);
+        for (int ky = 0; ky < g->kh; ky++)
+            for (int kx = 0; kx < g->kw; kx++) {
+                const int iy = oy * g->sh + ky * g->dh - g->pad_top, ix = ox * g->sw + kx * g->dw - g->pad_left;
+                if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) continue;
+                for (int ci = 0; ci < g->c; ci++)
+                    dx_naive[(((size_t)b * g->h + iy) * g->w + ix) * g->c + ci] +=
+                        y[(size_t)r * row_len + (ky * g->kw + kx) * g->c + ci];
+            }
+    }
+    for (size_t i = 0; i < x_len && ok; i++)
+        if (!(fabs((double)dx[i] - dx_naive[i]) <= 1e-6 * (fabs(dx_naive[i]) + 1))) {
+            snprintf(why, why_len, "col2im_add[%zu] %g vs naive %g", i, dx[i], dx_naive[i]);
+            ok = 0;
+        }
+    free(x), free(cols), free(cols2), free(y), free(dx), free(dx_naive);
+    return ok;
+}
+
+static void test_im2col(void) {
+    static const int kernels[] = {1, 3, 5}, channels[] = {1, 3, 4, 5, 8}, sizes[][2] = {{1, 1}, {5, 7}, {8, 6}};
+    for (size_t ik = 0; ik < 3; ik++)
+        for (int stride = 1; stride <= 2; stride++)
+            for (int dil = 1; dil <= 2; dil++) {
+                int cases = 0, ok = 1;
+                char why[240] = "";
+                for (size_t ic = 0; ic < 5 && ok; ic++)
+                    for (size_t is = 0; is < 3 && ok; is++)
+                        for (int pad = 0; pad <= 3 && ok; pad++) {
+                            const int k = kernels[ik];
+                            /* pad 3 = asymmetric: top 1, left 2, no bottom/right padding (tfjs 'same', odd). */
+                            const int pt = pad == 3 ? 1 : pad, pl = pad == 3 ? 2 : pad, pb = pad == 3 ? 0 : pad;
+                            cnn_conv_geom g = {2, sizes[is][0], sizes[is][1], channels[ic], k, k + (k > 1 ? -1 : 0),
+                                               stride, stride + 1 - (stride == 2), dil, dil, pt, pl, 0, 0};
+                            g.oh = (g.h + pt + pb - g.dh * (g.kh - 1) - 1) / g.sh + 1;
+                            g.ow = (g.w + pl + pb - g.dw * (g.kw - 1) - 1) / g.sw + 1;
+                            if (g.h + pt + pb - g.dh * (g.kh - 1) - 1 < 0 || g.w + pl + pb - g.dw * (g.kw - 1) - 1 < 0)
+                                continue;
+                            char detail[200];
+                            cases++;
+                            if (!conv_case(&g, detail, sizeof detail)) {
+                                snprintf(why, sizeof why, " — h=%d w=%d c=%d k=%dx%d pad=%d/%d: %s", g.h, g.w, g.c,
+                                         g.kh, g.kw, pt, pl, detail);
+                                ok = 0;
+                            }
+                        }
+                report(ok, "im2col/col2im kernel %d stride %d dilation %d (%d cases)%s", kernels[ik], stride, dil,
+                       cases, why);
+            }
+}
+
+/* ---- pooling ------------------------------------------------------------------------------------------------- */
+
+/* Naive max pool straight from the documented semantics. */
+static void naive_maxpool(const cnn_pool_geom* g, const float* x, float* y, int32_t* idx) {
+    for (int b = 0; b < g->n; b++)
+        for (int oy = 0; oy < g->oh; oy++)
+            for (int ox = 0; ox < g->ow; ox++)
+                for (int ch = 0; ch < g->c; ch++) {
+                    float best = 0.0f;
+                    int32_t best_i = -1;
+                    for (int ky = 0; ky < g->ph; ky++)
+                        for (int kx = 0; kx < g->pw; kx++) {
+                            const int iy = oy * g->sh - g->pad_top + ky, ix = ox * g->sw - g->pad_left + kx;
+                            if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) continue;
+                            const float v = x[(((size_t)b * g->h + iy) * g->w + ix) * g->c + ch];
+                            if (best_i < 0) { best = v, best_i = iy * g->w + ix; continue; }
+                            if (isnan(best)) continue;            /* the first NaN sticks */
+                            if (isnan(v) || v > best) best = v, best_i = iy * g->w + ix;
+                        }
+                    const size_t o = (((size_t)b * g->oh + oy) * g->ow + ox) * g->c + ch;
+                    y[o] = best, idx[o] = best_i;
+                }
+}
+
+static void naive_avgpool(const cnn_pool_geom* g, const float* x, float* y) {
+    for (int b = 0; b < g->n; b++)
+        for (int oy = 0; oy < g->oh; oy++)
+            for (int ox = 0; ox < g->ow; ox++)
+                for (int ch = 0; ch < g->c; ch++) {
+                    double sum = 0;
+                    int count = 0;
+                    for (int ky = 0; ky < g->ph; ky++)
+                        for (int kx = 0; kx < g->pw; kx++) {
+                            const int iy = oy * g->sh - g->pad_top + ky, ix = ox * g->sw - g->pad_left + kx;
+                            if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) continue;
+                            sum += x[(((size_t)b * g->h + iy) * g->w + ix) * g->c + ch], count++;
+                        }
+                    y[(((size_t)b * g->oh + oy) * g->ow + ox) * g->c + ch] = count ? (float)(sum / count) : 0.0f;
+                }
+}
+
+static int pool_case(const cnn_pool_geom* g, int with_nan, char* why, size_t why_len) {
+    const size_t x_len = (size_t)g->n * g->h * g->w * g->c, y_len = (size_t)g->n * g->oh * g->ow * g->c;
+    float* x = xmalloc(x_len * sizeof(float));
+    float* y_simd = xmalloc(y_len * sizeof(float));
+    float* y_ref = xmalloc(y_len * sizeof(float));
+    float* y_naive = xmalloc(y_len * sizeof(float));
+    int32_t* i_simd = xmalloc(y_len * sizeof(int32_t));
+    int32_t* i_ref = xmalloc(y_len * sizeof(int32_t));
+    int32_t* i_naive = xmalloc(y_len * sizeof(int32_t));
+    float* dx_a = xmalloc(x_len * sizeof(float));
+    float* dx_b = xmalloc(x_len * sizeof(float));
+    float* dy = xmalloc(y_len * sizeof(float));
+    fill_random(x, x_len);
+    fill_random(dy, y_len);
+    /* Coarse values make ties common, which exercises "first maximum wins". */
+    for (size_t i = 0; i < x_len; i++) x[i] = floorf(x[i] * 3.0f);
+    if (with_nan)
+        for (size_t i = 0; i < x_len; i++)
+            if (rand_u32() % 7 == 0) x[i] = NAN;
+    int ok = 1;
+    cnn_f32_maxpool__simd(g, x, y_simd, i_simd);
+    cnn_f32_maxpool__ref(g, x, y_ref, i_ref);
+    naive_maxpool(g, x, y_naive, i_naive);
+    for (size_t o = 0; o < y_len && ok; o++) {
+        const int naive_empty = i_naive[o] < 0;
+        if (!same_float(y_simd[o], y_ref[o]) || i_simd[o] != i_ref[o] || i_ref[o] != i_naive[o] ||
+            (!naive_empty && !same_float(y_ref[o], y_naive[o])) || (naive_empty && y_ref[o] != 0.0f)) {
+            snprintf(why, why_len, "maxpool out %zu: simd %g@%d ref %g@%d naive %g@%d", o, y_simd[o], i_simd[o],
+                     y_ref[o], i_ref[o], y_naive[o], i_naive[o]);
+            ok = 0;
+        }
+    }
+    /* y without indices must not change. */
+    cnn_f32_maxpool__simd(g, x, y_naive, NULL);
+    for (size_t o = 0; o < y_len && ok; o++)
+        if (!same_float(y_naive[o], y_simd[o])) snprintf(why, why_len, "maxpool without idx differs"), ok = 0;
+    /* Backward scatter vs naive (adds onto existing gradient). */
+    for (size_t i = 0; i < x_len; i++) dx_a[i] = dx_b[i] = 0.25f;
+    cnn_f32_maxpool_backward(g->n, g->oh, g->ow, g->c, dy, i_simd, g->h, g->w, dx_a);
+    for (int b = 0; b < g->n; b++)
+        for (size_t o = 0; o < (size_t)g->oh * g->ow * g->c; o++) {
+            const size_t oo = (size_t)b * g->oh * g->ow * g->c + o;
+            if (i_simd[oo] >= 0)
+                dx_b[((size_t)b * g->h * g->w + i_simd[oo]) * g->c + o % g->c] += dy[oo];
+        }
+    if (ok && memcmp(dx_a, dx_b, x_len * sizeof(float)) != 0) snprintf(why, why_len, "maxpool_backward"), ok = 0;
+    /* Unpool backward gathers through the same indices (dx_a doubles as dy_unpooled). */
+    cnn_f32_maxunpool_backward(g->n, g->oh, g->ow, g->c, dx_a, i_simd, g->h, g->w, y_ref);
+    for (size_t o = 0; o < y_len && ok; o++) {
+        const int b = (int)(o / ((size_t)g->oh * g->ow * g->c));
+        const float want = i_simd[o] < 0 ? 0.0f : dx_a[((size_t)b * g->h * g->w + i_simd[o]) * g->c + o % g->c];
+        if (!same_float(y_ref[o], want)) snprintf(why, why_len, "maxunpool_backward at %zu", o), ok = 0;
+    }
+    if (!with_nan) {
+        /* Average pool: simd == ref bitwise, ref ≈ naive (double) and backward is the adjoint. */
+        cnn_f32_avgpool__simd(g, x, y_simd);
+        cnn_f32_avgpool__ref(g, x, y_ref);
+        naive_avgpool(g, x, y_naive);
+        for (size_t o = 0; o < y_len && ok; o++)
+            if (!same_float(y_simd[o], y_ref[o]) || !(fabsf(y_ref[o] - y_naive[o]) <= 1e-5f * (1 + fabsf(y_naive[o]))))
+                snprintf(why, why_len, "avgpool out %zu: simd %g ref %g naive %g", o, y_simd[o], y_ref[o], y_naive[o]),
+                    ok = 0;
+        for (size_t i = 0; i < x_len; i++) dx_a[i] = dx_b[i] = 0.25f;
+        cnn_f32_avgpool_backward__simd(g, dy, dx_a);
+        cnn_f32_avgpool_backward__ref(g, dy, dx_b);
+        if (ok && memcmp(dx_a, dx_b, x_len * sizeof(float)) != 0) snprintf(why, why_len, "avgpool_backward simd/ref"), ok = 0;
+        double lhs = 0, rhs = 0, scale = 0;
+        for (size_t o = 0; o < y_len; o++) lhs += (double)y_ref[o] * dy[o], scale += fabs((double)y_ref[o] * dy[o]);
+        for (size_t i = 0; i < x_len; i++) rhs += (double)x[i] * (dx_a[i] - 0.25);
+        if (ok && !(fabs(lhs - rhs) <= 1e-5 * (scale + 1))) snprintf(why, why_len, "avgpool adjoint %g vs %g", lhs, rhs), ok = 0;
+    }
+    free(x), free(y_simd), free(y_ref), free(y_naive), free(i_simd), free(i_ref), free(i_naive);
+    free(dx_a), free(dx_b), free(dy);
+    return ok;
+}
+
+static void test_pool(void) {
+    static const int sizes[][2] = {{1, 1}, {4, 4}, {5, 7}, {7, 3}};
+    for (int c = 1; c <= 9; c++)
+        for (int with_nan = 0; with_nan <= 1; with_nan++) {
+            int cases = 0, ok = 1;
+            char why[240] = "";
+            for (size_t is = 0; is < 4 && ok; is++)
+                for (int p = 1; p <= 3 && ok; p++)
+                    for (int s = 1; s <= 3 && ok; s++)
+                        for (int pad = 0; pad <= 2 && ok; pad++) {
+                            /* pad may equal the window (empty edge windows) — the kernels must cope. */
+                            if (pad > p) continue;
+                            cnn_pool_geom g = {2, sizes[is][0], sizes[is][1], c, p, p + (p == 2), s, s, pad, pad, 0, 0};
+                            g.oh = (g.h + 2 * pad - g.ph) / g.sh + 1;
+                            g.ow = (g.w + 2 * pad - g.pw) / g.sw + 1;
+                            if (g.h + 2 * pad < g.ph || g.w + 2 * pad < g.pw) continue;
+                            char detail[200];
+                            cases++;
+                            if (!pool_case(&g, with_nan, detail, sizeof detail)) {
+                                snprintf(why, sizeof why, " — h=%d w=%d %dx%d s=%d pad=%d: %s", g.h, g.w, g.ph, g.pw,
+                                         s, pad, detail);
+                                ok = 0;
+                            }
+                        }
+            report(ok, "pool c=%d%s (%d cases)%s", c, with_nan ? " with NaN" : "", cases, why);
+        }
+}
+
+/* ---- bias helpers -------------------------------------------------------------------------------------------- */
+
+static void test_bias(void) {
+    int ok = 1;
+    for (int rows = 1; rows <= 5; rows++)
+        for (int cols = 1; cols <= 9; cols++) {
+            float y[45], want[45], bias[9], db[9], db_want[9];
+            fill_random(y, 45), fill_random(bias, 9), fill_random(db, 9);
+            memcpy(want, y, sizeof y), memcpy(db_want, db, sizeof db);
+            cnn_f32_add_bias(rows, cols, bias, y);
+            cnn_f32_sum_rows_add(rows, cols, want, db);
+            for (int r = 0; r < rows; r++)
+                for (int j = 0; j < cols; j++) db_want[j] += want[r * cols + j], want[r * cols + j] += bias[j];
+            if (memcmp(y, want, sizeof y) != 0 || memcmp(db, db_want, sizeof db) != 0) ok = 0;
+        }
+    report(ok, "add_bias / sum_rows_add rows 1..5 cols 1..9");
+}
+
+int main(void) {
+    printf("SIMD backend: %s\n", CNN_SIMD_BACKEND);
+    test_gemm();
+    test_im2col();
+    test_pool();
+    test_bias();
+    printf("%d passed, %d failed\n", g_passed, g_failed);
+    return g_failed ? 1 : 0;
+}

@@ -1,0 +1,24 @@
+// wasm-cnn: train and run convolutional networks client-side. The public entry point; see docs/API.md.
+import { ready, CnnError, heapBytes, isReady } from './engine.js';
+import { Tensor, tensor, liveTensors } from './tensor.js';
+import { layers, input } from './layers.js';
+import { Model, Sequential, liveModels } from './model.js';
+import { train } from './optimizers.js';
+import { saveModel, loadModel } from './serialize.js';
+
+export { ready, CnnError, Tensor, tensor, layers, input, train, loadModel, Model, Sequential };
+export const version = '0.1.0';
+
+/** cnn.sequential({ layers, seed }) */
+export function sequential(config) { return new Sequential(config); }
+
+/** cnn.model({ inputs, outputs, seed }) */
+export function model(config) { return new Model(config); }
+
+Model.prototype.save = function save() { return saveModel(this); };
+
+/** Live tensors, their bytes, models, and the size of the engine's wasm memory. */
+export function memory() {
+  const t = liveTensors();
+  return { numTensors: t.count, numBytes: t.bytes, numModels: liveModels(), wasmHeapBytes: isReady() ? heapBytes() : 0 };
+}

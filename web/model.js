@@ -1,0 +1,603 @@
+// Models: a graph of layers backed by one C model in wasm memory. compile / fit / predict / evaluate follow tfjs;
+// fit makes one wasm call per batch (forward, loss, backward and update all happen in C) and yields to the event
+// loop between batches so that pages stay responsive and callbacks fire.
+import { CnnError, engine, check, checkId, heapF32, heapI32, scratch } from './engine.js';
+import { Tensor, wrap, scalar, shapeSize, describe } from './tensor.js';
+import { layers as layerFactories, input as inputFn, LAYER_CLASSES } from './layers.js';
+import { topologicalLayers, SymbolicTensor } from './symbolic.js';
+import { parseOptimizer, parseLoss, LOSSES } from './optimizers.js';
+
+const models = { live: 0 };
+const finalizer = typeof FinalizationRegistry === 'function'
+  ? new FinalizationRegistry((handle) => {
+    models.live--;
+    try { engine().cnn_model_free(handle); } catch { /* engine gone */ }
+    console.warn('wasm-cnn: a model was garbage-collected without dispose(); call model.dispose() to free it');
+  })
+  : null;
+
+export function liveModels() { return models.live; }
+
+/** Records the C nodes each layer creates, and the parameters they own. */
+class Builder {
+  constructor(handle) { this.handle = handle; this.e = engine(); this.nodes = []; }
+  add(fn, ...args) {
+    const id = checkId(this.e[fn](this.handle, ...args), this.currentLayer?.name);
+    this.nodes.push(id);
+    return id;
+  }
+}
+
+function seededRandom(seed) { // mulberry32: small, fast, good enough for shuffling
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const yieldToEventLoop = typeof setImmediate === 'function'
+  ? () => new Promise((resolve) => setImmediate(resolve))
+  : () => new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => { channel.port1.close(); resolve(); };
+    channel.port2.postMessage(0);
+  });
+
+export class Model {
+  #handle = 0;
+  #fitting = false;
+  #disposed = false;
+  #compiled = null;
+  #capacity = 0;
+  #withGrads = false;
+
+  constructor({ inputs, outputs, name, seed } = {}) {
+    this.name = name ?? 'model';
+    this.seed = seed === undefined ? (Math.random() * 2 ** 32) >>> 0 : checkSeed(seed, 'model');
+    this.layers = [];
+    if (inputs !== undefined || outputs !== undefined) this.#setGraph(inputs, outputs);
+  }
+
+  #setGraph(inputs, outputs) {
+    const ins = Array.isArray(inputs) ? inputs : [inputs];
+    const outs = Array.isArray(outputs) ? outputs : [outputs];
+    for (const t of [...ins, ...outs]) {
+      if (!(t instanceof SymbolicTensor)) {
+        throw new CnnError(`model: inputs and outputs must come from cnn.input() and layer.apply(), got ${describe(t)}`);
+      }
+    }
+    if (ins.length !== 1 || outs.length !== 1) {
+      throw new CnnError(`model: exactly one input and one output are supported, got ${ins.length} and ${outs.length}`);
+    }
+    this.inputs = ins;
+    this.outputs = outs;
+    this.layers = topologicalLayers(ins, outs);
+  }
+
+  get inputShape() { return this.inputs?.[0].shape ?? null; }
+  get outputShape() { return this.outputs?.[0].shape ?? null; }
+  get built() { return this.#handle !== 0; }
+
+  getLayer(name) {
+    const layer = this.layers.find((l) => l.name === name);
+    if (!layer) throw new CnnError(`getLayer: no layer named '${name}'; layers: ${this.layers.map((l) => l.name).join(', ')}`);
+    return layer;
+  }
+
+  /** Creates the C model (once): nodes for every layer, weights initialised from the seed. */
+  build() {
+    if (this.#disposed) throw new CnnError(`${this.name}: the model is disposed`);
+    if (this.#handle) return this.#handle;
+    if (!this.outputs) throw new CnnError(`${this.name}: the model has no layers with an inputShape yet`);
+    const e = engine();
+    const handle = e.cnn_model_create(this.seed);
+    if (!handle) check(-3, { prefix: this.name });
+    const builder = new Builder(handle);
+    const nodeOf = new Map(); // SymbolicTensor -> C node id
+    try {
+      for (const layer of this.layers) {
+        builder.currentLayer = layer;
+        const firstParam = e.cnn_model_param_count(handle);
+        const firstNode = builder.nodes.length;
+        const ids = (layer.inbound ?? []).map((t) => nodeOf.get(t));
+        const out = layer.build(builder, ids);
+        const outs = Array.isArray(out) ? out : [out];
+        layer.outputs.forEach((t, i) => nodeOf.set(t, outs[i]));
+        layer.engineNodes = builder.nodes.slice(firstNode);
+        layer.paramIndices = [];
+        for (let p = firstParam; p < e.cnn_model_param_count(handle); p++) layer.paramIndices.push(p);
+        layer.model = this;
+      }
+      check(e.cnn_model_set_output(handle, nodeOf.get(this.outputs[0])));
+    } catch (err) {
+      e.cnn_model_free(handle);
+      throw err;
+    }
+    this.#handle = handle;
+    models.live++;
+    finalizer?.register(this, handle, this);
+    for (const layer of this.layers) if (!layer.trainable) this.onTrainableChanged(layer);
+    return handle;
+  }
+
+  onTrainableChanged(layer) {
+    if (!this.#handle) return;
+    for (const id of layer.engineNodes) check(engine().cnn_model_set_trainable(this.#handle, id, layer.trainable ? 1 : 0));
+  }
+
+  /** The model's weights in tfjs order: trainable weights layer by layer, then the non-trainable ones. */
+  #weightList() {
+    this.build();
+    const trainable = [];
+    const frozen = [];
+    for (const layer of this.layers) {
+      layer.weightSpecs().forEach((spec, i) => {
+        const entry = { layer, spec, index: layer.paramIndices[i], name: `${layer.name}/${spec.name}` };
+        (layer.trainable && spec.trainable !== false ? trainable : frozen).push(entry);
+      });
+    }
+    return [...trainable, ...frozen];
+  }
+
+  #readParam(entry, grad = false) {
+    const e = engine();
+    const ptr = grad ? e.cnn_model_param_grad(this.#handle, entry.index) : e.cnn_model_param(this.#handle, entry.index, 0, 0);
+    const size = shapeSize(entry.spec.shape);
+    return wrap(heapF32(ptr, size).slice(), entry.spec.shape.slice());
+  }
+
+  #writeParam(entry, tensor, what) {
+    if (!(tensor instanceof Tensor)) throw new CnnError(`${what}: expected a Tensor for ${entry.name}, got ${describe(tensor)}`);
+    const expected = entry.spec.shape;
+    if (tensor.shape.length !== expected.length || tensor.shape.some((d, i) => d !== expected[i])) {
+      throw new CnnError(`${what}: ${entry.name} expects shape [${expected}], got [${tensor.shape}]`);
+    }
+    const values = tensor.values();
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i])) throw new CnnError(`${what}: ${entry.name} value ${i} is ${values[i]}; weights must be finite`);
+    }
+    const ptr = engine().cnn_model_param(this.#handle, entry.index, 0, 0);
+    heapF32(ptr, values.length).set(values);
+  }
+
+  getWeights() { return this.#weightList().map((entry) => this.#readParam(entry)); }
+
+  setWeights(weights) {
+    const list = this.#weightList();
+    if (!Array.isArray(weights) || weights.length !== list.length) {
+      throw new CnnError(`setWeights: the model has ${list.length} weights (${list.map((w) => w.name).join(', ')}), ` +
+        `got ${Array.isArray(weights) ? weights.length : describe(weights)}`);
+    }
+    list.forEach((entry, i) => this.#writeParam(entry, weights[i], 'setWeights'));
+  }
+
+  getLayerWeights(layer) {
+    return this.#weightList().filter((w) => w.layer === layer).map((entry) => this.#readParam(entry));
+  }
+
+  setLayerWeights(layer, weights) {
+    const list = this.#weightList().filter((w) => w.layer === layer);
+    if (!Array.isArray(weights) || weights.length !== list.length) {
+      throw new CnnError(`${layer.name}.setWeights: expected ${list.length} weights, got ${Array.isArray(weights) ? weights.length : describe(weights)}`);
+    }
+    list.forEach((entry, i) => this.#writeParam(entry, weights[i], `${layer.name}.setWeights`));
+  }
+
+  /** Weight names in getWeights() order. */
+  weightNames() { return this.#weightList().map((w) => w.name); }
+
+  countParams() { return this.layers.reduce((n, l) => n + l.countParams(), 0); }
+
+  compile(config = {}) {
+    const allowed = new Set(['optimizer', 'loss', 'metrics', 'clipNorm', 'classWeights', 'ignoreLabel']);
+    for (const key of Object.keys(config)) {
+      if (!allowed.has(key)) throw new CnnError(`compile: unknown option '${key}'; known options: ${[...allowed].join(', ')}`);
+    }
+    const handle = this.build();
+    const loss = parseLoss(config.loss);
+    const opt = parseOptimizer(config.optimizer, config.clipNorm);
+    const metrics = config.metrics ?? [];
+    const metricList = Array.isArray(metrics) ? metrics : [metrics];
+    for (const m of metricList) {
+      if (m !== 'accuracy' && m !== 'acc') throw new CnnError(`compile: unknown metric ${JSON.stringify(m)}; supported: 'accuracy'`);
+    }
+    const e = engine();
+    const ptr = e.malloc(40);
+    const dv = new DataView(e.memory.buffer, ptr, 40);
+    dv.setInt32(0, opt.kind, true);
+    dv.setFloat32(4, opt.learningRate, true);
+    dv.setFloat32(8, opt.momentum, true);
+    dv.setInt32(12, opt.nesterov ? 1 : 0, true);
+    dv.setFloat32(16, opt.beta1, true);
+    dv.setFloat32(20, opt.beta2, true);
+    dv.setFloat32(24, opt.epsilon, true);
+    dv.setFloat32(28, opt.weightDecay, true);
+    dv.setFloat32(32, opt.clipNorm, true);
+    try {
+      check(e.cnn_model_compile(handle, LOSSES[loss], ptr), { prefix: 'compile' });
+    } finally {
+      e.free(ptr);
+    }
+    this.#compiled = { loss, optimizer: opt, metrics: metricList.length ? ['acc'] : [], config: { ...config } };
+    this.optimizer = opt;
+    this.loss = loss;
+    return this;
+  }
+
+  get compileConfig() { return this.#compiled; }
+
+  #plan(capacity, withGrads) {
+    const need = Math.max(capacity, this.#capacity);
+    const grads = withGrads || this.#withGrads;
+    if (need === this.#capacity && grads === this.#withGrads) return;
+    check(engine().cnn_model_plan(this.build(), need, grads ? 1 : 0), { prefix: this.name });
+    this.#capacity = need;
+    this.#withGrads = grads;
+  }
+
+  #checkX(x, what) {
+    if (!(x instanceof Tensor)) throw new CnnError(`${what}: x must be a Tensor, got ${describe(x)}`);
+    const expected = this.inputs[0].sampleShape;
+    const ok = x.rank === expected.length + 1 && expected.every((d, i) => x.shape[i + 1] === d);
+    if (!ok) {
+      throw new CnnError(`${what}: expected input of shape [null,${expected}], got [${x.shape}]` +
+        ` (layer ${this.inputs[0].sourceLayer.name})`);
+    }
+    if (x.dtype !== 'float32') throw new CnnError(`${what}: x must be float32, got ${x.dtype}`);
+    const values = x.values();
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i])) {
+        throw new CnnError(`${what}: input value ${i} (sample ${Math.floor(i / shapeSize(expected))}) is ${values[i]}; inputs must be finite`);
+      }
+    }
+    return x.shape[0];
+  }
+
+  /** Validates labels for the compiled loss; returns the number of label values per sample. */
+  #checkY(y, n, what) {
+    if (!(y instanceof Tensor)) throw new CnnError(`${what}: y must be a Tensor, got ${describe(y)}`);
+    const out = this.outputs[0].sampleShape;
+    const classes = out[out.length - 1];
+    if (y.shape[0] !== n) throw new CnnError(`${what}: x has ${n} samples but y has ${y.shape[0]}`);
+    if (this.#compiled.loss === 'sparseCategoricalCrossentropy') {
+      const rows = out.slice(0, -1);
+      const expected = [n, ...rows];
+      const got = y.shape[y.rank - 1] === 1 && y.rank === expected.length + 1 ? y.shape.slice(0, -1) : y.shape;
+      if (got.length !== expected.length || got.some((d, i) => d !== expected[i])) {
+        throw new CnnError(`${what}: sparse labels for output [null,${out}] must have shape [${expected}], got [${y.shape}]`);
+      }
+      const values = y.values();
+      const ignore = this.#compiled.config.ignoreLabel;
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if (!(Number.isInteger(v) && v >= 0 && v < classes) && v !== ignore) {
+          throw new CnnError(`${what}: label ${i} is ${v}, expected an integer from 0 to ${classes - 1}` +
+            ` (the output has ${classes} classes)`);
+        }
+      }
+      return shapeSize(rows);
+    }
+    if (y.rank !== out.length + 1 || out.some((d, i) => y.shape[i + 1] !== d)) {
+      throw new CnnError(`${what}: targets for output [null,${out}] must have shape [${n},${out}], got [${y.shape}]`);
+    }
+    const values = y.values();
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i])) throw new CnnError(`${what}: target value ${i} is ${values[i]}; targets must be finite`);
+    }
+    return shapeSize(out);
+  }
+
+  #requireCompiled(what) {
+    if (!this.#compiled) throw new CnnError(`${what}: compile the model first (model.compile({ optimizer, loss }))`);
+  }
+
+  /** Copies samples (by index) of x, and of y when given, into the engine's input and label buffers. */
+  #loadBatch(x, y, indices, start, count, labelSize) {
+    const e = engine();
+    const sampleSize = shapeSize(this.inputs[0].sampleShape);
+    const xs = x.values();
+    const inPtr = e.cnn_model_input_buffer(this.#handle);
+    const heap = heapF32(inPtr, count * sampleSize);
+    for (let i = 0; i < count; i++) {
+      const s = indices ? indices[start + i] : start + i;
+      heap.set(xs.subarray(s * sampleSize, (s + 1) * sampleSize), i * sampleSize);
+    }
+    if (!y) return;
+    const ys = y.values();
+    const labelPtr = e.cnn_model_label_buffer(this.#handle);
+    const labels = this.#compiled.loss === 'sparseCategoricalCrossentropy'
+      ? heapI32(labelPtr, count * labelSize) : heapF32(labelPtr, count * labelSize);
+    for (let i = 0; i < count; i++) {
+      const s = indices ? indices[start + i] : start + i;
+      labels.set(ys.subarray(s * labelSize, (s + 1) * labelSize), i * labelSize);
+    }
+  }
+
+  #stats() { return heapF32(scratch(), 4).slice(); }
+
+  async fit(x, y, options = {}) {
+    const allowed = ['epochs', 'batchSize', 'validationSplit', 'validationData', 'shuffle', 'seed', 'verbose',
+      'callbacks', 'signal', 'initialEpoch', 'yieldEvery'];
+    for (const key of Object.keys(options)) {
+      if (!allowed.includes(key)) throw new CnnError(`fit: unknown option '${key}'; known options: ${allowed.join(', ')}`);
+    }
+    if (this.#fitting) {
+      throw new CnnError('fit: this model is already training; wait for the running fit() to finish before calling fit() again');
+    }
+    this.#requireCompiled('fit');
+    this.#fitting = true;
+    try {
+      return await this.#fit(x, y, options);
+    } finally {
+      this.#fitting = false;
+    }
+  }
+
+  async #fit(x, y, options) {
+    const epochs = options.epochs ?? 1;
+    const batchSize = options.batchSize ?? 32;
+    const initialEpoch = options.initialEpoch ?? 0;
+    if (!Number.isInteger(epochs) || epochs < 0) throw new CnnError(`fit: epochs must be an integer >= 0, got ${epochs}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 65536) throw new CnnError(`fit: batchSize must be an integer in [1, 65536], got ${batchSize}`);
+    const n = this.#checkX(x, 'fit');
+    const labelSize = this.#checkY(y, n, 'fit');
+    let trainCount = n;
+    let validation = null;
+    if (options.validationData) {
+      const [xv, yv] = options.validationData;
+      const nv = this.#checkX(xv, 'fit: validationData');
+      this.#checkY(yv, nv, 'fit: validationData');
+      validation = { x: xv, y: yv, start: 0, count: nv };
+    } else if (options.validationSplit !== undefined) {
+      const split = options.validationSplit;
+      if (typeof split !== 'number' || !(split > 0 && split < 1)) throw new CnnError(`fit: validationSplit must be in (0, 1), got ${split}`);
+      // tfjs takes the validation samples from the end, before shuffling.
+      trainCount = Math.floor(n * (1 - split));
+      if (trainCount < 1 || trainCount === n) throw new CnnError(`fit: validationSplit ${split} of ${n} samples leaves no training or no validation samples`);
+      validation = { x, y, start: trainCount, count: n - trainCount };
+    }
+    if (trainCount === 0) throw new CnnError('fit: no training samples');
+    const seed = options.seed === undefined ? (Math.random() * 2 ** 32) >>> 0 : checkSeed(options.seed, 'fit');
+    const random = seededRandom(seed);
+    const e = engine();
+    this.#plan(Math.min(batchSize, trainCount), true);
+    e.cnn_model_set_seed(this.#handle, seed);
+    const callbacks = options.callbacks ?? {};
+    const signal = options.signal;
+    const history = { epoch: [], history: { loss: [] }, params: { epochs, batchSize, samples: trainCount } };
+    const hasAcc = this.#compiled.metrics.includes('acc');
+    if (hasAcc) history.history.acc = [];
+    if (validation) { history.history.val_loss = []; if (hasAcc) history.history.val_acc = []; }
+    const indices = new Int32Array(trainCount).map((_, i) => i);
+    const batchesPerEpoch = Math.ceil(trainCount / batchSize);
+    const yieldEvery = options.yieldEvery ?? 15; // ms of work between yields to the event loop
+    let lastYield = Date.now();
+    let stopped = false;
+    const stop = () => { stopped = true; };
+    this.stopTraining = false;
+    await callbacks.onTrainBegin?.({});
+    for (let epoch = initialEpoch; epoch < epochs && !stopped; epoch++) {
+      if (options.shuffle ?? true) {
+        for (let i = trainCount - 1; i > 0; i--) {
+          const j = Math.floor(random() * (i + 1));
+          const t = indices[i]; indices[i] = indices[j]; indices[j] = t;
+        }
+      }
+      await callbacks.onEpochBegin?.(epoch, {});
+      let lossSum = 0;
+      let correct = 0;
+      let counted = 0;
+      let seen = 0;
+      for (let b = 0; b < batchesPerEpoch; b++) {
+        if (signal?.aborted || this.stopTraining) { stopped = true; break; }
+        const start = b * batchSize;
+        const count = Math.min(batchSize, trainCount - start);
+        this.#loadBatch(x, y, indices, start, count, labelSize);
+        check(e.cnn_model_train_step(this.#handle, count, scratch()), { prefix: `fit (epoch ${epoch + 1}, batch ${b + 1})` });
+        const [loss, ok, total] = this.#stats();
+        lossSum += loss * count;
+        seen += count;
+        correct += ok;
+        counted += total;
+        const logs = { batch: b, size: count, loss };
+        if (hasAcc) logs.acc = total ? ok / total : 0;
+        await callbacks.onBatchEnd?.(b, logs);
+        if (Date.now() - lastYield >= yieldEvery) {
+          await yieldToEventLoop();
+          lastYield = Date.now();
+        }
+      }
+      if (seen === 0) break;
+      const logs = { loss: lossSum / seen };
+      if (hasAcc) logs.acc = counted ? correct / counted : 0;
+      if (validation) {
+        const [vl, va] = this.#evaluateRange(validation.x, validation.y, validation.start, validation.count, batchSize);
+        logs.val_loss = vl;
+        if (hasAcc) logs.val_acc = va;
+      }
+      history.epoch.push(epoch);
+      for (const [k, v] of Object.entries(logs)) history.history[k]?.push(v);
+      await callbacks.onEpochEnd?.(epoch, logs, stop);
+      await yieldToEventLoop();
+      lastYield = Date.now();
+    }
+    await callbacks.onTrainEnd?.({});
+    return history;
+  }
+
+  #evaluateRange(x, y, start, count, batchSize) {
+    const e = engine();
+    const labelSize = this.#checkY(y, x.shape[0], 'evaluate');
+    this.#plan(Math.min(batchSize, count), false);
+    let lossSum = 0;
+    let correct = 0;
+    let counted = 0;
+    for (let s = 0; s < count; s += this.#capacity) {
+      const k = Math.min(this.#capacity, count - s);
+      this.#loadBatch(x, y, null, start + s, k, labelSize);
+      check(e.cnn_model_evaluate(this.#handle, k, scratch()), { prefix: 'evaluate' });
+      const [loss, ok, total] = this.#stats();
+      lossSum += loss * total;
+      correct += ok;
+      counted += total;
+    }
+    return [counted ? lossSum / counted : 0, counted ? correct / counted : 0];
+  }
+
+  evaluate(x, y, { batchSize = 32 } = {}) {
+    this.#requireCompiled('evaluate');
+    const n = this.#checkX(x, 'evaluate');
+    this.#checkY(y, n, 'evaluate');
+    const [loss, acc] = this.#evaluateRange(x, y, 0, n, batchSize);
+    return this.#compiled.metrics.length ? [scalar(loss), scalar(acc)] : scalar(loss);
+  }
+
+  predict(x, { batchSize = 32 } = {}) {
+    const handle = this.build();
+    const n = this.#checkX(x, 'predict');
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new CnnError(`predict: batchSize must be a positive integer, got ${batchSize}`);
+    this.#plan(Math.min(batchSize, Math.max(n, 1)), false);
+    const e = engine();
+    const outShape = this.outputs[0].sampleShape;
+    const outSize = shapeSize(outShape);
+    const result = new Float32Array(n * outSize);
+    for (let s = 0; s < n; s += this.#capacity) {
+      const k = Math.min(this.#capacity, n - s);
+      this.#loadBatch(x, null, null, s, k, 0);
+      check(e.cnn_model_forward(handle, k), { prefix: 'predict' });
+      result.set(heapF32(e.cnn_model_output_buffer(handle), k * outSize), s * outSize);
+    }
+    return wrap(result, [n, ...outShape]);
+  }
+
+  /** Loss, d loss / d input and d loss / d weight (getWeights() order) for one batch, without updating anything. */
+  computeGradients(x, y) {
+    this.#requireCompiled('computeGradients');
+    const n = this.#checkX(x, 'computeGradients');
+    const labelSize = this.#checkY(y, n, 'computeGradients');
+    this.#plan(n, true);
+    const e = engine();
+    this.#loadBatch(x, y, null, 0, n, labelSize);
+    check(e.cnn_model_compute_gradients(this.#handle, n, scratch()), { prefix: 'computeGradients' });
+    const [loss] = this.#stats();
+    const inSize = shapeSize(this.inputs[0].sampleShape);
+    const inputGradient = wrap(heapF32(e.cnn_model_input_grad_buffer(this.#handle), n * inSize).slice(), x.shape.slice());
+    const gradients = this.#weightList().map((entry) => this.#readParam(entry, true));
+    return { loss, inputGradient, gradients };
+  }
+
+  summary(lineLength, positions, printFn = console.log) {
+    if (typeof lineLength === 'function') printFn = lineLength;
+    this.build();
+    const rows = [['Layer (type)', 'Output shape', 'Param #', 'MACs']];
+    let macs = 0;
+    for (const layer of this.layers) {
+      const shape = layer.outputs.map((t) => `[${t.shape.map((d) => d ?? 'null')}]`).join(' ');
+      macs += layer.macs();
+      rows.push([`${layer.name} (${layer.className})`, shape, String(layer.countParams()), String(layer.macs())]);
+    }
+    const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)) + 2);
+    const line = (r) => r.map((cell, c) => cell.padEnd(widths[c])).join('');
+    const total = this.countParams();
+    const trainable = this.#weightList().filter((w) => w.layer.trainable && w.spec.trainable !== false)
+      .reduce((s, w) => s + shapeSize(w.spec.shape), 0);
+    const rule = '_'.repeat(widths.reduce((a, b) => a + b, 0));
+    const out = [rule, line(rows[0]), '='.repeat(rule.length)];
+    for (const r of rows.slice(1)) out.push(line(r));
+    out.push('='.repeat(rule.length), `Total params: ${total}`, `Trainable params: ${trainable}`,
+      `Non-trainable params: ${total - trainable}`, `Multiply-adds per sample: ${macs}`, rule);
+    for (const l of out) printFn(l);
+  }
+
+  getConfig() {
+    return {
+      name: this.name,
+      layers: this.layers.map((layer) => ({
+        className: layer.className,
+        config: layer.getConfig(),
+        inbound: (layer.inbound ?? []).map((t) => [t.sourceLayer.name, t.outputIndex]),
+      })),
+      inputs: this.inputs.map((t) => [t.sourceLayer.name, t.outputIndex]),
+      outputs: this.outputs.map((t) => [t.sourceLayer.name, t.outputIndex]),
+    };
+  }
+
+  dispose() {
+    if (this.#disposed) return;
+    if (this.#fitting) this.stopTraining = true;
+    this.#disposed = true;
+    if (this.#handle) {
+      finalizer?.unregister(this);
+      engine().cnn_model_free(this.#handle);
+      models.live--;
+      this.#handle = 0;
+    }
+  }
+
+  get isDisposed() { return this.#disposed; }
+}
+
+export class Sequential extends Model {
+  constructor({ layers, name, seed } = {}) {
+    super({ name: name ?? 'sequential', seed });
+    if (layers !== undefined && !Array.isArray(layers)) throw new CnnError('sequential: layers must be an array');
+    for (const layer of layers ?? []) this.add(layer);
+  }
+
+  add(layer) {
+    if (!layer || typeof layer.computeOutputShape !== 'function') throw new CnnError(`sequential.add: expected a layer, got ${describe(layer)}`);
+    if (this.built) throw new CnnError(`sequential.add: ${layer.name} cannot be added after the model is built (by compile, fit, predict, getWeights or summary); add all layers first`);
+    if (!this.outputs) {
+      if (!layer.inputShapeOption) throw new CnnError(`sequential: the first layer (${layer.name}) needs an inputShape option, e.g. inputShape: [28, 28, 1]`);
+      const inp = inputFn({ shape: layer.inputShapeOption, name: `${layer.name}_input` });
+      this.inputs = [inp];
+      this.outputs = [layer.apply(inp)];
+    } else {
+      this.outputs = [layer.apply(this.outputs[0])];
+    }
+    this.layers = topologicalLayers(this.inputs, this.outputs);
+  }
+
+  getConfig() { return { ...super.getConfig(), sequential: true }; }
+}
+
+function checkSeed(seed, what) {
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new CnnError(`${what}: seed must be an integer in [0, 2^32), got ${seed}`);
+  return seed;
+}
+
+/** Rebuilds a model from getConfig() output (used by loadModel). */
+export function modelFromConfig(config, seed = 0) {
+  const byName = new Map();
+  for (const { className, config: layerConfig, inbound } of config.layers) {
+    const Cls = LAYER_CLASSES[className];
+    if (!Cls) throw new CnnError(`loadModel: unknown layer class '${className}'`);
+    if (className === 'InputLayer') {
+      const t = inputFn(layerConfig);
+      byName.set(layerConfig.name, { layer: t.sourceLayer, outputs: [t] });
+      continue;
+    }
+    const { inputShape, ...rest } = layerConfig;
+    const layer = new Cls(rest);
+    const ins = inbound.map(([name, index]) => {
+      const src = byName.get(name);
+      if (!src) throw new CnnError(`loadModel: layer ${layerConfig.name} reads unknown layer '${name}'`);
+      return src.outputs[index];
+    });
+    const out = layer.apply(ins.length === 1 ? ins[0] : ins);
+    byName.set(layer.name, { layer, outputs: Array.isArray(out) ? out : [out] });
+  }
+  const pick = ([name, index]) => {
+    const src = byName.get(name);
+    if (!src) throw new CnnError(`loadModel: unknown model input/output '${name}'`);
+    return src.outputs[index];
+  };
+  const model = new Model({ inputs: config.inputs.map(pick), outputs: config.outputs.map(pick), name: config.name, seed });
+  return model;
+}
+
+export { layerFactories };
