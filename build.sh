@@ -59,6 +59,9 @@ for test_src in tests/c/test_*.c; do
   if stale "build/native/$name" c "$test_src" tests/c build.sh; then
     say "building build/native/$name (gcc, ASan/UBSan)"
     gcc "${NATIVE_FLAGS[@]}" "$test_src" "${SOURCES[@]}" -lm -o "build/native/$name" || die "native build of $name failed"
+    # valgrind cannot run ASan binaries: a plain build for it.
+    gcc -O1 -g -std=c11 -Ic/include -Ic/src "$test_src" "${SOURCES[@]}" -lm -o "build/native/$name.valgrind" ||
+      die "native build of $name (for valgrind) failed"
   fi
 done
 

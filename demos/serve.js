@@ -51,7 +51,8 @@ function inside(root, path) {
 }
 
 function send(res, status, body, type = 'text/plain; charset=utf-8', extra = {}) {
-  res.writeHead(status, { ...COMMON_HEADERS, 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...extra });
+  res.writeHead(status,
+    { ...COMMON_HEADERS, 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...extra });
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
@@ -67,8 +68,9 @@ async function listing(res, dir, urlPath) {
       return `<li><a href="${encodeURIComponent(e.name)}${e.isDirectory() ? '/' : ''}">${escapeHtml(name)}</a></li>`;
     });
   const title = escapeHtml(urlPath);
-  send(res, 200, `<!doctype html><meta charset="utf-8"><title>${title}</title><h1>${title}</h1><ul>${entries.join('')}</ul>`,
-    MIME['.html']);
+  const html = `<!doctype html><meta charset="utf-8"><title>${title}</title><h1>${title}</h1>` +
+    `<ul>${entries.join('')}</ul>`;
+  send(res, 200, html, MIME['.html']);
 }
 
 async function handle(req, res, root) {

@@ -115,7 +115,8 @@ async function main() {
   const tmp = `${OUT}.${process.pid}.tmp`;
   await writeFile(tmp, out);
   await rename(tmp, OUT);
-  console.log(`prepare-mnist: wrote ${relative(ROOT, OUT)} (${count} digits, ${nTrain} train + ${count - nTrain} test, ` +
+  console.log(`prepare-mnist: wrote ${relative(ROOT, OUT)} ` +
+    `(${count} digits, ${nTrain} train + ${count - nTrain} test, ` +
     `${(out.length / 1024 / 1024).toFixed(1)} MiB)`);
 }
 

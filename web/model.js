@@ -222,6 +222,7 @@ export class Model {
     } finally {
       e.free(ptr);
     }
+    this.#setLossOptions(handle, loss, config);
     this.#compiled = { loss, optimizer: opt, metrics: metricList.length ? ['acc'] : [], config: { ...config } };
     this.optimizer = opt;
     this.loss = loss;
@@ -229,6 +230,42 @@ export class Model {
   }
 
   get compileConfig() { return this.#compiled; }
+
+  /** classWeights and ignoreLabel (sparse cross-entropy only; PyTorch's weight and ignore_index meaning). */
+  #setLossOptions(handle, loss, { classWeights, ignoreLabel }) {
+    const e = engine();
+    const sparse = loss === 'sparseCategoricalCrossentropy';
+    if ((classWeights !== undefined || ignoreLabel !== undefined) && !sparse) {
+      throw new CnnError(`compile: classWeights and ignoreLabel apply to 'sparseCategoricalCrossentropy', not '${loss}'`);
+    }
+    if (ignoreLabel !== undefined && !Number.isInteger(ignoreLabel)) {
+      throw new CnnError(`compile: ignoreLabel must be an integer, got ${JSON.stringify(ignoreLabel)}`);
+    }
+    check(e.cnn_model_set_ignore_label(handle, ignoreLabel === undefined ? 0 : 1, ignoreLabel ?? 0), { prefix: 'compile' });
+    const classes = this.outputs[0].sampleShape.at(-1);
+    if (classWeights === undefined || classWeights === null) {
+      check(e.cnn_model_set_class_weights(handle, 0, 0), { prefix: 'compile' });
+      return;
+    }
+    const weights = Array.isArray(classWeights) || ArrayBuffer.isView(classWeights) ? Array.from(classWeights) : null;
+    if (!weights || weights.length !== classes || weights.some((w) => typeof w !== 'number' || !(w >= 0) || !Number.isFinite(w))) {
+      throw new CnnError(`compile: classWeights must be ${classes} finite numbers >= 0 (one per class), got ${JSON.stringify(classWeights)}`);
+    }
+    const ptr = e.malloc(4 * classes);
+    try {
+      heapF32(ptr, classes).set(weights);
+      check(e.cnn_model_set_class_weights(handle, ptr, classes), { prefix: 'compile' });
+    } finally {
+      e.free(ptr);
+    }
+  }
+
+  /** Changes the learning rate between batches (for schedules, e.g. from an onEpochEnd callback). */
+  setLearningRate(learningRate) {
+    this.#requireCompiled('setLearningRate');
+    check(engine().cnn_model_set_learning_rate(this.#handle, learningRate), { prefix: this.name });
+    this.#compiled.optimizer.learningRate = learningRate;
+  }
 
   #plan(capacity, withGrads) {
     const need = Math.max(capacity, this.#capacity);

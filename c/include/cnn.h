@@ -117,6 +117,8 @@ float* cnn_model_output_buffer(cnn_model* m);
 void* cnn_model_label_buffer(cnn_model* m);
 /* The input gradient of the last backward pass (capacity × input size floats). */
 float* cnn_model_input_grad_buffer(cnn_model* m);
+/* Changes the learning rate between steps (schedules); the optimizer state is kept. */
+cnn_status cnn_model_set_learning_rate(cnn_model* m, float learning_rate);
 /* Re-seeds the training-time randomness (dropout). */
 void cnn_model_set_seed(cnn_model* m, uint32_t seed);
 /* Per-class weights of sparse cross-entropy (count = output classes; count 0 removes them), and a label value whose

@@ -18,6 +18,15 @@ cnn_model* cnn_model_create(uint32_t seed) {
     return m;
 }
 
+cnn_status cnn_model_set_learning_rate(cnn_model* m, float learning_rate) {
+    if (!m || !m->compiled) return cnn_fail(CNN_STATUS_INVALID_STATE, "setLearningRate: compile the model first");
+    if (!(learning_rate > 0.0f) || !isfinite(learning_rate))
+        return cnn_fail(CNN_STATUS_INVALID_ARG, "setLearningRate: learning rate must be a positive number, got %g",
+                        (double)learning_rate);
+    m->opt.learning_rate = learning_rate;
+    return CNN_STATUS_OK;
+}
+
 void cnn_model_set_seed(cnn_model* m, uint32_t seed) {
     if (m) cnn_rng_seed(&m->dropout_rng, seed, 2);
 }

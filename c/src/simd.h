@@ -44,6 +44,13 @@ static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_select(cnn_v4m m, cnn_v4f t, cnn_v4f f)
 static CNN_ALWAYS_INLINE cnn_v4i cnn_v4i_splat(int32_t s) { return wasm_i32x4_splat(s); }
 static CNN_ALWAYS_INLINE cnn_v4i cnn_v4i_select(cnn_v4m m, cnn_v4i t, cnn_v4i f) { return wasm_v128_bitselect(t, f, m); }
 static CNN_ALWAYS_INLINE void cnn_v4i_store(int32_t* p, cnn_v4i v) { wasm_v128_store(p, v); }
+/* Rows r0..r3 of a 4×4 block become its columns. */
+static CNN_ALWAYS_INLINE void cnn_v4f_transpose4(cnn_v4f* r0, cnn_v4f* r1, cnn_v4f* r2, cnn_v4f* r3) {
+    const v128_t t0 = wasm_i32x4_shuffle(*r0, *r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(*r0, *r1, 2, 6, 3, 7);
+    const v128_t t2 = wasm_i32x4_shuffle(*r2, *r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(*r2, *r3, 2, 6, 3, 7);
+    *r0 = wasm_i64x2_shuffle(t0, t2, 0, 2), *r1 = wasm_i64x2_shuffle(t0, t2, 1, 3);
+    *r2 = wasm_i64x2_shuffle(t1, t3, 0, 2), *r3 = wasm_i64x2_shuffle(t1, t3, 1, 3);
+}
 
 #elif defined(__SSE2__)
 /* ------------------------------------------------------------------------------------------------------------ SSE2 */
@@ -75,6 +82,12 @@ static CNN_ALWAYS_INLINE cnn_v4i cnn_v4i_select(cnn_v4m m, cnn_v4i t, cnn_v4i f)
     return _mm_or_si128(_mm_and_si128(mi, t), _mm_andnot_si128(mi, f));
 }
 static CNN_ALWAYS_INLINE void cnn_v4i_store(int32_t* p, cnn_v4i v) { _mm_storeu_si128((__m128i*)p, v); }
+static CNN_ALWAYS_INLINE void cnn_v4f_transpose4(cnn_v4f* r0, cnn_v4f* r1, cnn_v4f* r2, cnn_v4f* r3) {
+    const __m128 t0 = _mm_unpacklo_ps(*r0, *r1), t1 = _mm_unpackhi_ps(*r0, *r1);
+    const __m128 t2 = _mm_unpacklo_ps(*r2, *r3), t3 = _mm_unpackhi_ps(*r2, *r3);
+    *r0 = _mm_movelh_ps(t0, t2), *r1 = _mm_movehl_ps(t2, t0);
+    *r2 = _mm_movelh_ps(t1, t3), *r3 = _mm_movehl_ps(t3, t1);
+}
 
 #else
 /* ------------------------------------------------------------------------------------- portable fallback (scalar) */
@@ -99,6 +112,12 @@ static inline cnn_v4f cnn_v4f_select(cnn_v4m m, cnn_v4f t, cnn_v4f f) { for (int
 static inline cnn_v4i cnn_v4i_splat(int32_t s) { cnn_v4i v; for (int l = 0; l < 4; l++) v.i[l] = s; return v; }
 static inline cnn_v4i cnn_v4i_select(cnn_v4m m, cnn_v4i t, cnn_v4i f) { for (int l = 0; l < 4; l++) if (m.m[l]) f.i[l] = t.i[l]; return f; }
 static inline void cnn_v4i_store(int32_t* p, cnn_v4i v) { for (int l = 0; l < 4; l++) p[l] = v.i[l]; }
+static inline void cnn_v4f_transpose4(cnn_v4f* r0, cnn_v4f* r1, cnn_v4f* r2, cnn_v4f* r3) {
+    cnn_v4f* rows[4] = {r0, r1, r2, r3};
+    float m[4][4];
+    for (int i = 0; i < 4; i++) for (int j = 0; j < 4; j++) m[j][i] = rows[i]->f[j];
+    for (int i = 0; i < 4; i++) *rows[i] = cnn_v4f_load(m[i]);
+}
 #endif
 
 /* acc + a·b as a separate multiply and add (see the header comment). */

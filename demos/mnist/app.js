@@ -3,7 +3,7 @@
  * digits drawn on a 280×280 pad after MNIST-style preprocessing.
  *
  * document.body.dataset.state: 'loading' → 'ready' → 'training' → 'trained' (or 'error' at any point).
- * window.__demo exposes { cnn, model, data, preprocess } for tests and the console.
+ * window.__demo exposes { cnn, model, data, batchLogs, preprocess } for tests and the console.
  */
 import * as cnn from '../../web/index.js';
 import { loadMnist, splitMnist, lenet5, ROWS, COLS, PIXELS } from './data.js';
@@ -22,11 +22,13 @@ let data = null;
 let tensors = null; // { xTrain, yTrain, xTest, yTest }, made once
 let model = null;
 let abort = null;
+let batchLogs = []; // raw { loss, acc } of every batch of the last training run
 
 window.__demo = {
   cnn,
   get model() { return model; },
   get data() { return data; },
+  get batchLogs() { return batchLogs; },
   preprocess: (...a) => preprocess(...a),
 };
 
@@ -84,6 +86,7 @@ async function train() {
   const nTrain = data.train.count;
   const batches = Math.ceil(nTrain / batchSize);
   chart.reset(epochs, batches);
+  batchLogs = [];
   abort = new AbortController();
   let epoch = 0;
   let images = 0;
@@ -93,6 +96,7 @@ async function train() {
     callbacks: {
       onBatchEnd(batch, logs) {
         images += Math.min(batchSize, nTrain - batch * batchSize);
+        batchLogs.push({ loss: logs.loss, acc: logs.acc });
         chart.push(logs.loss, logs.acc);
         const rate = images / ((performance.now() - t0) / 1000);
         ui.status.textContent = `epoch ${epoch + 1}/${epochs} · batch ${batch + 1}/${batches} · ` +
@@ -202,11 +206,11 @@ const chart = {
     // grid and axis labels
     g.strokeStyle = '#e6e9ef';
     g.fillStyle = '#5b6475';
-    for (let k = 0; k <= 4; k++) {
-      const y = T + h - (h * k) / 4;
+    for (let k = 0; k <= 5; k++) { // maxLoss is a multiple of 0.5, so the loss ticks are round numbers
+      const y = T + h - (h * k) / 5;
       g.beginPath(); g.moveTo(L, y + 0.5); g.lineTo(L + w, y + 0.5); g.stroke();
-      g.textAlign = 'right'; g.fillText(((maxLoss * k) / 4).toFixed(2), L - 6, y + 4);
-      g.textAlign = 'left'; g.fillText(`${25 * k}%`, L + w + 6, y + 4);
+      g.textAlign = 'right'; g.fillText(((maxLoss * k) / 5).toFixed(2), L - 6, y + 4);
+      g.textAlign = 'left'; g.fillText(`${20 * k}%`, L + w + 6, y + 4);
     }
     // epoch boundaries
     g.setLineDash([3, 3]);

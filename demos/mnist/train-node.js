@@ -36,8 +36,13 @@ class Progress {
   #tty = Boolean(process.stdout.isTTY);
   #lastLine = '';
   #lastQuarter = -1;
+  #lastDraw = 0;
 
   update(epoch, batch, batches, loss, acc) {
+    // A terminal redraw every ~50 ms is smooth enough and keeps the output small.
+    const now = performance.now();
+    if (this.#tty && batch !== batches && now - this.#lastDraw < 50) return;
+    this.#lastDraw = now;
     const width = 24;
     const done = Math.round((width * batch) / batches);
     const bar = '='.repeat(Math.max(0, done - 1)) + (done > 0 ? (batch === batches ? '=' : '>') : '') +
@@ -81,7 +86,8 @@ async function main() {
   const model = lenet5(cnn, { seed });
   model.compile({ optimizer: cnn.train.adam(0.001), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
   if (args.summary) model.summary();
-  console.log(`LeNet-5, ${model.countParams()} parameters; adam 0.001, ${epochs} epochs, batch size ${batchSize}`);
+  console.log(`LeNet-5, ${model.countParams()} parameters; adam 0.001, ${epochs} epoch${epochs > 1 ? 's' : ''}, ` +
+    `batch size ${batchSize}`);
 
   const batches = Math.ceil(train.count / batchSize);
   const progress = new Progress();

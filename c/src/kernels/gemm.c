@@ -111,6 +111,20 @@ static void pack_a(int mc, int kc, const float* A, int lda, int trans_a, int i0,
                 for (; ii < mr; ii++) d[ii] = src[ii];
                 for (; ii < GEMM_MR; ii++) d[ii] = 0.0f;
             }
+        } else if (mr == GEMM_MR && GEMM_MR == 4) {
+            /* A is M×K: transpose 4×4 blocks so each packed k step holds the 4 rows' values. */
+            const float* r0 = A + (size_t)(i0 + ip) * lda + k0;
+            const float* r1 = r0 + lda;
+            const float* r2 = r1 + lda;
+            const float* r3 = r2 + lda;
+            int k = 0;
+            for (; k + 4 <= kc; k += 4, d += 16) {
+                cnn_v4f v0 = cnn_v4f_load(r0 + k), v1 = cnn_v4f_load(r1 + k);
+                cnn_v4f v2 = cnn_v4f_load(r2 + k), v3 = cnn_v4f_load(r3 + k);
+                cnn_v4f_transpose4(&v0, &v1, &v2, &v3);
+                cnn_v4f_store(d, v0), cnn_v4f_store(d + 4, v1), cnn_v4f_store(d + 8, v2), cnn_v4f_store(d + 12, v3);
+            }
+            for (; k < kc; k++, d += 4) d[0] = r0[k], d[1] = r1[k], d[2] = r2[k], d[3] = r3[k];
         } else {
             for (int ii = 0; ii < GEMM_MR; ii++) {
                 if (ii < mr) {
@@ -153,19 +167,38 @@ static CNN_ALWAYS_INLINE void store_tile(cnn_v4f acc[GEMM_MR][2], float* c, int 
     }
 }
 
+/* One k step: acc[r][*] += a[r] · b[0:8]. */
+static CNN_ALWAYS_INLINE void rank1_update(cnn_v4f acc[GEMM_MR][2], const float* a, const float* b) {
+    const cnn_v4f b0 = cnn_v4f_load(b), b1 = cnn_v4f_load(b + 4);
+    for (int r = 0; r < GEMM_MR; r++) {
+        const cnn_v4f av = cnn_v4f_load_splat(a + r);
+        acc[r][0] = cnn_v4f_muladd(acc[r][0], av, b0);
+        acc[r][1] = cnn_v4f_muladd(acc[r][1], av, b1);
+    }
+}
+
+#ifndef GEMM_BARRIER
+#define GEMM_BARRIER()
+#endif
+
 /* acc[MR×8] = Σ_k a[k·MR + r] · b[k·8 + j] over a packed A panel and a packed B panel. */
 static void ukernel_packed_a(int kc, const float* a, const float* b, float* c, int ldc, int mr, int nr,
                              int accumulate) {
     cnn_v4f acc[GEMM_MR][2];
     for (int r = 0; r < GEMM_MR; r++) acc[r][0] = acc[r][1] = cnn_v4f_zero();
-    for (int k = 0; k < kc; k++, a += GEMM_MR, b += GEMM_NR) {
-        const cnn_v4f b0 = cnn_v4f_load(b), b1 = cnn_v4f_load(b + 4);
-        for (int r = 0; r < GEMM_MR; r++) {
-            const cnn_v4f av = cnn_v4f_load_splat(a + r);
-            acc[r][0] = cnn_v4f_muladd(acc[r][0], av, b0);
-            acc[r][1] = cnn_v4f_muladd(acc[r][1], av, b1);
-        }
+    int k = 0;
+#if GEMM_PACKED_UNROLL == 4
+    for (; k + 4 <= kc; k += 4, a += 4 * GEMM_MR, b += 4 * GEMM_NR) {
+        rank1_update(acc, a, b);
+        GEMM_BARRIER();
+        rank1_update(acc, a + GEMM_MR, b + GEMM_NR);
+        GEMM_BARRIER();
+        rank1_update(acc, a + 2 * GEMM_MR, b + 2 * GEMM_NR);
+        GEMM_BARRIER();
+        rank1_update(acc, a + 3 * GEMM_MR, b + 3 * GEMM_NR);
     }
+#endif
+    for (; k < kc; k++, a += GEMM_MR, b += GEMM_NR) rank1_update(acc, a, b);
     store_tile(acc, c, ldc, mr, nr, accumulate);
 }
 

@@ -1,0 +1,580 @@
+#!/usr/bin/env node
+/**
+ * wasm-cnn vs TensorFlow.js, side by side in one Node process, one thread each, fp32.
+ *
+ *   node tests/bench/bench.js [--quick] [--json out.json]
+ *   npm run bench                      (builds first)
+ *
+ * Forward kernels at batch 1 (conv2d + bias, max pool) against @tensorflow/tfjs-backend-wasm (XNNPACK, the SIMD
+ * build, one thread: tfjs-wasm cannot start threads in Node), LeNet-5 inference at batch 64 against the same, and one
+ * LeNet-5 training step at batch 64 against the tfjs cpu backend (tfjs-wasm has no gradient kernels for conv2d; the
+ * bench tries and prints the error). Each case runs both libraries in alternating rounds so that both see the same
+ * machine noise; the figures are medians, and the ratio is tfjs time / our time (> 1: we are faster).
+ *
+ * What is timed:
+ * - ours: model.predict(x) of a one-layer cnn.sequential on a preallocated input Tensor. That includes copying the
+ *   input into the wasm heap and the output out of it into a new JS Float32Array.
+ * - tfjs-wasm: tf.fused.conv2d with bias (the kernel tfjs-layers' conv2d uses) / tf.maxPool on a tensor already on
+ *   the wasm backend, then dataSync() (a copy out of the wasm heap) and dispose().
+ * - training: ours model.fit on N*64 samples (epochs 1, batch 64, per-step times from onBatchEnd); tfjs
+ *   model.trainOnBatch per step. Same architecture, same initial weights, same loss (sparse categorical
+ *   cross-entropy) and optimizer (SGD).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs';
+import { getThreadsCount, version_wasm as tfjsWasmVersion } from '@tensorflow/tfjs-backend-wasm';
+import * as cnn from '../../web/index.js';
+import { lenet5, loadMnist, DEFAULT_SOURCE, ROWS, COLS } from '../../demos/mnist/data.js';
+import { engine } from '../../web/engine.js';
+import { compareSync, summarize, cpuMs } from './timing.js';
+
+const require = createRequire(import.meta.url);
+const pkg = require('../../package.json');
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (args.help) {
+  console.log('usage: node tests/bench/bench.js [--quick] [--json out.json]');
+  process.exit(0);
+}
+
+const QUICK = args.quick;
+const CFG = QUICK
+  ? { budgetMs: 400, warmMs: 100, trainStepsOurs: 16, trainStepsTfjs: 2, tfjsTrainCapMs: 15000 }
+  : { budgetMs: 1200, warmMs: 250, trainStepsOurs: 64, trainStepsTfjs: 5, tfjsTrainCapMs: 50000 };
+const TRAIN_BATCH = 64;
+const LR = 0.05;
+
+const CONV_CASES = [
+  { name: 'conv 28x28x1 -> 6, 5x5 same', h: 28, w: 28, cin: 1, cout: 6, k: 5 },
+  { name: 'conv 56x56x64 -> 64, 3x3 same', h: 56, w: 56, cin: 64, cout: 64, k: 3 },
+  { name: 'conv 28x28x128 -> 256, 1x1', h: 28, w: 28, cin: 128, cout: 256, k: 1 },
+  { name: 'conv 128x128x16 -> 32, 3x3 same', h: 128, w: 128, cin: 16, cout: 32, k: 3 },
+];
+const POOL_CASE = { name: 'max pool 2x2/2, 112x112x64', h: 112, w: 112, c: 64 };
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Small utilities
+
+/** Deterministic uniform values in [-scale, scale) (mulberry32). */
+function randomArray(n, seed, scale = 1) {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
+  }
+  return out;
+}
+
+function maxAbsDiff(a, b) {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+function maxAbs(a) {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+
+const fmtMs = (ms) => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3));
+const fmtNum = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+const fmtRatio = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}x` : '-');
+const fmtSpread = (s) => `±${Math.round(s * 100)}%`;
+
+function table(headers, rows, align) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const cell = (v, i) => (align[i] === 'l' ? String(v).padEnd(widths[i]) : String(v).padStart(widths[i]));
+  const line = (r) => `| ${r.map(cell).join(' | ')} |`;
+  const sep = `|${widths.map((w, i) => (align[i] === 'l' ? ':' : '-') + '-'.repeat(w) + (align[i] === 'l' ? '-' : ':')).join('|')}|`;
+  return [line(headers), sep, ...rows.map(line)].join('\n');
+}
+
+function cpuModel() {
+  const cpus = os.cpus();
+  let model = cpus[0]?.model?.trim() ?? 'unknown cpu';
+  try {
+    // os.cpus() reports the generic name under some hypervisors; /proc/cpuinfo may have more (e.g. "model" number).
+    const info = fs.readFileSync('/proc/cpuinfo', 'utf8');
+    const num = /^model\s*:\s*(\d+)/m.exec(info)?.[1];
+    const fam = /^cpu family\s*:\s*(\d+)/m.exec(info)?.[1];
+    if (num && fam) model += ` (family ${fam} model ${num})`;
+  } catch { /* not Linux */ }
+  return { model, cores: cpus.length };
+}
+
+/** One library's figures: CPU-time summary (the headline), plus the wall-clock median and spread. */
+function timed(s, extra = {}) {
+  return { ...s.cpu, wallMedianMs: s.wall.medianMs, wallSpread: s.wall.spread, ...extra };
+}
+
+const log = (...a) => console.log(...a);
+const progress = (msg) => process.stderr.write(`[bench] ${msg}\n`);
+
+/**
+ * Our engine's forward pass alone, without the copies in and out that model.predict makes: calls the C entry point on
+ * the input already in the model's input buffer (after one predict). Internal API (web/engine.js), used only to
+ * split our time into compute and copies.
+ */
+function kernelOnly(model, x, batch) {
+  model.predict(x, { batchSize: batch }).dispose();
+  const handle = model.build();
+  const e = engine();
+  return () => {
+    const status = e.cnn_model_forward(handle, batch);
+    if (status !== 0) throw new Error(`cnn_model_forward returned ${status}`);
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// tfjs-wasm set-up and checks
+
+async function setUpTfjsWasm() {
+  // Record which .wasm file the backend reads, to report (and check) that it is the SIMD, non-threaded build.
+  const seen = [];
+  const orig = { readFileSync: fs.readFileSync, readFile: fs.readFile };
+  fs.readFileSync = function readFileSync(p, ...rest) { seen.push(String(p)); return orig.readFileSync.call(this, p, ...rest); };
+  fs.readFile = function readFile(p, ...rest) { seen.push(String(p)); return orig.readFile.call(this, p, ...rest); };
+  let ok;
+  try {
+    ok = await tf.setBackend('wasm');
+    await tf.ready();
+  } finally {
+    fs.readFileSync = orig.readFileSync;
+    fs.readFile = orig.readFile;
+  }
+  if (!ok || tf.getBackend() !== 'wasm') throw new Error('could not initialise the tfjs wasm backend');
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  const threadsFlag = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+  const threads = getThreadsCount();
+  const wasmFile = seen.find((p) => p.endsWith('.wasm')) ?? '(unknown)';
+  const binary = wasmFile.split(/[\\/]/).pop();
+  if (!simd || binary !== 'tfjs-backend-wasm-simd.wasm') {
+    throw new Error(`tfjs-wasm did not load its SIMD build (WASM_HAS_SIMD_SUPPORT=${simd}, loaded ${wasmFile})`);
+  }
+  if (threads !== 1) throw new Error(`tfjs-wasm runs ${threads} threads; the comparison needs one`);
+  return { simd, threadsSupported: threadsFlag, threads, binary };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Cases
+
+function benchConv(c) {
+  const { h, w, cin, cout, k } = c;
+  const flop = 2 * h * w * cin * cout * k * k;
+  const xData = randomArray(h * w * cin, 1 + k * 7 + cin, 1);
+  const kData = randomArray(k * k * cin * cout, 2 + cout, 1 / Math.sqrt(k * k * cin));
+  const bData = randomArray(cout, 3, 0.1);
+
+  const model = cnn.sequential({
+    layers: [cnn.layers.conv2d({ inputShape: [h, w, cin], filters: cout, kernelSize: k, padding: 'same', activation: 'linear', useBias: true })],
+    seed: 1,
+  });
+  const kT = cnn.tensor(kData, [k, k, cin, cout]);
+  const bT = cnn.tensor(bData, [cout]);
+  model.setWeights([kT, bT]);
+  kT.dispose(); bT.dispose();
+  const x = cnn.tensor(xData, [1, h, w, cin]);
+
+  const tx = tf.tensor4d(xData, [1, h, w, cin]);
+  const tk = tf.tensor4d(kData, [k, k, cin, cout]);
+  const tb = tf.tensor1d(bData);
+
+  const ours = () => { model.predict(x).dispose(); };
+  const theirs = () => {
+    const y = tf.fused.conv2d({ x: tx, filter: tk, bias: tb, strides: 1, pad: 'same' });
+    y.dataSync();
+    y.dispose();
+  };
+
+  // Same computation? (outputs agree to float rounding)
+  const yo = model.predict(x);
+  const yt = tf.fused.conv2d({ x: tx, filter: tk, bias: tb, strides: 1, pad: 'same' });
+  const diff = maxAbsDiff(yo.dataSync(), yt.dataSync()) / Math.max(1e-6, maxAbs(yt.dataSync()));
+  yo.dispose(); yt.dispose();
+
+  const res = compareSync([ours, theirs, kernelOnly(model, x, 1)], CFG);
+  const [a, b, kern] = res;
+  x.dispose(); model.dispose();
+  tf.dispose([tx, tk, tb]);
+  const gf = (x) => ({ gflops: flop / (x.cpu.medianMs * 1e6) });
+  return {
+    name: c.name, kind: 'conv2d', shape: c, flop, relDiff: diff,
+    ours: timed(a, gf(a)), oursKernel: timed(kern, gf(kern)), tfjs: timed(b, gf(b)),
+    ratio: b.cpu.medianMs / a.cpu.medianMs, wallRatio: b.wall.medianMs / a.wall.medianMs, pairedRatio: res.pairedRatio(1, 0),
+  };
+}
+
+function benchPool(c) {
+  const { h, w, c: ch } = c;
+  const xData = randomArray(h * w * ch, 11, 1);
+  const model = cnn.sequential({ layers: [cnn.layers.maxPooling2d({ inputShape: [h, w, ch], poolSize: 2, strides: 2 })] });
+  const x = cnn.tensor(xData, [1, h, w, ch]);
+  const tx = tf.tensor4d(xData, [1, h, w, ch]);
+  const ours = () => { model.predict(x).dispose(); };
+  const theirs = () => { const y = tf.maxPool(tx, 2, 2, 'valid'); y.dataSync(); y.dispose(); };
+
+  const yo = model.predict(x);
+  const yt = tf.maxPool(tx, 2, 2, 'valid');
+  const diff = maxAbsDiff(yo.dataSync(), yt.dataSync());
+  yo.dispose(); yt.dispose();
+
+  const res = compareSync([ours, theirs, kernelOnly(model, x, 1)], CFG);
+  const [a, b, kern] = res;
+  x.dispose(); model.dispose(); tx.dispose();
+  return {
+    name: c.name, kind: 'maxPool', shape: c, relDiff: diff, ours: timed(a), oursKernel: timed(kern), tfjs: timed(b),
+    ratio: b.cpu.medianMs / a.cpu.medianMs, wallRatio: b.wall.medianMs / a.wall.medianMs, pairedRatio: res.pairedRatio(1, 0),
+  };
+}
+
+/** The LeNet-5 of demos/mnist/data.js, in tfjs-layers. */
+function tfjsLenet5() {
+  return tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [ROWS, COLS, 1], filters: 6, kernelSize: 5, padding: 'same', activation: 'relu' }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.conv2d({ filters: 16, kernelSize: 5, padding: 'valid', activation: 'relu' }),
+      tf.layers.averagePooling2d({ poolSize: 2, strides: 2 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 120, activation: 'relu' }),
+      tf.layers.dropout({ rate: 0.25 }),
+      tf.layers.dense({ units: 10, activation: 'softmax' }),
+    ],
+  });
+}
+
+/** Multiply-adds x 2 of one LeNet-5 forward pass per image (conv, dense; pooling and activations not counted). */
+const LENET_FLOP = 2 * (28 * 28 * 1 * 6 * 25 + 10 * 10 * 6 * 16 * 25 + 400 * 120 + 120 * 10);
+
+function copyWeights(ourModel, tfModel) {
+  const ws = ourModel.getWeights();
+  const tws = tfModel.getWeights();
+  if (ws.length !== tws.length) throw new Error(`LeNet-5: ${ws.length} weights in ours, ${tws.length} in tfjs`);
+  ws.forEach((w, i) => {
+    if (w.shape.join() !== tws[i].shape.join()) throw new Error(`LeNet-5 weight ${i}: shape ${w.shape} vs tfjs ${tws[i].shape}`);
+  });
+  tfModel.setWeights(ws.map((w) => tf.tensor(w.dataSync(), w.shape)));
+  ws.forEach((w) => w.dispose());
+}
+
+async function loadTrainingData(n) {
+  let images, labels, source;
+  if (DEFAULT_SOURCE.protocol === 'file:' && fs.existsSync(DEFAULT_SOURCE)) {
+    const d = await loadMnist();
+    const m = Math.min(n, d.count);
+    images = new Float32Array(n * ROWS * COLS);
+    labels = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const j = i % m;
+      images.set(d.images.subarray(j * ROWS * COLS, (j + 1) * ROWS * COLS), i * ROWS * COLS);
+      labels[i] = d.labels[j];
+    }
+    source = `MNIST (${DEFAULT_SOURCE.pathname.split('/').slice(-2).join('/')})`;
+  } else {
+    images = randomArray(n * ROWS * COLS, 5, 0.5).map((v) => v + 0.5);
+    labels = Int32Array.from({ length: n }, (_, i) => (i * 7) % 10);
+    source = 'random images (dist/data/mnist.bin missing)';
+  }
+  return { images, labels, source };
+}
+
+function benchLenetInference(data) {
+  const n = TRAIN_BATCH;
+  const ourModel = lenet5(cnn, { seed: 7 });
+  ourModel.compile({ optimizer: cnn.train.sgd(LR), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  const tfModel = tfjsLenet5();
+  copyWeights(ourModel, tfModel);
+  const xs = data.images.subarray(0, n * ROWS * COLS);
+  const x = cnn.tensor(xs, [n, ROWS, COLS, 1]);
+  const tx = tf.tensor4d(xs, [n, ROWS, COLS, 1]);
+  const ours = () => { ourModel.predict(x, { batchSize: n }).dispose(); };
+  const theirs = () => { const y = tfModel.predict(tx, { batchSize: n }); y.dataSync(); y.dispose(); };
+  const po = ourModel.predict(x, { batchSize: n });
+  const pt = tfModel.predict(tx, { batchSize: n });
+  const diff = maxAbsDiff(po.dataSync(), pt.dataSync());
+  po.dispose(); pt.dispose();
+  const res = compareSync([ours, theirs, kernelOnly(ourModel, x, n)], CFG);
+  const [a, b, kern] = res;
+  x.dispose(); ourModel.dispose(); tx.dispose(); tfModel.dispose();
+  const extra = (x) => ({ imagesPerSec: n / (x.cpu.medianMs / 1000), gflops: (LENET_FLOP * n) / (x.cpu.medianMs * 1e6) });
+  return {
+    name: 'LeNet-5 inference, batch 64', kind: 'inference', relDiff: diff,
+    ours: timed(a, extra(a)), oursKernel: timed(kern, extra(kern)), tfjs: timed(b, extra(b)),
+    ratio: b.cpu.medianMs / a.cpu.medianMs, wallRatio: b.wall.medianMs / a.wall.medianMs, pairedRatio: res.pairedRatio(1, 0),
+  };
+}
+
+/** tfjs-wasm has no Conv2DBackpropFilter kernel: try one step and report the error. */
+async function tryTfjsWasmTraining(data) {
+  const m = tfjsLenet5();
+  m.compile({ optimizer: tf.train.sgd(LR), loss: 'sparseCategoricalCrossentropy' });
+  const tx = tf.tensor4d(data.images.subarray(0, 8 * ROWS * COLS), [8, ROWS, COLS, 1]);
+  const ty = tf.tensor1d(data.labels.subarray(0, 8), 'float32');
+  try {
+    await m.trainOnBatch(tx, ty);
+    return { ok: true, message: 'trained (unexpected)' };
+  } catch (err) {
+    return { ok: false, message: String(err?.message ?? err).split('\n')[0] };
+  } finally {
+    tf.dispose([tx, ty]);
+    m.dispose();
+  }
+}
+
+async function benchTraining(data) {
+  const steps = CFG.trainStepsOurs;
+  const n = steps * TRAIN_BATCH;
+  const ourModel = lenet5(cnn, { seed: 3 });
+  ourModel.compile({ optimizer: cnn.train.sgd(LR), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  const tfModel = tfjsLenet5();
+  copyWeights(ourModel, tfModel);
+  tfModel.compile({ optimizer: tf.train.sgd(LR), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+
+  // Cross-check the two models before training: same loss on the first batch.
+  const xb0 = data.images.subarray(0, TRAIN_BATCH * ROWS * COLS);
+  const yb0 = data.labels.subarray(0, TRAIN_BATCH);
+  const cx = cnn.tensor(xb0, [TRAIN_BATCH, ROWS, COLS, 1]);
+  const cy = cnn.tensor(yb0, [TRAIN_BATCH], 'int32');
+  const [ol, oa] = ourModel.evaluate(cx, cy, { batchSize: TRAIN_BATCH });
+  const oursLoss0 = ol.dataSync()[0];
+  ol.dispose(); oa.dispose(); cx.dispose(); cy.dispose();
+
+  // ---- ours: warm-up fit on 2 batches, then one fit over `steps` batches, per-step times from onBatchEnd.
+  const x = cnn.tensor(data.images.subarray(0, n * ROWS * COLS), [n, ROWS, COLS, 1]);
+  const y = cnn.tensor(data.labels.subarray(0, n), [n], 'int32');
+  const xw = cnn.tensor(data.images.subarray(0, 2 * TRAIN_BATCH * ROWS * COLS), [2 * TRAIN_BATCH, ROWS, COLS, 1]);
+  const yw = cnn.tensor(data.labels.subarray(0, 2 * TRAIN_BATCH), [2 * TRAIN_BATCH], 'int32');
+
+  // ---- tfjs cpu
+  await tf.setBackend('cpu');
+  const ttx = tf.tensor4d(xb0, [TRAIN_BATCH, ROWS, COLS, 1]);
+  const tty = tf.tensor1d(yb0, 'float32');
+  const [tl, ta] = tfModel.evaluate(ttx, tty, { batchSize: TRAIN_BATCH });
+  const tfjsLoss0 = tl.dataSync()[0];
+  tf.dispose([tl, ta]);
+
+  const runOurs = async () => {
+    const stamps = [];
+    const cpuStamps = [];
+    const t0 = performance.now();
+    const c0 = cpuMs();
+    const h = await ourModel.fit(x, y, {
+      epochs: 1, batchSize: TRAIN_BATCH, shuffle: true, seed: 1,
+      callbacks: { onBatchEnd() { stamps.push(performance.now()); cpuStamps.push(cpuMs()); } },
+    });
+    const total = performance.now() - t0;
+    const totalCpu = cpuMs() - c0;
+    const per = stamps.slice(1).map((t, i) => t - stamps[i]);
+    const perCpu = cpuStamps.slice(1).map((t, i) => t - cpuStamps[i]);
+    return { per, perCpu, total, totalCpu, loss: h.history.loss[0] };
+  };
+  const stepTfjs = async (i) => {
+    const off = (i % steps) * TRAIN_BATCH;
+    const bx = tf.tensor4d(data.images.subarray(off * ROWS * COLS, (off + TRAIN_BATCH) * ROWS * COLS), [TRAIN_BATCH, ROWS, COLS, 1]);
+    const by = tf.tensor1d(data.labels.subarray(off, off + TRAIN_BATCH), 'float32');
+    const c = cpuMs();
+    const t = performance.now();
+    const out = await tfModel.trainOnBatch(bx, by);
+    const ms = performance.now() - t;
+    const cms = cpuMs() - c;
+    tf.dispose([bx, by]);
+    return { ms, cms, loss: Array.isArray(out) ? out[0] : out };
+  };
+
+  progress('  training warm-up (ours: 2 steps of 64; tfjs-cpu: 1 step of 8)');
+  await ourModel.fit(xw, yw, { epochs: 1, batchSize: TRAIN_BATCH, seed: 2 });
+  {
+    const bx = tf.tensor4d(xb0.subarray(0, 8 * ROWS * COLS), [8, ROWS, COLS, 1]);
+    const by = tf.tensor1d(yb0.subarray(0, 8), 'float32');
+    await tfModel.trainOnBatch(bx, by);
+    tf.dispose([bx, by]);
+  }
+
+  // Interleave: ours (all steps in one fit) between tfjs steps, so that both see similar machine load. tfjs steps take
+  // seconds each: stop after CFG.trainStepsTfjs steps or once CFG.tfjsTrainCapMs have passed (at least 2 steps).
+  const tfjsTimes = [];
+  const tfjsCpu = [];
+  const tfjsLosses = [];
+  const tfjsStart = performance.now();
+  const more = () => tfjsTimes.length < CFG.trainStepsTfjs &&
+    (tfjsTimes.length < 2 || performance.now() - tfjsStart < CFG.tfjsTrainCapMs);
+  const tfjsSteps = async (upTo) => {
+    while (tfjsTimes.length < upTo && more()) {
+      progress(`  tfjs-cpu step ${tfjsTimes.length + 1} (at most ${CFG.trainStepsTfjs})`);
+      const st = await stepTfjs(tfjsTimes.length + 1);
+      tfjsTimes.push(st.ms);
+      tfjsCpu.push(st.cms);
+      tfjsLosses.push(st.loss);
+    }
+  };
+  await tfjsSteps(1);
+  progress(`  ours: fit over ${n} samples (${steps} steps)`);
+  const o = await runOurs();
+  await tfjsSteps(CFG.trainStepsTfjs);
+  tf.dispose([ttx, tty]);
+  x.dispose(); y.dispose(); xw.dispose(); yw.dispose();
+  ourModel.dispose(); tfModel.dispose();
+
+  const oursSum = { cpu: summarize(o.perCpu, o.perCpu.length), wall: summarize(o.per, o.per.length) };
+  const tfjsSum = { cpu: summarize(tfjsCpu, tfjsCpu.length), wall: summarize(tfjsTimes, tfjsTimes.length) };
+  const ips = (x) => TRAIN_BATCH / (x.cpu.medianMs / 1000);
+  return {
+    name: 'LeNet-5 train step, batch 64 (SGD)', kind: 'training',
+    loss0: { ours: oursLoss0, tfjs: tfjsLoss0 },
+    ours: timed(oursSum, {
+      imagesPerSec: ips(oursSum), steps, epochLoss: o.loss,
+      fitTotalMs: o.total, fitTotalCpuMs: o.totalCpu, fitImagesPerSec: n / (o.totalCpu / 1000), fitImagesPerSecWall: n / (o.total / 1000),
+    }),
+    tfjs: timed(tfjsSum, { backend: 'cpu', imagesPerSec: ips(tfjsSum), losses: tfjsLosses }),
+    ratio: tfjsSum.cpu.medianMs / oursSum.cpu.medianMs, wallRatio: tfjsSum.wall.medianMs / oursSum.wall.medianMs,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+
+async function main() {
+  const started = performance.now();
+  const load0 = os.loadavg();
+  tf.enableProdMode();
+  await cnn.ready();
+  const wasmInfo = await setUpTfjsWasm();
+  const cpu = cpuModel();
+  const oursWasmBytes = fs.statSync(new URL('../../dist/wasm-cnn.wasm', import.meta.url)).size;
+
+  const header = {
+    date: new Date().toISOString(),
+    cpu: cpu.model, cores: cpu.cores, platform: `${os.platform()} ${os.arch()}`, node: process.version,
+    versions: {
+      'wasm-cnn': `${cnn.version} (package ${pkg.version})`, '@tensorflow/tfjs': tf.version.tfjs,
+      '@tensorflow/tfjs-backend-wasm': tfjsWasmVersion, '@tensorflow/tfjs-backend-cpu': tf.version['tfjs-backend-cpu'],
+    },
+    tfjsWasm: wasmInfo, oursWasmBytes, quick: QUICK, config: CFG, loadavgStart: load0,
+    timing: 'medianMs etc. are per-call process CPU time (process.cpuUsage); wallMedianMs is wall clock',
+  };
+  log(`# wasm-cnn benchmark${QUICK ? ' (--quick)' : ''}`);
+  log(`machine: ${cpu.model}, ${cpu.cores} cores, ${header.platform}; load average ${load0.map((l) => l.toFixed(2)).join(' ')}`);
+  log(`node ${process.version}; wasm-cnn ${cnn.version} (dist/wasm-cnn.wasm ${(oursWasmBytes / 1024).toFixed(0)} KB, SIMD, 1 thread); ` +
+    `@tensorflow/tfjs ${tf.version.tfjs}, tfjs-backend-wasm ${tfjsWasmVersion} (${wasmInfo.binary}, ` +
+    `WASM_HAS_SIMD_SUPPORT=${wasmInfo.simd}, threads ${wasmInfo.threads}), tfjs-backend-cpu ${tf.version['tfjs-backend-cpu']}`);
+  log(`method: per case, after a warm-up, the libraries take turns sample by sample (a sample = enough calls for ~4 ms) ` +
+    `until each has run ~${(CFG.budgetMs / 1000).toFixed(1)} s. Times are medians of per-call process CPU time ` +
+    '(getrusage: time spent descheduled while other processes run is left out); "wall ratio" is the same ratio from ' +
+    'wall-clock medians. ratio = tfjs time / our time (> 1: we are faster).');
+  if (load0[0] > 0.75 * cpu.cores) {
+    log(`note: the machine is busy (load average ${load0[0].toFixed(1)} on ${cpu.cores} cores): wall-clock times are ` +
+      'inflated by waiting for the CPU, so compare the CPU-time ratios.');
+  }
+  log('');
+
+  // ---- forward kernels, batch 1, vs tfjs-wasm
+  const forward = [];
+  for (const c of CONV_CASES) {
+    progress(c.name);
+    forward.push(benchConv(c));
+  }
+  progress(POOL_CASE.name);
+  forward.push(benchPool(POOL_CASE));
+
+  log('## Forward, batch 1, vs tfjs-wasm (SIMD, 1 thread)');
+  log('ours = model.predict(x) incl. copy in/out of the wasm heap; tfjs = tf.fused.conv2d(+bias) / tf.maxPool + dataSync()');
+  log('');
+  log(table(
+    ['case', 'ours ms', 'ours GFLOP/s', 'tfjs-wasm ms', 'tfjs GFLOP/s', 'ratio', 'wall ratio', 'ours engine-only ms', 'diff'],
+    forward.map((r) => [
+      r.name,
+      `${fmtMs(r.ours.medianMs)} ${fmtSpread(r.ours.spread)}`, r.ours.gflops ? fmtNum(r.ours.gflops) : '-',
+      `${fmtMs(r.tfjs.medianMs)} ${fmtSpread(r.tfjs.spread)}`, r.tfjs.gflops ? fmtNum(r.tfjs.gflops) : '-',
+      fmtRatio(r.ratio), fmtRatio(r.wallRatio),
+      `${fmtMs(r.oursKernel.medianMs)}` + (r.oursKernel.gflops ? ` (${fmtNum(r.oursKernel.gflops)} GFLOP/s)` : ''),
+      r.relDiff.toExponential(1),
+    ]),
+    ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+  ));
+  log('± = half the interquartile range of the samples, relative to the median. engine-only = our C forward pass without');
+  log('the copies in/out of model.predict (internal entry point; for information, not in the ratio). diff = max |ours -');
+  log('tfjs| / max |tfjs| of the outputs (max pool: max abs diff).');
+  log('');
+
+  // ---- LeNet-5
+  const data = await loadTrainingData(CFG.trainStepsOurs * TRAIN_BATCH);
+  progress('LeNet-5 inference, batch 64');
+  const inference = benchLenetInference(data);
+  progress('tfjs-wasm training attempt');
+  const wasmTrain = await tryTfjsWasmTraining(data);
+  progress('LeNet-5 training step, batch 64');
+  const training = await benchTraining(data);
+  await tf.setBackend('wasm');
+
+  log(`## LeNet-5 (demos/mnist/data.js lenet5: conv 6@5x5 same, maxpool, conv 16@5x5, avgpool, dense 120, dropout, dense 10), batch 64, ${data.source}`);
+  log('');
+  log(table(
+    ['case', 'peer', 'ours ms', 'ours img/s', 'peer ms', 'peer img/s', 'ratio', 'wall ratio'],
+    [
+      [inference.name, 'tfjs-wasm', `${fmtMs(inference.ours.medianMs)} ${fmtSpread(inference.ours.spread)}`,
+        fmtNum(inference.ours.imagesPerSec, 0), `${fmtMs(inference.tfjs.medianMs)} ${fmtSpread(inference.tfjs.spread)}`,
+        fmtNum(inference.tfjs.imagesPerSec, 0), fmtRatio(inference.ratio), fmtRatio(inference.wallRatio)],
+      [training.name, 'tfjs-cpu', `${fmtMs(training.ours.medianMs)} ${fmtSpread(training.ours.spread)}`,
+        fmtNum(training.ours.imagesPerSec, 0), `${fmtMs(training.tfjs.medianMs)} ${fmtSpread(training.tfjs.spread)}`,
+        fmtNum(training.tfjs.imagesPerSec, 1), fmtRatio(training.ratio), fmtRatio(training.wallRatio)],
+      ['LeNet-5 train step, batch 64', 'tfjs-wasm', '', '', 'cannot train', '-', '-', '-'],
+    ],
+    ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'],
+  ));
+  log('');
+  log(`- inference: outputs agree to ${inference.relDiff.toExponential(1)} (max abs diff of softmax outputs); ` +
+    `${fmtNum(inference.ours.gflops)} vs ${fmtNum(inference.tfjs.gflops)} GFLOP/s (conv + dense multiply-adds only); ` +
+    `ours engine-only ${fmtMs(inference.oursKernel.medianMs)} ms`);
+  log(`- training, ours: model.fit over ${training.ours.steps} x 64 samples, median of per-step times from onBatchEnd; ` +
+    `whole fit ${fmtNum(training.ours.fitImagesPerSec, 0)} images/s CPU time, ${fmtNum(training.ours.fitImagesPerSecWall, 0)} wall ` +
+    '(includes batch gathering and event-loop yields)');
+  log(`- training, tfjs-cpu: model.trainOnBatch, median of ${training.tfjs.samples} steps (after a warm-up step at batch 8)`);
+  log(`- same initial weights: first-batch loss ours ${training.loss0.ours.toFixed(4)}, tfjs ${training.loss0.tfjs.toFixed(4)}`);
+  log(`- tfjs-wasm training: ${wasmTrain.ok ? 'ran (unexpected!)' : `fails: "${wasmTrain.message}"`}`);
+  log('');
+
+  // ---- summary
+  const convs = forward.filter((r) => r.kind === 'conv2d');
+  const geo = Math.exp(convs.reduce((s, r) => s + Math.log(r.ratio), 0) / convs.length);
+  const faster = convs.filter((r) => r.ratio > 1).length;
+  const pool = forward.find((r) => r.kind === 'maxPool');
+  const load1 = os.loadavg();
+  const seconds = (performance.now() - started) / 1000;
+  const summary = `summary: conv2d forward ${fmtRatio(geo)} tfjs-wasm (geometric mean of ${convs.length} shapes, faster on ` +
+    `${faster}/${convs.length}; range ${fmtRatio(Math.min(...convs.map((r) => r.ratio)))}–${fmtRatio(Math.max(...convs.map((r) => r.ratio)))}); ` +
+    `max pool ${fmtRatio(pool.ratio)}; LeNet-5 inference ${fmtRatio(inference.ratio)} tfjs-wasm; ` +
+    `LeNet-5 training ${fmtRatio(training.ratio)} tfjs-cpu (${fmtNum(training.ours.imagesPerSec, 0)} vs ` +
+    `${fmtNum(training.tfjs.imagesPerSec, 1)} images/s), tfjs-wasm cannot train; ` +
+    `${seconds.toFixed(0)} s, load average ${load0[0].toFixed(2)} -> ${load1[0].toFixed(2)}`;
+  log(summary);
+
+  if (args.json) {
+    const out = {
+      header: { ...header, loadavgEnd: load1, seconds },
+      forward, lenet: { inference, training, tfjsWasmTraining: wasmTrain },
+      summary: { convGeomeanRatio: geo, convFaster: faster, convCases: convs.length, maxPoolRatio: pool.ratio,
+        inferenceRatio: inference.ratio, trainingRatioVsTfjsCpu: training.ratio, text: summary },
+    };
+    fs.writeFileSync(args.json, JSON.stringify(out, null, 2) + '\n');
+    progress(`wrote ${args.json}`);
+  }
+}
+
+main().catch((err) => {
+  console.error(`bench: ${err.stack ?? err}`);
+  process.exit(1);
+});

@@ -1,0 +1,85 @@
+// Timing helpers for tests/bench/bench.js: warm-up, calibrated samples, and interleaved rounds so that two libraries
+// measured side by side see the same machine noise (this machine is shared; absolute times drift by 10-30%).
+
+/** Median of a numeric array (NaN for an empty one). */
+export function median(values) {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Quantile q in [0, 1] with linear interpolation. */
+export function quantile(values, q) {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+}
+
+/** Summary of per-call times in ms: median, quartiles, relative half-IQR, sample count, calls. */
+export function summarize(samples, calls) {
+  const med = median(samples);
+  const q1 = quantile(samples, 0.25);
+  const q3 = quantile(samples, 0.75);
+  return { medianMs: med, q1Ms: q1, q3Ms: q3, spread: med > 0 ? (q3 - q1) / 2 / med : 0, samples: samples.length, calls };
+}
+
+/**
+ * Runs `fn` until at least `minMs` have passed and at least `minCalls` calls were made; returns the median time of the
+ * calls in the second half of the warm-up (ms per call), used to size the samples.
+ */
+export function warmUp(fn, { minMs = 200, minCalls = 3, maxCalls = 100000 } = {}) {
+  const times = [];
+  const t0 = performance.now();
+  while ((times.length < minCalls || performance.now() - t0 < minMs) && times.length < maxCalls) {
+    const t = performance.now();
+    fn();
+    times.push(performance.now() - t);
+  }
+  return median(times.slice(times.length >> 1));
+}
+
+/** CPU time of this process (user + system) in ms: getrusage, which does not count time spent descheduled. */
+export function cpuMs() {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/**
+ * Times synchronous functions side by side. After a warm-up, the functions take turns, one sample each, until each
+ * has had `budgetMs` (wall clock) of samples: a sample is `k` back-to-back calls (k sized so that a sample lasts about
+ * `sampleMs`), recorded as ms per call, both as process CPU time and as wall-clock time. Taking turns sample by sample
+ * means that all functions see the same machine load; CPU time leaves out the time the process waits while other
+ * processes run (on a shared, loaded machine, wall-clock samples of a few ms are often inflated by a whole scheduler
+ * time slice). Returns one { cpu, wall } pair of summaries per function, plus `pairedRatio(i, j)`: the median over turns
+ * of cpu time_i / cpu time_j.
+ */
+export function compareSync(fns, { budgetMs, sampleMs = 4, warmMs = 200 }) {
+  const est = fns.map((fn) => warmUp(fn, { minMs: warmMs }));
+  const k = est.map((t) => Math.max(1, Math.round(sampleMs / Math.max(t, 1e-4))));
+  const cpu = fns.map(() => []);
+  const wall = fns.map(() => []);
+  const calls = fns.map(() => 0);
+  const spent = fns.map(() => 0);
+  for (let turn = 0; spent.some((ms) => ms < budgetMs) || turn < 5; turn++) {
+    for (let o = 0; o < fns.length; o++) {
+      const i = (o + turn) % fns.length;
+      const fn = fns[i];
+      const c = cpuMs();
+      const t = performance.now();
+      for (let j = 0; j < k[i]; j++) fn();
+      const ms = performance.now() - t;
+      const cms = cpuMs() - c;
+      wall[i].push(ms / k[i]);
+      cpu[i].push(cms / k[i]);
+      calls[i] += k[i];
+      spent[i] += ms;
+    }
+  }
+  const out = fns.map((_, i) => ({ cpu: summarize(cpu[i], calls[i]), wall: summarize(wall[i], calls[i]) }));
+  out.pairedRatio = (i, j) => median(cpu[i].map((t, n) => t / cpu[j][n]));
+  return out;
+}

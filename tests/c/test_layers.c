@@ -1,0 +1,232 @@
+/* Native layer tests through the public C API: central-difference gradient checks of every layer and loss (weights
+ * and input), bad arguments returning status codes (never aborting), and the engine staying usable afterwards.
+ * Built with ASan/UBSan by build.sh, and run under valgrind by tests/native.test.js. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cnn.h"
+
+static int passed, failed;
+
+static void expect(int ok, const char* what) {
+    if (ok) {
+        passed++;
+    } else {
+        failed++;
+        printf("FAIL: %s (last error: %s)\n", what, cnn_last_error());
+    }
+}
+
+static unsigned rng_state = 12345u;
+static float frand(void) { /* uniform in [-1, 1) */
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return (float)((rng_state >> 8) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
+}
+
+typedef struct { int n; int in_size; int out_rows; int classes; int loss; } setup;
+
+static float loss_at(cnn_model* m, const setup* s, const float* x) {
+    memcpy(cnn_model_input_buffer(m), x, sizeof(float) * (size_t)s->n * (size_t)s->in_size);
+    float stats[4];
+    if (cnn_model_evaluate(m, s->n, stats) != CNN_STATUS_OK) return NAN;
+    return stats[0];
+}
+
+/* Compares analytic gradients with central differences on a sample of coordinates of the input and every
+ * parameter. Labels must already be in the label buffer. */
+static void gradient_check(cnn_model* m, const setup* s, const char* name) {
+    size_t in_count = (size_t)s->n * (size_t)s->in_size;
+    float* x = malloc(in_count * sizeof(float));
+    for (size_t i = 0; i < in_count; i++) x[i] = frand();
+    memcpy(cnn_model_input_buffer(m), x, in_count * sizeof(float));
+    float stats[4];
+    cnn_status st = cnn_model_compute_gradients(m, s->n, stats);
+    char what[160];
+    snprintf(what, sizeof what, "%s: compute_gradients", name);
+    expect(st == CNN_STATUS_OK, what);
+    if (st != CNN_STATUS_OK) {
+        free(x);
+        return;
+    }
+    float* input_grad = malloc(in_count * sizeof(float));
+    memcpy(input_grad, cnn_model_input_grad_buffer(m), in_count * sizeof(float));
+    const float eps = 1e-2f;
+    double worst = 0.0;
+    for (int t = 0; t < 12; t++) {
+        size_t i = (size_t)(rng_state % in_count);
+        frand();
+        float keep = x[i];
+        x[i] = keep + eps;
+        float lp = loss_at(m, s, x);
+        x[i] = keep - eps;
+        float lm = loss_at(m, s, x);
+        x[i] = keep;
+        double numeric = ((double)lp - lm) / (2.0 * eps);
+        double err = fabs(numeric - input_grad[i]) / fmax(1e-2, fabs(numeric) + fabs(input_grad[i]));
+        if (err > worst) worst = err;
+    }
+    snprintf(what, sizeof what, "%s: input gradient (worst relative error %.2e)", name, worst);
+    expect(worst < 2e-2, what);
+
+    for (int p = 0; p < cnn_model_param_count(m); p++) {
+        int32_t ndim, dims[4];
+        float* w = cnn_model_param(m, p, &ndim, dims);
+        int size = dims[0] * dims[1] * dims[2] * dims[3];
+        float* grad = malloc((size_t)size * sizeof(float));
+        memcpy(grad, cnn_model_param_grad(m, p), (size_t)size * sizeof(float));
+        worst = 0.0;
+        for (int t = 0; t < 12; t++) {
+            int i = (int)(rng_state % (unsigned)size);
+            frand();
+            float keep = w[i];
+            w[i] = keep + eps;
+            float lp = loss_at(m, s, x);
+            w[i] = keep - eps;
+            float lm = loss_at(m, s, x);
+            w[i] = keep;
+            double numeric = ((double)lp - lm) / (2.0 * eps);
+            double err = fabs(numeric - grad[i]) / fmax(1e-2, fabs(numeric) + fabs(grad[i]));
+            if (err > worst) worst = err;
+        }
+        snprintf(what, sizeof what, "%s: parameter %d gradient (worst relative error %.2e)", name, p, worst);
+        expect(worst < 2e-2, what);
+        free(grad);
+    }
+    free(input_grad);
+    free(x);
+}
+
+static void fill_labels(cnn_model* m, const setup* s) {
+    size_t rows = (size_t)s->n * (size_t)s->out_rows;
+    if (s->loss == CNN_LOSS_SPARSE_CE) {
+        int32_t* labels = cnn_model_label_buffer(m);
+        for (size_t r = 0; r < rows; r++) labels[r] = (int32_t)(r * 7 % (size_t)s->classes);
+    } else {
+        float* targets = cnn_model_label_buffer(m);
+        for (size_t r = 0; r < rows; r++)
+            for (int j = 0; j < s->classes; j++) {
+                float v = (float)((r + (size_t)j) % (size_t)s->classes == 0);
+                targets[r * (size_t)s->classes + (size_t)j] = s->loss == CNN_LOSS_MSE ? frand() : v;
+            }
+    }
+}
+
+static cnn_optimizer_config sgd(float lr) {
+    cnn_optimizer_config opt = {CNN_OPT_SGD, lr, 0, 0, 0.9f, 0.999f, 1e-7f, 0, 0};
+    return opt;
+}
+
+/* input h×w×c → body → (flatten → dense classes) → optional softmax, gradient-checked under `loss`. */
+typedef int (*body_fn)(cnn_model* m, int input);
+
+static void check_model(const char* name, int h, int w, int c, body_fn body, int classes, int act, int loss) {
+    cnn_model* m = cnn_model_create(7);
+    int x = cnn_model_add_input(m, h, w, c);
+    int y = body(m, x);
+    int f = cnn_model_add_flatten(m, y);
+    int d = cnn_model_add_dense(m, f, classes, 1, CNN_INIT_GLOROT_UNIFORM);
+    int out = act == CNN_ACT_LINEAR ? d : cnn_model_add_activation(m, d, act, 0.0f);
+    char what[160];
+    snprintf(what, sizeof what, "%s: building", name);
+    expect(x >= 0 && y >= 0 && f >= 0 && d >= 0 && out >= 0, what);
+    cnn_optimizer_config opt = sgd(0.01f);
+    cnn_model_set_output(m, out);
+    expect(cnn_model_compile(m, loss, &opt) == CNN_STATUS_OK, "compile");
+    expect(cnn_model_plan(m, 3, 1) == CNN_STATUS_OK, "plan");
+    setup s = {3, h * w * c, 1, classes, loss};
+    fill_labels(m, &s);
+    gradient_check(m, &s, name);
+    cnn_model_free(m);
+}
+
+static int body_conv_same(cnn_model* m, int x) {
+    int c = cnn_model_add_conv2d(m, x, 4, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, 1, CNN_INIT_GLOROT_UNIFORM);
+    return cnn_model_add_activation(m, c, CNN_ACT_TANH, 0.0f);
+}
+static int body_conv_stride(cnn_model* m, int x) {
+    return cnn_model_add_conv2d(m, x, 5, 5, 3, 2, 2, 1, 1, CNN_PADDING_SAME, 1, CNN_INIT_HE_NORMAL);
+}
+static int body_conv_dilated(cnn_model* m, int x) {
+    return cnn_model_add_conv2d(m, x, 3, 3, 3, 1, 1, 2, 2, CNN_PADDING_VALID, 0, CNN_INIT_GLOROT_NORMAL);
+}
+static int body_conv_pointwise(cnn_model* m, int x) {
+    int c = cnn_model_add_conv2d(m, x, 6, 1, 1, 1, 1, 1, 1, CNN_PADDING_VALID, 1, CNN_INIT_HE_UNIFORM);
+    return cnn_model_add_activation(m, c, CNN_ACT_SIGMOID, 0.0f);
+}
+static int body_avgpool(cnn_model* m, int x) {
+    return cnn_model_add_pool2d(m, x, CNN_POOL_AVG, 3, 3, 2, 2, CNN_PADDING_SAME);
+}
+static int body_maxpool(cnn_model* m, int x) {
+    return cnn_model_add_pool2d(m, x, CNN_POOL_MAX, 2, 2, 2, 2, CNN_PADDING_VALID);
+}
+static int body_leaky(cnn_model* m, int x) { return cnn_model_add_activation(m, x, CNN_ACT_LEAKY_RELU, 0.2f); }
+static int body_dropout0(cnn_model* m, int x) { return cnn_model_add_dropout(m, x, 0.0f); }
+
+static void test_bad_arguments(void) {
+    cnn_model* m = cnn_model_create(1);
+    expect(cnn_model_add_conv2d(m, 0, 4, 3, 3, 1, 1, 1, 1, 0, 1, 2) < 0, "conv2d on a missing input fails");
+    int x = cnn_model_add_input(m, 5, 5, 1);
+    expect(cnn_model_add_input(m, 5, 5, 1) == -CNN_STATUS_INVALID_STATE, "a second input is refused");
+    expect(cnn_model_add_conv2d(m, x, 4, 7, 7, 1, 1, 1, 1, CNN_PADDING_VALID, 1, 2) == -CNN_STATUS_INVALID_SHAPE,
+           "a kernel larger than its valid input is refused");
+    expect(strstr(cnn_last_error(), "7x7") != NULL, "the message names the kernel size");
+    expect(cnn_model_add_conv2d(m, x, 0, 3, 3, 1, 1, 1, 1, 0, 1, 2) == -CNN_STATUS_INVALID_ARG, "0 filters refused");
+    expect(cnn_model_add_conv2d(m, x, 2, 3, 3, 1, 1, 1, 1, 0, 1, 99) == -CNN_STATUS_INVALID_ARG,
+           "unknown initializer refused");
+    expect(cnn_model_add_pool2d(m, x, CNN_POOL_MAX, 9, 9, 1, 1, CNN_PADDING_VALID) == -CNN_STATUS_INVALID_SHAPE,
+           "a pool larger than its input is refused");
+    expect(cnn_model_add_dropout(m, x, 1.0f) == -CNN_STATUS_INVALID_ARG, "dropout rate 1 refused");
+    expect(cnn_model_add_activation(m, x, 42, 0.0f) == -CNN_STATUS_INVALID_ARG, "unknown activation refused");
+    expect(cnn_model_add_dense(m, x, 1 << 30, 1, 2) < 0, "a huge dense layer is refused, not allocated");
+    /* Still usable: a valid model trains. */
+    int f = cnn_model_add_flatten(m, x);
+    int d = cnn_model_add_dense(m, f, 3, 1, CNN_INIT_GLOROT_UNIFORM);
+    int sm = cnn_model_add_activation(m, d, CNN_ACT_SOFTMAX, 0.0f);
+    expect(f >= 0 && d >= 0 && sm >= 0, "valid layers are accepted after refusals");
+    cnn_model_set_output(m, sm);
+    float stats[4];
+    expect(cnn_model_train_step(m, 1, stats) == CNN_STATUS_INVALID_STATE, "train before plan/compile is refused");
+    cnn_optimizer_config bad = sgd(-1.0f);
+    expect(cnn_model_compile(m, CNN_LOSS_SPARSE_CE, &bad) == CNN_STATUS_INVALID_ARG, "negative learning rate");
+    cnn_optimizer_config opt = sgd(0.1f);
+    expect(cnn_model_compile(m, CNN_LOSS_SPARSE_CE, &opt) == CNN_STATUS_OK, "compile");
+    expect(cnn_model_plan(m, 0, 1) == CNN_STATUS_INVALID_ARG, "capacity 0 refused");
+    expect(cnn_model_plan(m, 4, 1) == CNN_STATUS_OK, "plan");
+    expect(cnn_model_train_step(m, 5, stats) == CNN_STATUS_INVALID_ARG, "batch above capacity refused");
+    float* in = cnn_model_input_buffer(m);
+    for (int i = 0; i < 4 * 25; i++) in[i] = frand();
+    int32_t* labels = cnn_model_label_buffer(m);
+    for (int i = 0; i < 4; i++) labels[i] = 5;
+    expect(cnn_model_train_step(m, 4, stats) == CNN_STATUS_INVALID_ARG, "label out of range refused");
+    in[3] = NAN;
+    for (int i = 0; i < 4; i++) labels[i] = i % 3;
+    expect(cnn_model_train_step(m, 4, stats) == CNN_STATUS_NON_FINITE, "NaN input refused");
+    in[3] = 0.5f;
+    float first = 0.0f;
+    for (int step = 0; step < 50; step++) {
+        expect(cnn_model_train_step(m, 4, stats) == CNN_STATUS_OK, "train step after errors");
+        if (step == 0) first = stats[0];
+    }
+    expect(stats[0] < first * 0.5f, "loss falls after the refused calls");
+    cnn_model_free(m);
+    cnn_model_free(NULL);
+}
+
+int main(void) {
+    check_model("conv same 3x3 + tanh, sparse CE (fused softmax)", 6, 7, 2, body_conv_same, 4, CNN_ACT_SOFTMAX,
+                CNN_LOSS_SPARSE_CE);
+    check_model("conv 5x3 stride 2 same, categorical CE", 7, 9, 3, body_conv_stride, 3, CNN_ACT_SOFTMAX,
+                CNN_LOSS_CATEGORICAL_CE);
+    check_model("conv dilated 2, MSE", 9, 8, 2, body_conv_dilated, 3, CNN_ACT_LINEAR, CNN_LOSS_MSE);
+    check_model("conv 1x1 + sigmoid, MSE", 4, 5, 3, body_conv_pointwise, 2, CNN_ACT_TANH, CNN_LOSS_MSE);
+    check_model("avg pool 3x3/2 same", 7, 7, 5, body_avgpool, 3, CNN_ACT_SOFTMAX, CNN_LOSS_SPARSE_CE);
+    check_model("max pool 2x2/2", 6, 6, 3, body_maxpool, 3, CNN_ACT_SOFTMAX, CNN_LOSS_SPARSE_CE);
+    check_model("leaky relu", 4, 4, 2, body_leaky, 3, CNN_ACT_SOFTMAX, CNN_LOSS_SPARSE_CE);
+    check_model("dropout 0 + sigmoid output, sparse CE on probabilities", 3, 3, 2, body_dropout0, 3,
+                CNN_ACT_SIGMOID, CNN_LOSS_SPARSE_CE);
+    test_bad_arguments();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
