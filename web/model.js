@@ -4,6 +4,7 @@
 import { CnnError, engine, check, checkId, heapF32, heapI32, scratch } from './engine.js';
 import { Tensor, wrap, scalar, shapeSize, describe } from './tensor.js';
 import { layers as layerFactories, input as inputFn, LAYER_CLASSES } from './layers.js';
+import './layers-blocks.js'; // registers the block layers, so loadModel can rebuild them
 import { topologicalLayers, SymbolicTensor } from './symbolic.js';
 import { parseOptimizer, parseLoss, LOSSES } from './optimizers.js';
 

@@ -90,6 +90,16 @@ int cnn_model_add_dense(cnn_model* m, int input, int units, int use_bias, int ke
 int cnn_model_add_flatten(cnn_model* m, int input);
 int cnn_model_add_dropout(cnn_model* m, int input, float rate);
 int cnn_model_add_activation(cnn_model* m, int input, int activation, float alpha);
+/* Batch normalization over the channel axis (tfjs defaults: momentum 0.99, epsilon 1e-3). */
+int cnn_model_add_batchnorm(cnn_model* m, int input, float momentum, float epsilon, int center, int scale);
+/* Elementwise sum of n_inputs nodes of the same shape (residual connections). */
+int cnn_model_add_add(cnn_model* m, const int32_t* inputs, int n_inputs);
+/* Concatenation along the channel axis of nodes with the same height and width (Inception). */
+int cnn_model_add_concat(cnn_model* m, const int32_t* inputs, int n_inputs);
+/* Global average or max pooling over height and width: output 1×1×c. */
+int cnn_model_add_global_pool2d(cnn_model* m, int input, int kind);
+/* Zero padding of height and width. */
+int cnn_model_add_zero_padding2d(cnn_model* m, int input, int top, int bottom, int left, int right);
 cnn_status cnn_model_set_output(cnn_model* m, int node);
 
 /* Output shape of a node (per sample): h, w, c. Dense and flatten outputs are 1×1×c. */
@@ -103,6 +113,8 @@ float* cnn_model_param(cnn_model* m, int index, int32_t* ndim, int32_t* dims4);
 float* cnn_model_param_grad(cnn_model* m, int index);
 /* Node that owns parameter index. */
 int cnn_model_param_node(const cnn_model* m, int index);
+/* 1 when the parameter is layer state updated outside the optimizer (batch norm's moving statistics). */
+int cnn_model_param_is_state(const cnn_model* m, int index);
 cnn_status cnn_model_set_trainable(cnn_model* m, int node, int trainable);
 
 /* ---- training set-up ---- */

@@ -44,6 +44,8 @@ typedef struct cnn_pool_cfg {
 typedef struct cnn_dense_cfg { int units, use_bias; } cnn_dense_cfg;
 typedef struct cnn_act_cfg { int kind; float alpha; } cnn_act_cfg;
 typedef struct cnn_dropout_cfg { float rate; } cnn_dropout_cfg;
+typedef struct cnn_bn_cfg { float momentum, epsilon; int center, scale; } cnn_bn_cfg;
+typedef struct cnn_pad_cfg { int top, bottom, left, right; } cnn_pad_cfg;
 
 struct cnn_node {
     int id;
@@ -63,6 +65,8 @@ struct cnn_node {
         cnn_dense_cfg dense;
         cnn_act_cfg act;
         cnn_dropout_cfg dropout;
+        cnn_bn_cfg bn;
+        cnn_pad_cfg pad;
     } cfg;
 };
 
@@ -73,6 +77,7 @@ typedef struct cnn_param {
     int size;
     int fan_in, fan_out;
     int decays;   /* weight decay applies (kernels yes, biases no, as PyTorch users usually set it up) */
+    int is_state; /* updated by its layer, not by the optimizer (batch norm's moving statistics) */
     float* data;
     float* grad;  /* NULL until planned with gradients */
     float* m1;    /* optimizer state: momentum / Adam first moment */
@@ -100,6 +105,7 @@ struct cnn_model {
     int capacity;         /* planned batch capacity, 0 = not planned */
     int with_grads;
     int want_input_grad;  /* backward also computes d loss / d input */
+    int updating;         /* inside train_step: layers may update their state (batch norm statistics) */
     float* scratch;
     size_t scratch_floats;
     float* input_grad;
@@ -146,6 +152,11 @@ extern const cnn_layer_ops cnn_dense_ops;
 extern const cnn_layer_ops cnn_flatten_ops;
 extern const cnn_layer_ops cnn_dropout_ops;
 extern const cnn_layer_ops cnn_activation_ops;
+extern const cnn_layer_ops cnn_batchnorm_ops;
+extern const cnn_layer_ops cnn_add_ops;
+extern const cnn_layer_ops cnn_concat_ops;
+extern const cnn_layer_ops cnn_global_pool_ops;
+extern const cnn_layer_ops cnn_zero_pad_ops;
 
 /* activation.c: applies an activation over rows of `c` channels (softmax needs the row). */
 void cnn_activation_forward(int kind, float alpha, size_t count, int c, const float* x, float* y);

@@ -108,6 +108,11 @@ int cnn_model_param_node(const cnn_model* m, int index) {
     return m->params[index].node;
 }
 
+int cnn_model_param_is_state(const cnn_model* m, int index) {
+    if (!m || index < 0 || index >= m->n_params) return 0;
+    return m->params[index].is_state;
+}
+
 cnn_status cnn_model_set_trainable(cnn_model* m, int node, int trainable) {
     if (!m || node < 0 || node >= m->n_nodes) return cnn_fail(CNN_STATUS_INVALID_ARG, "node %d does not exist", node);
     m->nodes[node].trainable = trainable != 0;
@@ -250,7 +255,9 @@ cnn_status cnn_model_train_step(cnn_model* m, int n, float* stats) {
     float local[4] = {0, 0, 0, 0};
     if (!stats) stats = local;
     if (m) m->want_input_grad = 0;
+    if (m) m->updating = 1;
     cnn_status status = forward_backward(m, n, stats, "train_step");
+    if (m) m->updating = 0;
     if (status != CNN_STATUS_OK) return status;
     stats[3] = cnn_optimizer_step(m);
     if (!isfinite(stats[3]))

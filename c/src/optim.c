@@ -8,7 +8,9 @@
 
 #include "internal.h"
 
-static int param_is_trainable(const cnn_model* m, const cnn_param* p) { return m->nodes[p->node].trainable; }
+static int param_is_trainable(const cnn_model* m, const cnn_param* p) {
+    return m->nodes[p->node].trainable && !p->is_state;
+}
 
 float cnn_optimizer_step(cnn_model* m) {
     const cnn_optimizer_config* opt = &m->opt;

@@ -66,3 +66,68 @@ int cnn_model_add_pool2d(cnn_model* m, int input, int kind, int ph, int pw, int 
     m->nodes[id].cfg.pool = cfg;
     return id;
 }
+
+/* Global pooling: one value per channel over the whole image. Max keeps the argmax (spatial index) per channel. */
+static cnn_layer_needs global_pool_needs(const cnn_model* m, const cnn_node* node, int capacity) {
+    (void)m;
+    cnn_layer_needs needs = {0, 0, 0};
+    if (node->cfg.pool.kind == CNN_POOL_MAX) needs.saved_ints = (size_t)capacity * (size_t)node->c;
+    return needs;
+}
+
+static void global_pool_forward(cnn_model* m, cnn_node* node, int n, int training) {
+    (void)training;
+    const cnn_node* in = &m->nodes[node->inputs[0]];
+    const int c = in->c, hw = in->h * in->w;
+    for (int b = 0; b < n; b++) {
+        const float* x = in->out + (size_t)b * (size_t)hw * (size_t)c;
+        float* y = node->out + (size_t)b * (size_t)c;
+        if (node->cfg.pool.kind == CNN_POOL_MAX) {
+            int32_t* idx = node->saved_i32 + (size_t)b * (size_t)c;
+            for (int j = 0; j < c; j++) { y[j] = x[j]; idx[j] = 0; }
+            for (int p = 1; p < hw; p++)
+                for (int j = 0; j < c; j++) {
+                    float v = x[(size_t)p * (size_t)c + (size_t)j];
+                    if (v > y[j]) { y[j] = v; idx[j] = p; }
+                }
+        } else {
+            for (int j = 0; j < c; j++) y[j] = 0.0f;
+            for (int p = 0; p < hw; p++)
+                for (int j = 0; j < c; j++) y[j] += x[(size_t)p * (size_t)c + (size_t)j];
+            const float inv = 1.0f / (float)hw;
+            for (int j = 0; j < c; j++) y[j] *= inv;
+        }
+    }
+}
+
+static void global_pool_backward(cnn_model* m, cnn_node* node, int n) {
+    if (!cnn_wants_grad(m, node->inputs[0])) return;
+    cnn_node* in = &m->nodes[node->inputs[0]];
+    const int c = in->c, hw = in->h * in->w;
+    for (int b = 0; b < n; b++) {
+        float* dx = in->grad + (size_t)b * (size_t)hw * (size_t)c;
+        const float* dy = node->grad + (size_t)b * (size_t)c;
+        if (node->cfg.pool.kind == CNN_POOL_MAX) {
+            const int32_t* idx = node->saved_i32 + (size_t)b * (size_t)c;
+            for (int j = 0; j < c; j++) dx[(size_t)idx[j] * (size_t)c + (size_t)j] += dy[j];
+        } else {
+            const float inv = 1.0f / (float)hw;
+            for (int p = 0; p < hw; p++)
+                for (int j = 0; j < c; j++) dx[(size_t)p * (size_t)c + (size_t)j] += dy[j] * inv;
+        }
+    }
+}
+
+const cnn_layer_ops cnn_global_pool_ops = {"globalPooling2d", global_pool_needs, global_pool_forward,
+                                           global_pool_backward};
+
+int cnn_model_add_global_pool2d(cnn_model* m, int input, int kind) {
+    const char* name = kind == CNN_POOL_AVG ? "globalAveragePooling2d" : "globalMaxPooling2d";
+    cnn_status status = cnn_graph_check_input(m, input, name);
+    if (status != CNN_STATUS_OK) return -status;
+    if (kind != CNN_POOL_MAX && kind != CNN_POOL_AVG)
+        return -cnn_fail(CNN_STATUS_INVALID_ARG, "globalPooling2d: unknown pooling kind %d", kind);
+    int id = cnn_graph_add_node(m, &cnn_global_pool_ops, &input, 1, 1, 1, m->nodes[input].c);
+    if (id >= 0) m->nodes[id].cfg.pool.kind = kind;
+    return id;
+}

@@ -35,3 +35,50 @@ int cnn_model_add_flatten(cnn_model* m, int input) {
     const cnn_node* in = &m->nodes[input];
     return cnn_graph_add_node(m, &cnn_flatten_ops, &input, 1, 1, 1, cnn_node_size(in));
 }
+
+/* Zero padding of height and width: the input is copied into the middle of a zeroed output; backward crops. */
+static void zero_pad_forward(cnn_model* m, cnn_node* node, int n, int training) {
+    (void)training;
+    const cnn_node* in = &m->nodes[node->inputs[0]];
+    const cnn_pad_cfg* pad = &node->cfg.pad;
+    const size_t row = (size_t)in->w * (size_t)in->c;
+    memset(node->out, 0, (size_t)n * (size_t)cnn_node_size(node) * sizeof(float));
+    for (int b = 0; b < n; b++)
+        for (int y = 0; y < in->h; y++) {
+            float* dst = node->out + (((size_t)b * (size_t)node->h + (size_t)(y + pad->top)) * (size_t)node->w +
+                                      (size_t)pad->left) * (size_t)node->c;
+            memcpy(dst, in->out + ((size_t)b * (size_t)in->h + (size_t)y) * row, row * sizeof(float));
+        }
+}
+
+static void zero_pad_backward(cnn_model* m, cnn_node* node, int n) {
+    if (!cnn_wants_grad(m, node->inputs[0])) return;
+    cnn_node* in = &m->nodes[node->inputs[0]];
+    const cnn_pad_cfg* pad = &node->cfg.pad;
+    const size_t row = (size_t)in->w * (size_t)in->c;
+    for (int b = 0; b < n; b++)
+        for (int y = 0; y < in->h; y++) {
+            const float* src = node->grad + (((size_t)b * (size_t)node->h + (size_t)(y + pad->top)) * (size_t)node->w +
+                                             (size_t)pad->left) * (size_t)node->c;
+            float* dst = in->grad + ((size_t)b * (size_t)in->h + (size_t)y) * row;
+            for (size_t i = 0; i < row; i++) dst[i] += src[i];
+        }
+}
+
+const cnn_layer_ops cnn_zero_pad_ops = {"zeroPadding2d", NULL, zero_pad_forward, zero_pad_backward};
+
+int cnn_model_add_zero_padding2d(cnn_model* m, int input, int top, int bottom, int left, int right) {
+    cnn_status status = cnn_graph_check_input(m, input, "zeroPadding2d");
+    if (status != CNN_STATUS_OK) return -status;
+    if (top < 0 || bottom < 0 || left < 0 || right < 0 || top > CNN_MAX_DIM || bottom > CNN_MAX_DIM ||
+        left > CNN_MAX_DIM || right > CNN_MAX_DIM)
+        return -cnn_fail(CNN_STATUS_INVALID_ARG, "zeroPadding2d: padding must be >= 0, got [[%d, %d], [%d, %d]]", top,
+                         bottom, left, right);
+    const cnn_node* in = &m->nodes[input];
+    int id = cnn_graph_add_node(m, &cnn_zero_pad_ops, &input, 1, in->h + top + bottom, in->w + left + right, in->c);
+    if (id >= 0) {
+        cnn_pad_cfg cfg = {top, bottom, left, right};
+        m->nodes[id].cfg.pad = cfg;
+    }
+    return id;
+}

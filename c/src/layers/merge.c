@@ -1,0 +1,96 @@
+/* Merging layers: add (residual connections) and concatenate along channels (Inception). Their backward passes
+ * add into each input's gradient, so an input that also feeds other layers (fan-out) accumulates correctly. */
+#include <string.h>
+
+#include "../internal.h"
+
+static void add_forward(cnn_model* m, cnn_node* node, int n, int training) {
+    (void)training;
+    size_t count = (size_t)n * (size_t)cnn_node_size(node);
+    memcpy(node->out, m->nodes[node->inputs[0]].out, count * sizeof(float));
+    for (int k = 1; k < node->n_inputs; k++) {
+        const float* x = m->nodes[node->inputs[k]].out;
+        for (size_t i = 0; i < count; i++) node->out[i] += x[i];
+    }
+}
+
+static void add_backward(cnn_model* m, cnn_node* node, int n) {
+    size_t count = (size_t)n * (size_t)cnn_node_size(node);
+    for (int k = 0; k < node->n_inputs; k++) {
+        if (!cnn_wants_grad(m, node->inputs[k])) continue;
+        float* dx = m->nodes[node->inputs[k]].grad;
+        for (size_t i = 0; i < count; i++) dx[i] += node->grad[i];
+    }
+}
+
+const cnn_layer_ops cnn_add_ops = {"add", NULL, add_forward, add_backward};
+
+static cnn_status check_merge_inputs(const cnn_model* m, const int32_t* inputs, int n_inputs, const char* layer) {
+    if (!inputs || n_inputs < 2 || n_inputs > CNN_MAX_INPUTS)
+        return cnn_fail(CNN_STATUS_INVALID_ARG, "%s: needs 2 to %d inputs, got %d", layer, CNN_MAX_INPUTS, n_inputs);
+    for (int k = 0; k < n_inputs; k++) {
+        cnn_status status = cnn_graph_check_input(m, inputs[k], layer);
+        if (status != CNN_STATUS_OK) return status;
+    }
+    return CNN_STATUS_OK;
+}
+
+int cnn_model_add_add(cnn_model* m, const int32_t* inputs, int n_inputs) {
+    cnn_status status = check_merge_inputs(m, inputs, n_inputs, "add");
+    if (status != CNN_STATUS_OK) return -status;
+    const cnn_node* first = &m->nodes[inputs[0]];
+    for (int k = 1; k < n_inputs; k++) {
+        const cnn_node* in = &m->nodes[inputs[k]];
+        if (in->h != first->h || in->w != first->w || in->c != first->c)
+            return -cnn_fail(CNN_STATUS_INVALID_SHAPE, "add: input %d has shape [%d, %d, %d], expected [%d, %d, %d] "
+                             "like input 0", k, in->h, in->w, in->c, first->h, first->w, first->c);
+    }
+    return cnn_graph_add_node(m, &cnn_add_ops, inputs, n_inputs, first->h, first->w, first->c);
+}
+
+static void concat_forward(cnn_model* m, cnn_node* node, int n, int training) {
+    (void)training;
+    size_t pixels = (size_t)n * (size_t)node->h * (size_t)node->w;
+    int offset = 0;
+    for (int k = 0; k < node->n_inputs; k++) {
+        const cnn_node* in = &m->nodes[node->inputs[k]];
+        for (size_t p = 0; p < pixels; p++)
+            memcpy(node->out + p * (size_t)node->c + (size_t)offset, in->out + p * (size_t)in->c,
+                   (size_t)in->c * sizeof(float));
+        offset += in->c;
+    }
+}
+
+static void concat_backward(cnn_model* m, cnn_node* node, int n) {
+    size_t pixels = (size_t)n * (size_t)node->h * (size_t)node->w;
+    int offset = 0;
+    for (int k = 0; k < node->n_inputs; k++) {
+        cnn_node* in = &m->nodes[node->inputs[k]];
+        if (cnn_wants_grad(m, node->inputs[k]))
+            for (size_t p = 0; p < pixels; p++) {
+                const float* dy = node->grad + p * (size_t)node->c + (size_t)offset;
+                float* dx = in->grad + p * (size_t)in->c;
+                for (int j = 0; j < in->c; j++) dx[j] += dy[j];
+            }
+        offset += in->c;
+    }
+}
+
+const cnn_layer_ops cnn_concat_ops = {"concatenate", NULL, concat_forward, concat_backward};
+
+int cnn_model_add_concat(cnn_model* m, const int32_t* inputs, int n_inputs) {
+    cnn_status status = check_merge_inputs(m, inputs, n_inputs, "concatenate");
+    if (status != CNN_STATUS_OK) return -status;
+    const cnn_node* first = &m->nodes[inputs[0]];
+    int64_t channels = 0;
+    for (int k = 0; k < n_inputs; k++) {
+        const cnn_node* in = &m->nodes[inputs[k]];
+        if (in->h != first->h || in->w != first->w)
+            return -cnn_fail(CNN_STATUS_INVALID_SHAPE, "concatenate: input %d is %dx%d, expected %dx%d like input 0", k,
+                             in->h, in->w, first->h, first->w);
+        channels += in->c;
+    }
+    if (channels > CNN_MAX_DIM)
+        return -cnn_fail(CNN_STATUS_INVALID_SHAPE, "concatenate: %lld channels in all is too many", (long long)channels);
+    return cnn_graph_add_node(m, &cnn_concat_ops, inputs, n_inputs, first->h, first->w, (int)channels);
+}
