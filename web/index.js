@@ -5,8 +5,10 @@ import { layers, input } from './layers.js';
 import { Model, Sequential, liveModels } from './model.js';
 import { train } from './optimizers.js';
 import { saveModel, loadModel } from './serialize.js';
+export { zoo } from './zoo.js';
+import { lint } from './lint.js';
 
-export { ready, CnnError, Tensor, tensor, layers, input, train, loadModel, Model, Sequential };
+export { ready, CnnError, Tensor, tensor, layers, input, train, loadModel, Model, Sequential, lint };
 export const version = '0.1.0';
 
 /** cnn.sequential({ layers, seed }) */

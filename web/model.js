@@ -7,6 +7,7 @@ import { layers as layerFactories, input as inputFn, LAYER_CLASSES } from './lay
 import './layers-blocks.js'; // registers the block layers, so loadModel can rebuild them
 import { topologicalLayers, SymbolicTensor } from './symbolic.js';
 import { parseOptimizer, parseLoss, LOSSES } from './optimizers.js';
+import { lint } from './lint.js';
 
 const models = { live: 0 };
 const finalizer = typeof FinalizationRegistry === 'function'
@@ -59,7 +60,7 @@ export class Model {
   constructor({ inputs, outputs, name, seed } = {}) {
     this.name = name ?? 'model';
     this.seed = seed === undefined ? (Math.random() * 2 ** 32) >>> 0 : checkSeed(seed, 'model');
-    this.layers = [];
+    this.graphLayers = []; // every layer, inputs first, in build order
     if (inputs !== undefined || outputs !== undefined) this.#setGraph(inputs, outputs);
   }
 
@@ -76,8 +77,11 @@ export class Model {
     }
     this.inputs = ins;
     this.outputs = outs;
-    this.layers = topologicalLayers(ins, outs);
+    this.graphLayers = topologicalLayers(ins, outs);
   }
+
+  /** tfjs's model.layers: every layer, the InputLayer included (Sequential leaves it out, as tfjs does). */
+  get layers() { return this.graphLayers.slice(); }
 
   get inputShape() { return this.inputs?.[0].shape ?? null; }
   get outputShape() { return this.outputs?.[0].shape ?? null; }
@@ -91,7 +95,7 @@ export class Model {
 
   /** Creates the C model (once): nodes for every layer, weights initialised from the seed. */
   build() {
-    if (this.#disposed) throw new CnnError(`${this.name}: the model is disposed`);
+    this.#requireLive(this.name);
     if (this.#handle) return this.#handle;
     if (!this.outputs) throw new CnnError(`${this.name}: the model has no layers with an inputShape yet`);
     const e = engine();
@@ -100,7 +104,7 @@ export class Model {
     const builder = new Builder(handle);
     const nodeOf = new Map(); // SymbolicTensor -> C node id
     try {
-      for (const layer of this.layers) {
+      for (const layer of this.graphLayers) {
         builder.currentLayer = layer;
         const firstParam = e.cnn_model_param_count(handle);
         const firstNode = builder.nodes.length;
@@ -121,7 +125,7 @@ export class Model {
     this.#handle = handle;
     models.live++;
     finalizer?.register(this, handle, this);
-    for (const layer of this.layers) if (!layer.trainable) this.onTrainableChanged(layer);
+    for (const layer of this.graphLayers) if (!layer.trainable) this.onTrainableChanged(layer);
     return handle;
   }
 
@@ -131,11 +135,12 @@ export class Model {
   }
 
   /** The model's weights in tfjs order: trainable weights layer by layer, then the non-trainable ones. */
-  #weightList() {
+  #weightList(what = 'getWeights') {
+    this.#requireLive(what);
     this.build();
     const trainable = [];
     const frozen = [];
-    for (const layer of this.layers) {
+    for (const layer of this.graphLayers) {
       layer.weightSpecs().forEach((spec, i) => {
         const entry = { layer, spec, index: layer.paramIndices[i], name: `${layer.name}/${spec.name}` };
         (layer.trainable && spec.trainable !== false ? trainable : frozen).push(entry);
@@ -224,6 +229,7 @@ export class Model {
       e.free(ptr);
     }
     this.#setLossOptions(handle, loss, config);
+    for (const finding of lint(this)) console.warn(`wasm-cnn: ${finding.message}`);
     this.#compiled = { loss, optimizer: opt, metrics: metricList.length ? ['acc'] : [], config: { ...config } };
     this.optimizer = opt;
     this.loss = loss;
@@ -286,12 +292,7 @@ export class Model {
         ` (layer ${this.inputs[0].sourceLayer.name})`);
     }
     if (x.dtype !== 'float32') throw new CnnError(`${what}: x must be float32, got ${x.dtype}`);
-    const values = x.values();
-    for (let i = 0; i < values.length; i++) {
-      if (!Number.isFinite(values[i])) {
-        throw new CnnError(`${what}: input value ${i} (sample ${Math.floor(i / shapeSize(expected))}) is ${values[i]}; inputs must be finite`);
-      }
-    }
+    x.values(); // throws if disposed; NaN / Infinity are caught by the engine, batch by batch, at wasm speed
     return x.shape[0];
   }
 
@@ -329,7 +330,12 @@ export class Model {
     return shapeSize(out);
   }
 
+  #requireLive(what) {
+    if (this.#disposed) throw new CnnError(`${what}: the model ${this.name} is disposed and can no longer be used`);
+  }
+
   #requireCompiled(what) {
+    this.#requireLive(what);
     if (!this.#compiled) throw new CnnError(`${what}: compile the model first (model.compile({ optimizer, loss }))`);
   }
 
@@ -359,7 +365,7 @@ export class Model {
 
   async fit(x, y, options = {}) {
     const allowed = ['epochs', 'batchSize', 'validationSplit', 'validationData', 'shuffle', 'seed', 'verbose',
-      'callbacks', 'signal', 'initialEpoch', 'yieldEvery'];
+      'callbacks', 'signal', 'initialEpoch', 'yieldEvery', 'learningRateSchedule', 'recordGradientNorms'];
     for (const key of Object.keys(options)) {
       if (!allowed.includes(key)) throw new CnnError(`fit: unknown option '${key}'; known options: ${allowed.join(', ')}`);
     }
@@ -412,6 +418,14 @@ export class Model {
     if (validation) { history.history.val_loss = []; if (hasAcc) history.history.val_acc = []; }
     const indices = new Int32Array(trainCount).map((_, i) => i);
     const batchesPerEpoch = Math.ceil(trainCount / batchSize);
+    const schedule = options.learningRateSchedule;
+    if (schedule !== undefined && typeof schedule !== 'function') {
+      throw new CnnError('fit: learningRateSchedule must be a function (step, totalSteps) => learningRate');
+    }
+    const totalSteps = batchesPerEpoch * (epochs - initialEpoch);
+    let step = 0;
+    const norms = options.recordGradientNorms ? this.#gradientNormRecorder() : null;
+    if (norms) history.gradientNorms = [];
     const yieldEvery = options.yieldEvery ?? 15; // ms of work between yields to the event loop
     let lastYield = Date.now();
     let stopped = false;
@@ -435,7 +449,9 @@ export class Model {
         const start = b * batchSize;
         const count = Math.min(batchSize, trainCount - start);
         this.#loadBatch(x, y, indices, start, count, labelSize);
+        if (schedule) this.setLearningRate(this.#scheduledRate(schedule, step, totalSteps));
         check(e.cnn_model_train_step(this.#handle, count, scratch()), { prefix: `fit (epoch ${epoch + 1}, batch ${b + 1})` });
+        step++;
         const [loss, ok, total] = this.#stats();
         lossSum += loss * count;
         seen += count;
@@ -443,6 +459,10 @@ export class Model {
         counted += total;
         const logs = { batch: b, size: count, loss };
         if (hasAcc) logs.acc = total ? ok / total : 0;
+        if (norms) {
+          logs.gradientNorms = norms.read();
+          norms.accumulate(logs.gradientNorms);
+        }
         await callbacks.onBatchEnd?.(b, logs);
         if (Date.now() - lastYield >= yieldEvery) {
           await yieldToEventLoop();
@@ -457,6 +477,7 @@ export class Model {
         logs.val_loss = vl;
         if (hasAcc) logs.val_acc = va;
       }
+      if (norms) history.gradientNorms.push(norms.epochMeans());
       history.epoch.push(epoch);
       for (const [k, v] of Object.entries(logs)) history.history[k]?.push(v);
       await callbacks.onEpochEnd?.(epoch, logs, stop);
@@ -465,6 +486,47 @@ export class Model {
     }
     await callbacks.onTrainEnd?.({});
     return history;
+  }
+
+  #scheduledRate(schedule, step, totalSteps) {
+    const rate = schedule(step, totalSteps);
+    if (typeof rate !== 'number' || !(rate > 0) || !Number.isFinite(rate)) {
+      throw new CnnError(`fit: learningRateSchedule(${step}, ${totalSteps}) returned ${rate}; expected a positive number`);
+    }
+    return rate;
+  }
+
+  /** Per-layer L2 norms of the weight gradients of each batch (all of a layer's trainable weights together). */
+  #gradientNormRecorder() {
+    const e = engine();
+    const entries = this.#weightList().filter((w) => w.layer.trainable && w.spec.trainable !== false);
+    const count = e.cnn_model_param_count(this.#handle);
+    let sums = new Map();
+    let batches = 0;
+    return {
+      read: () => {
+        const ptr = e.malloc(4 * count);
+        try {
+          check(e.cnn_model_grad_norms(this.#handle, ptr), { prefix: 'fit' });
+          const all = heapF32(ptr, count);
+          const squares = new Map();
+          for (const w of entries) squares.set(w.layer.name, (squares.get(w.layer.name) ?? 0) + all[w.index] ** 2);
+          return Object.fromEntries([...squares].map(([name, sq]) => [name, Math.sqrt(sq)]));
+        } finally {
+          e.free(ptr);
+        }
+      },
+      accumulate: (norms) => {
+        batches++;
+        for (const [name, v] of Object.entries(norms)) sums.set(name, (sums.get(name) ?? 0) + v);
+      },
+      epochMeans: () => {
+        const means = Object.fromEntries([...sums].map(([name, v]) => [name, v / batches]));
+        sums = new Map();
+        batches = 0;
+        return means;
+      },
+    };
   }
 
   #evaluateRange(x, y, start, count, batchSize) {
@@ -495,6 +557,7 @@ export class Model {
   }
 
   predict(x, { batchSize = 32 } = {}) {
+    this.#requireLive('predict');
     const handle = this.build();
     const n = this.#checkX(x, 'predict');
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new CnnError(`predict: batchSize must be a positive integer, got ${batchSize}`);
@@ -533,7 +596,7 @@ export class Model {
     this.build();
     const rows = [['Layer (type)', 'Output shape', 'Param #', 'MACs']];
     let macs = 0;
-    for (const layer of this.layers) {
+    for (const layer of this.graphLayers) {
       const shape = layer.outputs.map((t) => `[${t.shape.map((d) => d ?? 'null')}]`).join(' ');
       macs += layer.macs();
       rows.push([`${layer.name} (${layer.className})`, shape, String(layer.countParams()), String(layer.macs())]);
@@ -548,13 +611,14 @@ export class Model {
     for (const r of rows.slice(1)) out.push(line(r));
     out.push('='.repeat(rule.length), `Total params: ${total}`, `Trainable params: ${trainable}`,
       `Non-trainable params: ${total - trainable}`, `Multiply-adds per sample: ${macs}`, rule);
+    for (const finding of lint(this)) out.push(`Warning: ${finding.message}`);
     for (const l of out) printFn(l);
   }
 
   getConfig() {
     return {
       name: this.name,
-      layers: this.layers.map((layer) => ({
+      layers: this.graphLayers.map((layer) => ({
         className: layer.className,
         config: layer.getConfig(),
         inbound: (layer.inbound ?? []).map((t) => [t.sourceLayer.name, t.outputIndex]),
@@ -597,8 +661,10 @@ export class Sequential extends Model {
     } else {
       this.outputs = [layer.apply(this.outputs[0])];
     }
-    this.layers = topologicalLayers(this.inputs, this.outputs);
+    this.graphLayers = topologicalLayers(this.inputs, this.outputs);
   }
+
+  get layers() { return this.graphLayers.filter((l) => l.className !== 'InputLayer'); }
 
   getConfig() { return { ...super.getConfig(), sequential: true }; }
 }

@@ -33,7 +33,23 @@ class Optimizer {
   }
 }
 
+/**
+ * A learning-rate schedule for fit({ learningRateSchedule }): linear warm-up to `peak` over the first `warmup`
+ * fraction of the steps, then cosine decay to `final` (the "one-cycle" shape that trains well in few epochs).
+ */
+function oneCycle(peak, { warmup = 0.1, final = 1e-6 } = {}) {
+  positive(peak, 'train.oneCycle: peak');
+  if (!(warmup >= 0 && warmup < 1)) throw new CnnError(`train.oneCycle: warmup must be in [0, 1), got ${warmup}`);
+  return (step, totalSteps) => {
+    const warm = Math.max(1, Math.round(warmup * totalSteps));
+    if (step < warm && warmup > 0) return peak * (step + 1) / warm;
+    const t = Math.min(1, (step - (warmup > 0 ? warm : 0)) / Math.max(1, totalSteps - (warmup > 0 ? warm : 0)));
+    return final + (peak - final) * 0.5 * (1 + Math.cos(Math.PI * t));
+  };
+}
+
 export const train = {
+  oneCycle,
   /** Plain SGD: w -= lr * g. */
   sgd(learningRate, options) {
     return new Optimizer('sgd', { learningRate: positive(learningRate, 'train.sgd: learningRate'), ...extras(options, 'train.sgd') });

@@ -111,6 +111,9 @@ int cnn_model_param_count(const cnn_model* m);
 float* cnn_model_param(cnn_model* m, int index, int32_t* ndim, int32_t* dims4);
 /* The gradient buffer of parameter index after the last backward pass (NULL before planning with gradients). */
 float* cnn_model_param_grad(cnn_model* m, int index);
+/* Writes the L2 norm of every parameter's gradient from the last backward pass (before clipping and weight
+ * decay) into norms[param_count]; for watching gradients vanish or explode layer by layer. */
+cnn_status cnn_model_grad_norms(const cnn_model* m, float* norms);
 /* Node that owns parameter index. */
 int cnn_model_param_node(const cnn_model* m, int index);
 /* 1 when the parameter is layer state updated outside the optimizer (batch norm's moving statistics). */

@@ -108,6 +108,17 @@ int cnn_model_param_node(const cnn_model* m, int index) {
     return m->params[index].node;
 }
 
+cnn_status cnn_model_grad_norms(const cnn_model* m, float* norms) {
+    if (!m || !norms) return cnn_fail(CNN_STATUS_INVALID_ARG, "grad_norms: model or output is NULL");
+    if (!m->with_grads) return cnn_fail(CNN_STATUS_INVALID_STATE, "grad_norms: no backward pass has run");
+    for (int i = 0; i < m->n_params; i++) {
+        double sq = 0.0;
+        for (int j = 0; j < m->params[i].size; j++) sq += (double)m->params[i].grad[j] * m->params[i].grad[j];
+        norms[i] = (float)sqrt(sq);
+    }
+    return CNN_STATUS_OK;
+}
+
 int cnn_model_param_is_state(const cnn_model* m, int index) {
     if (!m || index < 0 || index >= m->n_params) return 0;
     return m->params[index].is_state;
