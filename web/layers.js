@@ -54,7 +54,7 @@ export class Layer {
       }
     }
     // Keras-style default names: conv2d_1, max_pooling2d_1, ...
-    this.name = config.name ?? uniqueName(className.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase());
+    this.name = config.name ?? uniqueName(className.replace(/([a-z])([A-Z])/g, '$1_$2').replace(/([A-Z])([A-Z][a-z])/g, '$1_$2').toLowerCase());
     if (typeof this.name !== 'string' || !this.name) {
       throw new CnnError(`${className}: name must be a non-empty string, got ${JSON.stringify(config.name)}`);
     }
@@ -229,8 +229,11 @@ class Conv2D extends Layer {
 
 class Pooling2D extends Layer {
   constructor(className, kind, config) {
-    super(className, config, ['poolSize', 'strides', 'padding', 'dataFormat']);
+    super(className, config, ['poolSize', 'strides', 'padding', 'dataFormat', ...(kind === 0 ? ['returnIndices'] : [])]);
     this.kind = kind;
+    // SegNet: a second output holding the argmax positions, for maxUnpooling2d (PyTorch's return_indices).
+    this.returnIndices = !!config.returnIndices;
+    this.multipleOutputs = this.returnIndices;
     this.poolSize = pair(config.poolSize ?? 2, `${this.name}: poolSize`);
     this.strides = pair(config.strides ?? this.poolSize, `${this.name}: strides`);
     this.padding = config.padding ?? 'valid';
@@ -244,11 +247,12 @@ class Pooling2D extends Layer {
       throw new CnnError(`${this.name}: poolSize ${this.poolSize.join('x')} is larger than its ` +
         `${shape[0]}x${shape[1]} input with padding 'valid'`);
     }
-    return [oh, ow, shape[2]];
+    return this.returnIndices ? [[oh, ow, shape[2]], [oh, ow, shape[2]]] : [oh, ow, shape[2]];
   }
   build(builder, [input]) {
-    return builder.add('cnn_model_add_pool2d', input, this.kind, this.poolSize[0], this.poolSize[1], this.strides[0],
+    const id = builder.add('cnn_model_add_pool2d', input, this.kind, this.poolSize[0], this.poolSize[1], this.strides[0],
       this.strides[1], PADDINGS[this.padding]);
+    return this.returnIndices ? [id, id] : id; // the indices live in the pooling node itself
   }
 }
 

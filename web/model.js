@@ -5,6 +5,7 @@ import { CnnError, engine, check, checkId, heapF32, heapI32, scratch } from './e
 import { Tensor, wrap, scalar, shapeSize, describe } from './tensor.js';
 import { layers as layerFactories, input as inputFn, LAYER_CLASSES } from './layers.js';
 import './layers-blocks.js'; // registers the block layers, so loadModel can rebuild them
+import './layers-segmentation.js';
 import { topologicalLayers, SymbolicTensor } from './symbolic.js';
 import { parseOptimizer, parseLoss, LOSSES } from './optimizers.js';
 import { lint } from './lint.js';
@@ -70,6 +71,11 @@ export class Model {
     for (const t of [...ins, ...outs]) {
       if (!(t instanceof SymbolicTensor)) {
         throw new CnnError(`model: inputs and outputs must come from cnn.input() and layer.apply(), got ${describe(t)}`);
+      }
+    }
+    for (const t of outs) {
+      if (t.sourceLayer.returnIndices && t.outputIndex === 1) {
+        throw new CnnError(`model: the pooling indices of ${t.sourceLayer.name} can only feed maxUnpooling2d, not be a model output`);
       }
     }
     if (ins.length !== 1 || outs.length !== 1) {
@@ -652,6 +658,7 @@ export class Sequential extends Model {
 
   add(layer) {
     if (!layer || typeof layer.computeOutputShape !== 'function') throw new CnnError(`sequential.add: expected a layer, got ${describe(layer)}`);
+    if (layer.multipleOutputs) throw new CnnError(`sequential.add: ${layer.name} has two outputs (returnIndices); build the model with cnn.input() and apply() instead`);
     if (this.built) throw new CnnError(`sequential.add: ${layer.name} cannot be added after the model is built (by compile, fit, predict, getWeights or summary); add all layers first`);
     if (!this.outputs) {
       if (!layer.inputShapeOption) throw new CnnError(`sequential: the first layer (${layer.name}) needs an inputShape option, e.g. inputShape: [28, 28, 1]`);

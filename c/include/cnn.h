@@ -50,6 +50,7 @@ typedef enum cnn_init {
     CNN_INIT_GLOROT_NORMAL = 3,   /* truncated normal, as tfjs */
     CNN_INIT_HE_NORMAL = 4,       /* truncated normal, as tfjs */
     CNN_INIT_HE_UNIFORM = 5,
+    CNN_INIT_BILINEAR = 6,        /* transposed convolution only: FCN's bilinear upsampling kernel */
 } cnn_init;
 
 typedef enum cnn_pool_kind { CNN_POOL_MAX = 0, CNN_POOL_AVG = 1 } cnn_pool_kind;
@@ -100,6 +101,14 @@ int cnn_model_add_concat(cnn_model* m, const int32_t* inputs, int n_inputs);
 int cnn_model_add_global_pool2d(cnn_model* m, int input, int kind);
 /* Zero padding of height and width. */
 int cnn_model_add_zero_padding2d(cnn_model* m, int input, int top, int bottom, int left, int right);
+/* Transposed convolution (tfjs conv2dTranspose; kernel [kh, kw, filters, in_channels]). */
+int cnn_model_add_conv2d_transpose(cnn_model* m, int input, int filters, int kh, int kw, int sh, int sw, int padding,
+                                   int use_bias, int kernel_init);
+/* Upsampling by integer factors: nearest neighbour or bilinear (tfjs's resizeBilinear, align_corners false). */
+int cnn_model_add_upsampling2d(cnn_model* m, int input, int fh, int fw, int bilinear);
+/* Max-unpooling (SegNet): values (shaped like the pool's output) are put back where the max-pool node `pool`
+ * found its maxima, zeros elsewhere; the output has the pool's input size. */
+int cnn_model_add_max_unpool2d(cnn_model* m, int values, int pool);
 cnn_status cnn_model_set_output(cnn_model* m, int node);
 
 /* Output shape of a node (per sample): h, w, c. Dense and flatten outputs are 1×1×c. */

@@ -46,6 +46,7 @@ typedef struct cnn_act_cfg { int kind; float alpha; } cnn_act_cfg;
 typedef struct cnn_dropout_cfg { float rate; } cnn_dropout_cfg;
 typedef struct cnn_bn_cfg { float momentum, epsilon; int center, scale; } cnn_bn_cfg;
 typedef struct cnn_pad_cfg { int top, bottom, left, right; } cnn_pad_cfg;
+typedef struct cnn_upsample_cfg { int fh, fw, bilinear; } cnn_upsample_cfg;
 
 struct cnn_node {
     int id;
@@ -67,6 +68,7 @@ struct cnn_node {
         cnn_dropout_cfg dropout;
         cnn_bn_cfg bn;
         cnn_pad_cfg pad;
+        cnn_upsample_cfg up;
     } cfg;
 };
 
@@ -157,6 +159,9 @@ extern const cnn_layer_ops cnn_add_ops;
 extern const cnn_layer_ops cnn_concat_ops;
 extern const cnn_layer_ops cnn_global_pool_ops;
 extern const cnn_layer_ops cnn_zero_pad_ops;
+extern const cnn_layer_ops cnn_conv2d_transpose_ops;
+extern const cnn_layer_ops cnn_upsampling_ops;
+extern const cnn_layer_ops cnn_max_unpool_ops;
 
 /* activation.c: applies an activation over rows of `c` channels (softmax needs the row). */
 void cnn_activation_forward(int kind, float alpha, size_t count, int c, const float* x, float* y);

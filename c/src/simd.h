@@ -30,6 +30,13 @@ typedef v128_t cnn_v4m;
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_load(const float* p) { return wasm_v128_load(p); }
 static CNN_ALWAYS_INLINE void cnn_v4f_store(float* p, cnn_v4f v) { wasm_v128_store(p, v); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_load_splat(const float* p) { return wasm_v128_load32_splat(p); }
+/* Partial loads/stores for tails: 2 or 1 floats at p; loads zero the other lanes. */
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_load2(const float* p) { return wasm_v128_load64_zero(p); }
+static CNN_ALWAYS_INLINE void cnn_v4f_store2(float* p, cnn_v4f v) { wasm_v128_store64_lane(p, v, 0); }
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_load1(const float* p) { return wasm_v128_load32_zero(p); }
+static CNN_ALWAYS_INLINE void cnn_v4f_store1(float* p, cnn_v4f v) { wasm_v128_store32_lane(p, v, 0); }
+/* Lanes 2, 3 moved down to 0, 1. */
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_high_half(cnn_v4f v) { return wasm_i32x4_shuffle(v, v, 2, 3, 2, 3); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_splat(float s) { return wasm_f32x4_splat(s); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_zero(void) { return wasm_f32x4_const_splat(0.0f); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_add(cnn_v4f a, cnn_v4f b) { return wasm_f32x4_add(a, b); }
@@ -63,6 +70,11 @@ typedef __m128 cnn_v4m;
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_load(const float* p) { return _mm_loadu_ps(p); }
 static CNN_ALWAYS_INLINE void cnn_v4f_store(float* p, cnn_v4f v) { _mm_storeu_ps(p, v); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_load_splat(const float* p) { return _mm_load1_ps(p); }
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_load2(const float* p) { return _mm_loadl_pi(_mm_setzero_ps(), (const __m64*)p); }
+static CNN_ALWAYS_INLINE void cnn_v4f_store2(float* p, cnn_v4f v) { _mm_storel_pi((__m64*)p, v); }
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_load1(const float* p) { return _mm_load_ss(p); }
+static CNN_ALWAYS_INLINE void cnn_v4f_store1(float* p, cnn_v4f v) { _mm_store_ss(p, v); }
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_high_half(cnn_v4f v) { return _mm_movehl_ps(v, v); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_splat(float s) { return _mm_set1_ps(s); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_zero(void) { return _mm_setzero_ps(); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_add(cnn_v4f a, cnn_v4f b) { return _mm_add_ps(a, b); }
@@ -100,6 +112,11 @@ static inline cnn_v4f cnn_v4f_load(const float* p) { cnn_v4f v; for (int l = 0; 
 static inline void cnn_v4f_store(float* p, cnn_v4f v) { for (int l = 0; l < 4; l++) p[l] = v.f[l]; }
 static inline cnn_v4f cnn_v4f_splat(float s) { cnn_v4f v; for (int l = 0; l < 4; l++) v.f[l] = s; return v; }
 static inline cnn_v4f cnn_v4f_load_splat(const float* p) { return cnn_v4f_splat(*p); }
+static inline cnn_v4f cnn_v4f_load2(const float* p) { cnn_v4f v = {{p[0], p[1], 0.0f, 0.0f}}; return v; }
+static inline void cnn_v4f_store2(float* p, cnn_v4f v) { p[0] = v.f[0], p[1] = v.f[1]; }
+static inline cnn_v4f cnn_v4f_load1(const float* p) { cnn_v4f v = {{p[0], 0.0f, 0.0f, 0.0f}}; return v; }
+static inline void cnn_v4f_store1(float* p, cnn_v4f v) { p[0] = v.f[0]; }
+static inline cnn_v4f cnn_v4f_high_half(cnn_v4f v) { cnn_v4f h = {{v.f[2], v.f[3], v.f[2], v.f[3]}}; return h; }
 static inline cnn_v4f cnn_v4f_zero(void) { return cnn_v4f_splat(0.0f); }
 static inline cnn_v4f cnn_v4f_add(cnn_v4f a, cnn_v4f b) { for (int l = 0; l < 4; l++) a.f[l] += b.f[l]; return a; }
 static inline cnn_v4f cnn_v4f_mul(cnn_v4f a, cnn_v4f b) { for (int l = 0; l < 4; l++) a.f[l] *= b.f[l]; return a; }

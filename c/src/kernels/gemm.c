@@ -140,30 +140,43 @@ static void pack_a(int mc, int kc, const float* A, int lda, int trans_a, int i0,
 
 /* ---- microkernels ---------------------------------------------------------------------------------------------- */
 
-/* C[0:mr, 0:nr] (+)= acc. A full tile goes straight to C; an edge tile goes through a local copy. */
+/* c[0:n] (+)= v[0:n] for n < 4, with 2- and 1-lane stores: nothing outside the row is read or written. */
+static CNN_ALWAYS_INLINE void store_partial(float* c, cnn_v4f v, int n, int accumulate) {
+    if (n & 2) {
+        cnn_v4f_store2(c, accumulate ? cnn_v4f_add(cnn_v4f_load2(c), v) : v);
+        c += 2;
+        v = cnn_v4f_high_half(v);
+    }
+    if (n & 1) cnn_v4f_store1(c, accumulate ? cnn_v4f_add(cnn_v4f_load1(c), v) : v);
+}
+
+/* c[0:4] (+)= v */
+static CNN_ALWAYS_INLINE void store_vector(float* c, cnn_v4f v, int accumulate) {
+    cnn_v4f_store(c, accumulate ? cnn_v4f_add(cnn_v4f_load(c), v) : v);
+}
+
+/* C[0:mr, 0:nr] (+)= acc, touching only the valid part of an edge tile. */
 static CNN_ALWAYS_INLINE void store_tile(cnn_v4f acc[GEMM_MR][2], float* c, int ldc, int mr, int nr,
                                          int accumulate) {
     if (mr == GEMM_MR && nr == GEMM_NR) {
         for (int r = 0; r < GEMM_MR; r++) {
-            float* crow = c + (size_t)r * ldc;
-            cnn_v4f lo = acc[r][0], hi = acc[r][1];
-            if (accumulate) {
-                lo = cnn_v4f_add(cnn_v4f_load(crow), lo);
-                hi = cnn_v4f_add(cnn_v4f_load(crow + 4), hi);
-            }
-            cnn_v4f_store(crow, lo);
-            cnn_v4f_store(crow + 4, hi);
+            store_vector(c + (size_t)r * ldc, acc[r][0], accumulate);
+            store_vector(c + (size_t)r * ldc + 4, acc[r][1], accumulate);
         }
         return;
     }
-    float tile[GEMM_MR][GEMM_NR];
-    for (int r = 0; r < GEMM_MR; r++) cnn_v4f_store(tile[r], acc[r][0]), cnn_v4f_store(tile[r] + 4, acc[r][1]);
-    for (int r = 0; r < mr; r++) {
+    for (int r = 0; r < GEMM_MR; r++) {
+        if (r >= mr) break;
         float* crow = c + (size_t)r * ldc;
-        if (accumulate)
-            for (int j = 0; j < nr; j++) crow[j] += tile[r][j];
-        else
-            for (int j = 0; j < nr; j++) crow[j] = tile[r][j];
+        if (nr == GEMM_NR) {
+            store_vector(crow, acc[r][0], accumulate);
+            store_vector(crow + 4, acc[r][1], accumulate);
+        } else if (nr >= 4) {
+            store_vector(crow, acc[r][0], accumulate);
+            store_partial(crow + 4, acc[r][1], nr - 4, accumulate);
+        } else {
+            store_partial(crow, acc[r][0], nr, accumulate);
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 /* Max and average pooling (tfjs semantics: padded positions are never the max and never counted in the average).
  * Max pooling records the argmax of every output (spatial index iy·w + ix within its sample and channel), which its
  * backward pass scatters through. */
+#include <string.h>
+
 #include "../internal.h"
 #include "../kernels/kernels.h"
 
@@ -130,4 +132,50 @@ int cnn_model_add_global_pool2d(cnn_model* m, int input, int kind) {
     int id = cnn_graph_add_node(m, &cnn_global_pool_ops, &input, 1, 1, 1, m->nodes[input].c);
     if (id >= 0) m->nodes[id].cfg.pool.kind = kind;
     return id;
+}
+
+/* Max-unpooling (SegNet): scatters the values through the argmax indices its mirror max-pool node recorded in this
+ * same forward pass; zeros elsewhere. Backward gathers through the same indices. inputs: [values, pool]. */
+static void unpool_forward(cnn_model* m, cnn_node* node, int n, int training) {
+    (void)training;
+    const cnn_node* values = &m->nodes[node->inputs[0]];
+    const cnn_node* pool = &m->nodes[node->inputs[1]];
+    memset(node->out, 0, (size_t)n * (size_t)cnn_node_size(node) * sizeof(float));
+    cnn_f32_maxpool_backward(n, values->h, values->w, values->c, values->out, pool->saved_i32, node->h, node->w,
+                             node->out);
+}
+
+static void unpool_backward(cnn_model* m, cnn_node* node, int n) {
+    if (!cnn_wants_grad(m, node->inputs[0])) return;
+    cnn_node* values = &m->nodes[node->inputs[0]];
+    const cnn_node* pool = &m->nodes[node->inputs[1]];
+    /* Gather-add: each value's gradient is the output gradient where it was placed. */
+    const int c = values->c;
+    const size_t pooled = (size_t)values->h * (size_t)values->w * (size_t)c;
+    const size_t plane = (size_t)node->h * (size_t)node->w;
+    for (int b = 0; b < n; b++) {
+        const float* dy = node->grad + (size_t)b * plane * (size_t)c;
+        const int32_t* idx = pool->saved_i32 + (size_t)b * pooled;
+        float* dx = values->grad + (size_t)b * pooled;
+        for (size_t o = 0; o < pooled; o++) dx[o] += dy[(size_t)idx[o] * (size_t)c + o % (size_t)c];
+    }
+}
+
+const cnn_layer_ops cnn_max_unpool_ops = {"maxUnpooling2d", NULL, unpool_forward, unpool_backward};
+
+int cnn_model_add_max_unpool2d(cnn_model* m, int values, int pool) {
+    cnn_status status = cnn_graph_check_input(m, values, "maxUnpooling2d");
+    if (status == CNN_STATUS_OK) status = cnn_graph_check_input(m, pool, "maxUnpooling2d");
+    if (status != CNN_STATUS_OK) return -status;
+    const cnn_node* p = &m->nodes[pool];
+    const cnn_node* v = &m->nodes[values];
+    if (p->ops != &cnn_pool2d_ops || p->cfg.pool.kind != CNN_POOL_MAX)
+        return -cnn_fail(CNN_STATUS_INVALID_ARG, "maxUnpooling2d: node %d is a %s, not a max pooling whose indices "
+                         "can be reused", pool, p->ops->name);
+    if (v->h != p->h || v->w != p->w || v->c != p->c)
+        return -cnn_fail(CNN_STATUS_INVALID_SHAPE, "maxUnpooling2d: values of shape [%d, %d, %d] do not match the "
+                         "pooling output [%d, %d, %d] whose indices they reuse", v->h, v->w, v->c, p->h, p->w, p->c);
+    const cnn_node* pooled_input = &m->nodes[p->inputs[0]];
+    int inputs[2] = {values, pool};
+    return cnn_graph_add_node(m, &cnn_max_unpool_ops, inputs, 2, pooled_input->h, pooled_input->w, v->c);
 }

@@ -1,0 +1,225 @@
+// Shared helpers of the block-layer tests (blocks-crosscheck, blocks-gradcheck, freeze-lint): deterministic random
+// numbers, relative-error assertions, the same functional graph built in wasm-cnn and in tfjs, non-default weights
+// (biases, batch-norm gamma / beta / moving statistics) and central-difference gradient checks. The older test files
+// carry their own copies of the first few helpers; these follow them.
+import assert from 'node:assert/strict';
+import * as cnn from '../../web/index.js';
+
+// ---- deterministic random numbers ----------------------------------------------------------------------------
+export function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+export function normals(count, seed, scale = 1) {
+  const r = mulberry32(seed);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    const u = Math.max(r(), 1e-12);
+    out[i] = scale * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r());
+  }
+  return out;
+}
+export function uniforms(count, seed, lo, hi) {
+  const r = mulberry32(seed);
+  return Float32Array.from({ length: count }, () => lo + (hi - lo) * r());
+}
+export function ints(count, seed, n) {
+  const r = mulberry32(seed);
+  return Int32Array.from({ length: count }, () => Math.floor(r() * n));
+}
+export const size = (shape) => shape.reduce((a, b) => a * b, 1);
+export const maxAbs = (a) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+
+/** Up to k distinct random indices in [0, n). */
+export function pickIndices(n, k, seed) {
+  const r = mulberry32(seed);
+  const all = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [all[i], all[j]] = [all[j], all[i]];
+  }
+  return all.slice(0, Math.min(k, n));
+}
+
+// ---- comparisons -----------------------------------------------------------------------------------------------
+/** max |a - b| / max |b| (b is the reference); when b is all zeros, max |a - b|. */
+export function relError(a, b) {
+  assert.equal(a.length, b.length, 'length mismatch');
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  if (!Number.isFinite(diff)) return Infinity;
+  return scale > 0 ? diff / scale : diff;
+}
+
+export function assertClose(ours, ref, tol, what, refName = 'tfjs') {
+  const err = relError(ours, ref);
+  if (!(err <= tol)) {
+    let worst = 0;
+    for (let i = 1; i < ours.length; i++) if (Math.abs(ours[i] - ref[i]) > Math.abs(ours[worst] - ref[worst])) worst = i;
+    assert.fail(`${what}: relative error ${err.toExponential(3)} > ${tol} (worst index ${worst}: ours ${ours[worst]}, ` +
+      `${refName} ${ref[worst]}; ${ours.length} values)`);
+  }
+}
+
+/** Bit-for-bit equality of two lists of weight tensors (Float32Array values). */
+export function assertSameBits(a, b, what) {
+  assert.equal(a.length, b.length, `${what}: number of tensors`);
+  a.forEach((t, i) => {
+    const x = t instanceof Float32Array ? t : t.dataSync();
+    const y = b[i] instanceof Float32Array ? b[i] : b[i].dataSync();
+    assert.deepEqual(new Uint32Array(x.buffer, x.byteOffset, x.length), new Uint32Array(y.buffer, y.byteOffset, y.length),
+      `${what}: tensor ${i} changed`);
+  });
+}
+
+// ---- the same graph in both libraries --------------------------------------------------------------------------
+/**
+ * Builds one functional graph with either library. `graph(L, x)` returns the output symbolic tensor; L is
+ * cnn.layers or tf.layers (same factory names and options), x the input. Give every layer an explicit name: weights
+ * are matched between the libraries by layer name.
+ */
+export function buildOurs(graph, inputShape, seed) {
+  const x = cnn.input({ shape: inputShape });
+  return cnn.model({ inputs: x, outputs: graph(cnn.layers, x), seed });
+}
+export function buildTfjs(tf, graph, inputShape) {
+  const x = tf.input({ shape: inputShape });
+  return tf.model({ inputs: x, outputs: graph(tf.layers, x) });
+}
+
+/**
+ * Gives a model's weights non-default values: biases and betas ~ N(0, 0.3²), gammas in [0.5, 1.5], moving means
+ * ~ N(0, 0.3²) and moving variances in [0.5, 2]; kernels keep their seeded initialisation. Returns the new list.
+ */
+export function randomizeWeights(model, seed) {
+  const names = model.weightNames();
+  const weights = model.getWeights().map((w, i) => {
+    const kind = names[i].split('/').pop();
+    const s = seed * 31 + i;
+    if (kind === 'bias' || kind === 'beta' || kind === 'moving_mean') return cnn.tensor(normals(w.size, s, 0.3), w.shape);
+    if (kind === 'gamma') return cnn.tensor(uniforms(w.size, s, 0.5, 1.5), w.shape);
+    if (kind === 'moving_variance') return cnn.tensor(uniforms(w.size, s, 0.5, 2), w.shape);
+    return w;
+  });
+  model.setWeights(weights);
+  return weights;
+}
+
+/** Copies every layer's weights from our model into the tfjs layer of the same name. */
+export function copyWeightsToTfjs(tf, ours, theirs) {
+  for (const layer of ours.layers) {
+    if (layer.weightSpecs().length === 0) continue;
+    const values = layer.getWeights().map((w) => tf.tensor(w.dataSync(), [...w.shape]));
+    theirs.getLayer(layer.name).setWeights(values);
+    tf.dispose(values);
+  }
+}
+
+/** tfjs loss, a mean over the batch (and pixels) as tfjs reduces it; int32 labels for the sparse loss. */
+export function tfLoss(tf, loss, yTrue, yPred) {
+  if (loss === 'meanSquaredError') return tf.losses.meanSquaredError(yTrue, yPred);
+  if (loss === 'categoricalCrossentropy') return tf.mean(tf.metrics.categoricalCrossentropy(yTrue, yPred));
+  const classes = yPred.shape[yPred.shape.length - 1];
+  const clipped = tf.clipByValue(yPred, 1e-7, 1 - 1e-7);
+  const oneHot = tf.reshape(tf.oneHot(tf.reshape(yTrue, [-1]), classes), yPred.shape);
+  return tf.mean(tf.metrics.categoricalCrossentropy(oneHot, clipped));
+}
+
+/** Targets for a loss as plain values: { values, shape, dtype }. */
+export function makeTargets(loss, outShape, n, seed) {
+  const classes = outShape[outShape.length - 1];
+  if (loss === 'sparseCategoricalCrossentropy') {
+    const shape = [n, ...outShape.slice(0, -1)];
+    return { values: ints(size(shape), seed, classes), shape, dtype: 'int32' };
+  }
+  return { values: normals(n * size(outShape), seed, 0.5), shape: [n, ...outShape], dtype: 'float32' };
+}
+
+// ---- central differences -----------------------------------------------------------------------------------------
+export const GC_REL_TOL = 1e-2;
+export const GC_FLOOR = 2e-3;
+export const GC_COORDS = 10;
+
+function gcCompare(analytic, numeric, scale, what, index) {
+  const diff = Math.abs(analytic - numeric);
+  const allowed = GC_REL_TOL * Math.max(Math.abs(analytic), Math.abs(numeric)) + GC_FLOOR * scale;
+  if (!(diff <= allowed)) {
+    assert.fail(`${what}[${index}]: analytic ${analytic.toExponential(5)} vs numeric ${numeric.toExponential(5)} ` +
+      `(relative error ${(diff / Math.max(Math.abs(analytic), Math.abs(numeric))).toExponential(2)}; tensor max |g| ${scale.toExponential(2)})`);
+  }
+}
+
+/**
+ * Central-difference check of model.computeGradients (training-mode forward, no update): d loss / d input and
+ * d loss / d every trainable weight on GC_COORDS random coordinates each, with the loss computeGradients reports at
+ * perturbed inputs (new tensors) and weights (setWeights). Non-trainable weights (batch-norm moving statistics) do
+ * not enter the training-mode loss: their reported gradients must be zero.
+ * build() returns an uncompiled model; its weights get non-default values (randomizeWeights).
+ */
+export function gradCheck({ build, loss = 'meanSquaredError', n = 3, seed = 1, eps = 1e-2, inputScale = 1 }) {
+  const model = build();
+  try {
+    model.compile({ optimizer: 'sgd', loss });
+    const weights = randomizeWeights(model, seed);
+    const inputShape = model.inputShape.slice(1);
+    const xv = normals(n * size(inputShape), seed + 1, inputScale);
+    const x = cnn.tensor(xv, [n, ...inputShape]);
+    const t = makeTargets(loss, model.outputShape.slice(1), n, seed + 2);
+    const y = cnn.tensor(t.values, t.shape, t.dtype);
+    const base = model.computeGradients(x, y);
+    assert.ok(Number.isFinite(base.loss), `loss is ${base.loss}`);
+    const lossAt = (xt) => model.computeGradients(xt, y).loss;
+    // computeGradients does not change anything: the same call gives the same loss, bit for bit.
+    assert.equal(lossAt(x), base.loss, 'a second computeGradients gives another loss');
+
+    const gx = base.inputGradient.dataSync();
+    const scaleX = maxAbs(gx);
+    assert.ok(scaleX > 0, 'input gradient is all zero');
+    for (const i of pickIndices(xv.length, GC_COORDS, seed + 3)) {
+      const plus = Float32Array.from(xv); plus[i] += eps;
+      const minus = Float32Array.from(xv); minus[i] -= eps;
+      const numeric = (lossAt(cnn.tensor(plus, x.shape)) - lossAt(cnn.tensor(minus, x.shape))) / (plus[i] - minus[i]);
+      gcCompare(gx[i], numeric, scaleX, 'd loss / d input', i);
+    }
+
+    const names = model.weightNames();
+    assert.equal(base.gradients.length, weights.length, 'one gradient per weight');
+    weights.forEach((w, wi) => {
+      const g = base.gradients[wi].dataSync();
+      assert.deepEqual([...base.gradients[wi].shape], [...w.shape], `gradient shape of ${names[wi]}`);
+      if (/moving_(mean|variance)$/.test(names[wi])) {
+        assert.equal(maxAbs(g), 0, `${names[wi]} is not trainable: its gradient must be zero`);
+        return;
+      }
+      const scale = maxAbs(g);
+      assert.ok(scale > 0, `gradient of ${names[wi]} is all zero`);
+      const values = w.dataSync();
+      const withValue = (i, v) => {
+        const copy = Float32Array.from(values); copy[i] = v;
+        const list = weights.slice(); list[wi] = cnn.tensor(copy, w.shape);
+        model.setWeights(list);
+        return lossAt(x);
+      };
+      for (const i of pickIndices(values.length, GC_COORDS, seed + 10 + wi)) {
+        const hi = Math.fround(values[i] + eps);
+        const lo = Math.fround(values[i] - eps);
+        const numeric = (withValue(i, hi) - withValue(i, lo)) / (hi - lo);
+        gcCompare(g[i], numeric, scale, `d loss / d ${names[wi]}`, i);
+      }
+      model.setWeights(weights);
+    });
+    return base;
+  } finally {
+    model.dispose();
+  }
+}
