@@ -9,6 +9,7 @@ import './layers-segmentation.js';
 import { topologicalLayers, SymbolicTensor } from './symbolic.js';
 import { parseOptimizer, parseLoss, LOSSES } from './optimizers.js';
 import { lint } from './lint.js';
+import { parseMetrics, MetricCounts } from './metrics.js';
 
 const models = { live: 0 };
 const finalizer = typeof FinalizationRegistry === 'function'
@@ -212,11 +213,7 @@ export class Model {
     const handle = this.build();
     const loss = parseLoss(config.loss);
     const opt = parseOptimizer(config.optimizer, config.clipNorm);
-    const metrics = config.metrics ?? [];
-    const metricList = Array.isArray(metrics) ? metrics : [metrics];
-    for (const m of metricList) {
-      if (m !== 'accuracy' && m !== 'acc') throw new CnnError(`compile: unknown metric ${JSON.stringify(m)}; supported: 'accuracy'`);
-    }
+    const metricList = parseMetrics(config.metrics, loss);
     const e = engine();
     const ptr = e.malloc(40);
     const dv = new DataView(e.memory.buffer, ptr, 40);
@@ -236,7 +233,7 @@ export class Model {
     }
     this.#setLossOptions(handle, loss, config);
     for (const finding of lint(this)) console.warn(`wasm-cnn: ${finding.message}`);
-    this.#compiled = { loss, optimizer: opt, metrics: metricList.length ? ['acc'] : [], config: { ...config } };
+    this.#compiled = { loss, optimizer: opt, metrics: metricList, config: { ...config } };
     this.optimizer = opt;
     this.loss = loss;
     return this;
@@ -419,9 +416,16 @@ export class Model {
     const callbacks = options.callbacks ?? {};
     const signal = options.signal;
     const history = { epoch: [], history: { loss: [] }, params: { epochs, batchSize, samples: trainCount } };
-    const hasAcc = this.#compiled.metrics.includes('acc');
-    if (hasAcc) history.history.acc = [];
-    if (validation) { history.history.val_loss = []; if (hasAcc) history.history.val_acc = []; }
+    const metricNames = this.#compiled.metrics;
+    for (const name of metricNames) history.history[name] = [];
+    if (validation) {
+      history.history.val_loss = [];
+      for (const name of metricNames) history.history[`val_${name}`] = [];
+    }
+    const classes = this.outputs[0].sampleShape.at(-1);
+    const epochCounts = new MetricCounts(metricNames, classes);
+    const batchCounts = new MetricCounts(metricNames, classes);
+    if (epochCounts.wantsIoU) MetricCounts.drain(this.#handle, classes);
     const indices = new Int32Array(trainCount).map((_, i) => i);
     const batchesPerEpoch = Math.ceil(trainCount / batchSize);
     const schedule = options.learningRateSchedule;
@@ -446,10 +450,7 @@ export class Model {
         }
       }
       await callbacks.onEpochBegin?.(epoch, {});
-      let lossSum = 0;
-      let correct = 0;
-      let counted = 0;
-      let seen = 0;
+      epochCounts.reset();
       for (let b = 0; b < batchesPerEpoch; b++) {
         if (signal?.aborted || this.stopTraining) { stopped = true; break; }
         const start = b * batchSize;
@@ -458,13 +459,11 @@ export class Model {
         if (schedule) this.setLearningRate(this.#scheduledRate(schedule, step, totalSteps));
         check(e.cnn_model_train_step(this.#handle, count, scratch()), { prefix: `fit (epoch ${epoch + 1}, batch ${b + 1})` });
         step++;
-        const [loss, ok, total] = this.#stats();
-        lossSum += loss * count;
-        seen += count;
-        correct += ok;
-        counted += total;
-        const logs = { batch: b, size: count, loss };
-        if (hasAcc) logs.acc = total ? ok / total : 0;
+        const stats = this.#stats();
+        batchCounts.reset();
+        batchCounts.add(stats, this.#handle, count);
+        epochCounts.merge(batchCounts);
+        const logs = { batch: b, size: count, loss: stats[0], ...batchCounts.values() };
         if (norms) {
           logs.gradientNorms = norms.read();
           norms.accumulate(logs.gradientNorms);
@@ -475,13 +474,12 @@ export class Model {
           lastYield = Date.now();
         }
       }
-      if (seen === 0) break;
-      const logs = { loss: lossSum / seen };
-      if (hasAcc) logs.acc = counted ? correct / counted : 0;
+      if (epochCounts.lossWeight === 0) break;
+      const logs = { loss: epochCounts.loss, ...epochCounts.values() };
       if (validation) {
-        const [vl, va] = this.#evaluateRange(validation.x, validation.y, validation.start, validation.count, batchSize);
-        logs.val_loss = vl;
-        if (hasAcc) logs.val_acc = va;
+        const val = this.#evaluateRange(validation.x, validation.y, validation.start, validation.count, batchSize);
+        logs.val_loss = val.loss;
+        for (const [name, v] of Object.entries(val.values())) logs[`val_${name}`] = v;
       }
       if (norms) history.gradientNorms.push(norms.epochMeans());
       history.epoch.push(epoch);
@@ -539,27 +537,24 @@ export class Model {
     const e = engine();
     const labelSize = this.#checkY(y, x.shape[0], 'evaluate');
     this.#plan(Math.min(batchSize, count), false);
-    let lossSum = 0;
-    let correct = 0;
-    let counted = 0;
+    const counts = new MetricCounts(this.#compiled.metrics, this.outputs[0].sampleShape.at(-1));
+    if (counts.wantsIoU) MetricCounts.drain(this.#handle, counts.classes);
     for (let s = 0; s < count; s += this.#capacity) {
       const k = Math.min(this.#capacity, count - s);
       this.#loadBatch(x, y, null, start + s, k, labelSize);
       check(e.cnn_model_evaluate(this.#handle, k, scratch()), { prefix: 'evaluate' });
-      const [loss, ok, total] = this.#stats();
-      lossSum += loss * total;
-      correct += ok;
-      counted += total;
+      counts.add(this.#stats(), this.#handle, k);
     }
-    return [counted ? lossSum / counted : 0, counted ? correct / counted : 0];
+    return counts;
   }
 
   evaluate(x, y, { batchSize = 32 } = {}) {
     this.#requireCompiled('evaluate');
     const n = this.#checkX(x, 'evaluate');
     this.#checkY(y, n, 'evaluate');
-    const [loss, acc] = this.#evaluateRange(x, y, 0, n, batchSize);
-    return this.#compiled.metrics.length ? [scalar(loss), scalar(acc)] : scalar(loss);
+    const counts = this.#evaluateRange(x, y, 0, n, batchSize);
+    if (!this.#compiled.metrics.length) return scalar(counts.loss);
+    return [scalar(counts.loss), ...Object.values(counts.values()).map(scalar)];
   }
 
   predict(x, { batchSize = 32 } = {}) {

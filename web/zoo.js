@@ -63,6 +63,20 @@ function unitList(what, key, value) {
   return value;
 }
 
+/**
+ * A 'same' conv with ReLU (He initialisation); with batchNorm: conv without bias → batch norm (`<name>_bn`) → ReLU
+ * (`<name>_relu`).
+ */
+function convRelu(x, { filters, kernelSize, strides = 1, name, batchNorm = false }) {
+  if (!batchNorm) {
+    return layers.conv2d({ filters, kernelSize, strides, padding: 'same', activation: 'relu', kernelInitializer: 'heNormal',
+      name }).apply(x);
+  }
+  x = layers.conv2d({ filters, kernelSize, strides, padding: 'same', useBias: false, kernelInitializer: 'heNormal', name }).apply(x);
+  x = layers.batchNormalization({ name: `${name}_bn` }).apply(x);
+  return layers.reLU({ name: `${name}_relu` }).apply(x);
+}
+
 function finish(o, defaultName, inp, out) {
   const config = { inputs: inp, outputs: out, name: o.name ?? defaultName };
   if (o.seed !== undefined) config.seed = o.seed;
@@ -159,16 +173,7 @@ export function vgg(options) {
   let x = inp;
   blocks.forEach(([convs, filters], b) => {
     for (let i = 1; i <= convs; i++) {
-      const name = `block${b + 1}_conv${i}`;
-      if (o.batchNorm) {
-        x = layers.conv2d({ filters: o.width(filters), kernelSize: 3, padding: 'same', useBias: false,
-          kernelInitializer: 'heNormal', name }).apply(x);
-        x = layers.batchNormalization({ name: `block${b + 1}_bn${i}` }).apply(x);
-        x = layers.reLU({ name: `block${b + 1}_relu${i}` }).apply(x);
-      } else {
-        x = layers.conv2d({ filters: o.width(filters), kernelSize: 3, padding: 'same', activation: 'relu',
-          kernelInitializer: 'heNormal', name }).apply(x);
-      }
+      x = convRelu(x, { filters: o.width(filters), kernelSize: 3, name: `block${b + 1}_conv${i}`, batchNorm: o.batchNorm });
     }
     x = layers.maxPooling2d({ poolSize: 2, strides: 2, name: `block${b + 1}_pool` }).apply(x);
   });
@@ -181,15 +186,16 @@ export function vgg(options) {
  * Network in Network (Lin et al. 2013, the CIFAR-10 model): three mlpconv blocks — a k×k conv followed by two 1×1
  * convs, all ReLU — with 3×3 stride-2 max / average pooling and dropout between them; the last 1×1 conv has
  * numClasses filters (linear), then global average pooling and a softmax activation.
- * Widths 192-160-96 / 192-192-192 / 192-192-classes; kernels 5, 5, 3. Extra option: dropout (0.5).
+ * Widths 192-160-96 / 192-192-192 / 192-192-classes; kernels 5, 5, 3; ReLU convs use He initialisation.
+ * Extra options: dropout (0.5), batchNorm (false; true: each ReLU conv but the last becomes conv without bias →
+ * batch norm → ReLU, which trains much faster).
  */
 export function nin(options) {
-  const o = parseOptions('nin', options, ['dropout'], { dropout: 0.5 });
+  const o = parseOptions('nin', options, ['dropout', 'batchNorm'], { dropout: 0.5, batchNorm: false });
   rate('nin', 'dropout', o.dropout);
-  const conv = (x, filters, k, name, { scale = true, activation = 'relu' } = {}) => layers.conv2d({
-    filters: scale ? o.width(filters) : filters, kernelSize: k, padding: 'same', activation,
-    kernelInitializer: activation === 'relu' ? 'heNormal' : 'glorotUniform', name,
-  }).apply(x);
+  bool('nin', 'batchNorm', o.batchNorm);
+  const conv = (x, filters, kernelSize, name) => convRelu(x, { filters: o.width(filters), kernelSize, name,
+    batchNorm: o.batchNorm });
   const inp = input({ shape: o.inputShape, name: 'input' });
   let x = conv(inp, 192, 5, 'block1_conv');
   x = conv(x, 160, 1, 'block1_mlp1');
@@ -203,7 +209,7 @@ export function nin(options) {
   if (o.dropout > 0) x = layers.dropout({ rate: o.dropout, name: 'block2_dropout' }).apply(x);
   x = conv(x, 192, 3, 'block3_conv');
   x = conv(x, 192, 1, 'block3_mlp1');
-  x = conv(x, o.numClasses, 1, 'block3_mlp2', { scale: false, activation: 'linear' });
+  x = layers.conv2d({ filters: o.numClasses, kernelSize: 1, name: 'block3_mlp2' }).apply(x);
   x = layers.globalAveragePooling2d({ name: 'global_pool' }).apply(x);
   x = layers.activation({ activation: 'softmax', name: 'predictions' }).apply(x);
   return finish(o, 'nin', inp, x);
@@ -224,11 +230,13 @@ const INCEPTION_STAGES = [
  * 1×1. Block widths are GoogLeNet's (inception3a, 3b, 4a ... 5b, in order; a stage asked for more blocks than
  * GoogLeNet has repeats its last one). Every conv is 'same' + ReLU with He initialisation.
  * Extra options: blocksPerStage ([2, 2, 2]; GoogLeNet is [2, 5, 2]; 1 to 3 stages), branch5x5 ('5x5' |
- * 'double3x3'), dropout (0.4).
+ * 'double3x3'), dropout (0.4), batchNorm (false; true: every conv is conv without bias → batch norm → ReLU, as in
+ * BN-Inception).
  */
 export function googlenet(options) {
-  const o = parseOptions('googlenet', options, ['blocksPerStage', 'branch5x5', 'dropout'],
-    { blocksPerStage: [2, 2, 2], branch5x5: '5x5', dropout: 0.4 });
+  const o = parseOptions('googlenet', options, ['blocksPerStage', 'branch5x5', 'dropout', 'batchNorm'],
+    { blocksPerStage: [2, 2, 2], branch5x5: '5x5', dropout: 0.4, batchNorm: false });
+  bool('googlenet', 'batchNorm', o.batchNorm);
   const bps = o.blocksPerStage;
   if (!Array.isArray(bps) || bps.length < 1 || bps.length > 3 || bps.some((n) => !Number.isInteger(n) || n < 1)) {
     throw new CnnError(`zoo.googlenet: blocksPerStage must be an array of 1 to 3 positive integers, got ${JSON.stringify(bps)}`);
@@ -237,8 +245,8 @@ export function googlenet(options) {
     throw new CnnError(`zoo.googlenet: branch5x5 must be '5x5' or 'double3x3', got ${JSON.stringify(o.branch5x5)}`);
   }
   rate('googlenet', 'dropout', o.dropout);
-  const conv = (x, filters, k, name) => layers.conv2d({ filters: o.width(filters), kernelSize: k, padding: 'same',
-    activation: 'relu', kernelInitializer: 'heNormal', name }).apply(x);
+  const conv = (x, filters, kernelSize, name) => convRelu(x, { filters: o.width(filters), kernelSize, name,
+    batchNorm: o.batchNorm });
   const maxPool = (x, name) => layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same', name }).apply(x);
   const inception = (x, name, [c1, r3, c3, r5, c5, pp]) => {
     const b1 = conv(x, c1, 1, `${name}_1x1`);

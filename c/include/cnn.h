@@ -120,6 +120,10 @@ int cnn_model_param_count(const cnn_model* m);
 float* cnn_model_param(cnn_model* m, int index, int32_t* ndim, int32_t* dims4);
 /* The gradient buffer of parameter index after the last backward pass (NULL before planning with gradients). */
 float* cnn_model_param_grad(cnn_model* m, int index);
+/* Per-class counts accumulated by every loss computation (train_step, evaluate) since the last call, for
+ * segmentation metrics: out[0..c) true positives, out[c..2c) predicted count, out[2c..3c) true count, where c is
+ * the number of output classes. Resets the counts. Cross-entropy losses only. */
+cnn_status cnn_model_take_class_counts(cnn_model* m, float* out);
 /* Writes the L2 norm of every parameter's gradient from the last backward pass (before clipping and weight
  * decay) into norms[param_count]; for watching gradients vanish or explode layer by layer. */
 cnn_status cnn_model_grad_norms(const cnn_model* m, float* norms);

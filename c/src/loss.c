@@ -107,8 +107,14 @@ int cnn_loss_compute(cnn_model* m, int n, int grads, float* stats) {
             } else {
                 target_class = argmax(targets + r * (size_t)c, c);
             }
-            correct += argmax(yr, c) == target_class;
+            int predicted = argmax(yr, c);
+            correct += predicted == target_class;
             counted += 1.0;
+            if (m->class_counts) {
+                m->class_counts[target_class] += predicted == target_class;
+                m->class_counts[c + predicted] += 1.0;
+                m->class_counts[2 * c + target_class] += 1.0;
+            }
             float scale = (float)(weight * inv);
             if (fused) {
                 const float* z = logits + r * (size_t)c;

@@ -47,8 +47,10 @@ static void free_plan(cnn_model* m) {
     }
     free(m->scratch);
     free(m->labels);
+    free(m->class_counts);
     m->scratch = NULL;
     m->labels = NULL;
+    m->class_counts = NULL;
     m->input_grad = NULL;
     m->scratch_floats = 0;
     m->capacity = 0;
@@ -115,6 +117,17 @@ cnn_status cnn_model_grad_norms(const cnn_model* m, float* norms) {
         double sq = 0.0;
         for (int j = 0; j < m->params[i].size; j++) sq += (double)m->params[i].grad[j] * m->params[i].grad[j];
         norms[i] = (float)sqrt(sq);
+    }
+    return CNN_STATUS_OK;
+}
+
+cnn_status cnn_model_take_class_counts(cnn_model* m, float* out) {
+    if (!m || !out) return cnn_fail(CNN_STATUS_INVALID_ARG, "class_counts: model or output is NULL");
+    if (!m->class_counts) return cnn_fail(CNN_STATUS_INVALID_STATE, "class_counts: the model has not been planned");
+    int c = m->nodes[m->output_node].c;
+    for (int i = 0; i < 3 * c; i++) {
+        out[i] = (float)m->class_counts[i];
+        m->class_counts[i] = 0.0;
     }
     return CNN_STATUS_OK;
 }
@@ -203,7 +216,8 @@ cnn_status cnn_model_plan(cnn_model* m, int capacity, int with_grads) {
     m->scratch = malloc((scratch + 16) * sizeof(float));
     const cnn_node* out = &m->nodes[m->output_node];
     m->labels = malloc((size_t)capacity * (size_t)cnn_node_size(out) * sizeof(float));
-    if (!m->scratch || !m->labels) {
+    m->class_counts = calloc(3 * (size_t)out->c, sizeof(double));
+    if (!m->scratch || !m->labels || !m->class_counts) {
         free_plan(m);
         return cnn_fail(CNN_STATUS_OUT_OF_MEMORY, "plan: out of memory for scratch space");
     }

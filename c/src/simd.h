@@ -37,6 +37,8 @@ static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_load1(const float* p) { return wasm_v12
 static CNN_ALWAYS_INLINE void cnn_v4f_store1(float* p, cnn_v4f v) { wasm_v128_store32_lane(p, v, 0); }
 /* Lanes 2, 3 moved down to 0, 1. */
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_high_half(cnn_v4f v) { return wasm_i32x4_shuffle(v, v, 2, 3, 2, 3); }
+/* [a0 a1 b0 b1] */
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_combine_low(cnn_v4f a, cnn_v4f b) { return wasm_i64x2_shuffle(a, b, 0, 2); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_splat(float s) { return wasm_f32x4_splat(s); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_zero(void) { return wasm_f32x4_const_splat(0.0f); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_add(cnn_v4f a, cnn_v4f b) { return wasm_f32x4_add(a, b); }
@@ -51,13 +53,6 @@ static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_select(cnn_v4m m, cnn_v4f t, cnn_v4f f)
 static CNN_ALWAYS_INLINE cnn_v4i cnn_v4i_splat(int32_t s) { return wasm_i32x4_splat(s); }
 static CNN_ALWAYS_INLINE cnn_v4i cnn_v4i_select(cnn_v4m m, cnn_v4i t, cnn_v4i f) { return wasm_v128_bitselect(t, f, m); }
 static CNN_ALWAYS_INLINE void cnn_v4i_store(int32_t* p, cnn_v4i v) { wasm_v128_store(p, v); }
-/* Rows r0..r3 of a 4×4 block become its columns. */
-static CNN_ALWAYS_INLINE void cnn_v4f_transpose4(cnn_v4f* r0, cnn_v4f* r1, cnn_v4f* r2, cnn_v4f* r3) {
-    const v128_t t0 = wasm_i32x4_shuffle(*r0, *r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(*r0, *r1, 2, 6, 3, 7);
-    const v128_t t2 = wasm_i32x4_shuffle(*r2, *r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(*r2, *r3, 2, 6, 3, 7);
-    *r0 = wasm_i64x2_shuffle(t0, t2, 0, 2), *r1 = wasm_i64x2_shuffle(t0, t2, 1, 3);
-    *r2 = wasm_i64x2_shuffle(t1, t3, 0, 2), *r3 = wasm_i64x2_shuffle(t1, t3, 1, 3);
-}
 
 #elif defined(__SSE2__)
 /* ------------------------------------------------------------------------------------------------------------ SSE2 */
@@ -75,6 +70,7 @@ static CNN_ALWAYS_INLINE void cnn_v4f_store2(float* p, cnn_v4f v) { _mm_storel_p
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_load1(const float* p) { return _mm_load_ss(p); }
 static CNN_ALWAYS_INLINE void cnn_v4f_store1(float* p, cnn_v4f v) { _mm_store_ss(p, v); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_high_half(cnn_v4f v) { return _mm_movehl_ps(v, v); }
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_combine_low(cnn_v4f a, cnn_v4f b) { return _mm_movelh_ps(a, b); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_splat(float s) { return _mm_set1_ps(s); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_zero(void) { return _mm_setzero_ps(); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_add(cnn_v4f a, cnn_v4f b) { return _mm_add_ps(a, b); }
@@ -94,12 +90,6 @@ static CNN_ALWAYS_INLINE cnn_v4i cnn_v4i_select(cnn_v4m m, cnn_v4i t, cnn_v4i f)
     return _mm_or_si128(_mm_and_si128(mi, t), _mm_andnot_si128(mi, f));
 }
 static CNN_ALWAYS_INLINE void cnn_v4i_store(int32_t* p, cnn_v4i v) { _mm_storeu_si128((__m128i*)p, v); }
-static CNN_ALWAYS_INLINE void cnn_v4f_transpose4(cnn_v4f* r0, cnn_v4f* r1, cnn_v4f* r2, cnn_v4f* r3) {
-    const __m128 t0 = _mm_unpacklo_ps(*r0, *r1), t1 = _mm_unpackhi_ps(*r0, *r1);
-    const __m128 t2 = _mm_unpacklo_ps(*r2, *r3), t3 = _mm_unpackhi_ps(*r2, *r3);
-    *r0 = _mm_movelh_ps(t0, t2), *r1 = _mm_movehl_ps(t2, t0);
-    *r2 = _mm_movelh_ps(t1, t3), *r3 = _mm_movehl_ps(t3, t1);
-}
 
 #else
 /* ------------------------------------------------------------------------------------- portable fallback (scalar) */
@@ -117,6 +107,7 @@ static inline void cnn_v4f_store2(float* p, cnn_v4f v) { p[0] = v.f[0], p[1] = v
 static inline cnn_v4f cnn_v4f_load1(const float* p) { cnn_v4f v = {{p[0], 0.0f, 0.0f, 0.0f}}; return v; }
 static inline void cnn_v4f_store1(float* p, cnn_v4f v) { p[0] = v.f[0]; }
 static inline cnn_v4f cnn_v4f_high_half(cnn_v4f v) { cnn_v4f h = {{v.f[2], v.f[3], v.f[2], v.f[3]}}; return h; }
+static inline cnn_v4f cnn_v4f_combine_low(cnn_v4f a, cnn_v4f b) { cnn_v4f c = {{a.f[0], a.f[1], b.f[0], b.f[1]}}; return c; }
 static inline cnn_v4f cnn_v4f_zero(void) { return cnn_v4f_splat(0.0f); }
 static inline cnn_v4f cnn_v4f_add(cnn_v4f a, cnn_v4f b) { for (int l = 0; l < 4; l++) a.f[l] += b.f[l]; return a; }
 static inline cnn_v4f cnn_v4f_mul(cnn_v4f a, cnn_v4f b) { for (int l = 0; l < 4; l++) a.f[l] *= b.f[l]; return a; }
@@ -129,12 +120,6 @@ static inline cnn_v4f cnn_v4f_select(cnn_v4m m, cnn_v4f t, cnn_v4f f) { for (int
 static inline cnn_v4i cnn_v4i_splat(int32_t s) { cnn_v4i v; for (int l = 0; l < 4; l++) v.i[l] = s; return v; }
 static inline cnn_v4i cnn_v4i_select(cnn_v4m m, cnn_v4i t, cnn_v4i f) { for (int l = 0; l < 4; l++) if (m.m[l]) f.i[l] = t.i[l]; return f; }
 static inline void cnn_v4i_store(int32_t* p, cnn_v4i v) { for (int l = 0; l < 4; l++) p[l] = v.i[l]; }
-static inline void cnn_v4f_transpose4(cnn_v4f* r0, cnn_v4f* r1, cnn_v4f* r2, cnn_v4f* r3) {
-    cnn_v4f* rows[4] = {r0, r1, r2, r3};
-    float m[4][4];
-    for (int i = 0; i < 4; i++) for (int j = 0; j < 4; j++) m[j][i] = rows[i]->f[j];
-    for (int i = 0; i < 4; i++) *rows[i] = cnn_v4f_load(m[i]);
-}
 #endif
 
 /* acc + a·b as a separate multiply and add (see the header comment). */

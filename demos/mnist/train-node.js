@@ -2,19 +2,20 @@
 /**
  * Trains LeNet-5 on 8,000 real MNIST digits in Node and reports the accuracy on the 2,000 held-out ones.
  *
- *   node demos/mnist/train-node.js [--epochs 3] [--batch-size 64] [--seed 1] [--summary]
+ *   node demos/mnist/train-node.js [--epochs 3] [--batch-size 16] [--learning-rate 0.004] [--seed 1] [--summary]
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as cnn from '../../web/index.js';
-import { DEFAULT_SOURCE, loadMnist, splitMnist, lenet5, ROWS, COLS } from './data.js';
+import { DEFAULT_SOURCE, loadMnist, splitMnist, lenet5, LENET_RECIPE, ROWS, COLS } from './data.js';
 
 const { values: args } = parseArgs({
   options: {
-    epochs: { type: 'string', default: '3' },
-    'batch-size': { type: 'string', default: '64' },
+    epochs: { type: 'string', default: String(LENET_RECIPE.epochs) },
+    'batch-size': { type: 'string', default: String(LENET_RECIPE.batchSize) },
+    'learning-rate': { type: 'string', default: String(LENET_RECIPE.peakLearningRate) },
     seed: { type: 'string', default: '1' },
     summary: { type: 'boolean', default: false },
   },
@@ -22,6 +23,8 @@ const { values: args } = parseArgs({
 const epochs = positiveInt(args.epochs, '--epochs');
 const batchSize = positiveInt(args['batch-size'], '--batch-size');
 const seed = Number(args.seed);
+const peak = Number(args['learning-rate']);
+if (!(peak > 0)) throw new Error(`--learning-rate must be a positive number, got ${args['learning-rate']}`);
 
 function positiveInt(text, name) {
   const n = Number(text);
@@ -84,9 +87,10 @@ async function main() {
   const yTest = cnn.tensor(test.labels, [test.count], 'int32');
 
   const model = lenet5(cnn, { seed });
-  model.compile({ optimizer: cnn.train.adam(0.001), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  model.compile({ optimizer: cnn.train.adam(peak), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
   if (args.summary) model.summary();
-  console.log(`LeNet-5, ${model.countParams()} parameters; adam 0.001, ${epochs} epoch${epochs > 1 ? 's' : ''}, ` +
+  console.log(`LeNet-5, ${model.countParams()} parameters; adam, one-cycle learning rate peaking at ${peak}, ` +
+    `${epochs} epoch${epochs > 1 ? 's' : ''}, ` +
     `batch size ${batchSize}`);
 
   const batches = Math.ceil(train.count / batchSize);
@@ -95,7 +99,7 @@ async function main() {
   let epoch = 0, seen = 0, lossSum = 0, accSum = 0;
   const t0 = performance.now();
   await model.fit(xTrain, yTrain, {
-    epochs, batchSize, seed, shuffle: true,
+    epochs, batchSize, seed, shuffle: true, learningRateSchedule: cnn.train.oneCycle(peak),
     callbacks: {
       onBatchEnd(batch, logs) {
         const n = Math.min(batchSize, train.count - batch * batchSize);

@@ -123,9 +123,9 @@ static void gemm_sweep(const char* name, const int* Ms, int nM, const int* Ns, i
 
 static void test_gemm(void) {
     /* Tile is 4×8 with K blocks of 256, row blocks of 128, column blocks of 512. */
-    static const int small_m[] = {1, 2, 3, 4, 5, 7, 8, 9};
-    static const int small_n[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17};
-    static const int small_k[] = {0, 1, 2, 3, 4, 7, 17};
+    static const int small_m[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    static const int small_n[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17};
+    static const int small_k[] = {0, 1, 2, 3, 4, 7, 25};
     static const int kblock_m[] = {5, 13};
     static const int kblock_n[] = {9, 19};
     static const int kblock_k[] = {255, 256, 257, 513};
@@ -138,7 +138,7 @@ static void test_gemm(void) {
     for (int ta = 0; ta <= 1; ta++)
         for (int tb = 0; tb <= 1; tb++)
             for (int acc = 0; acc <= 1; acc++) {
-                gemm_sweep("small 1..2*tile+1", small_m, 8, small_n, 12, small_k, 7, ta, tb, acc);
+                gemm_sweep("small 1..2*tile+1", small_m, 9, small_n, 17, small_k, 7, ta, tb, acc);
                 gemm_sweep("K blocks", kblock_m, 2, kblock_n, 2, kblock_k, 4, ta, tb, acc);
                 gemm_sweep("M blocks", mblock_m, 4, mblock_n, 2, mblock_k, 1, ta, tb, acc);
                 gemm_sweep("N blocks", nblock_m, 1, nblock_n, 4, nblock_k, 1, ta, tb, acc);

@@ -319,15 +319,52 @@ describe('residual and Inception blocks vs tfjs', () => {
       inputShape: [6, 7, 3], n: 2, seed: 62,
     });
   });
-  test('Inception block with BN in every branch -> global max pooling -> dense softmax, sparse CE', () => {
+  // Global average, not max, pooling after the block: max pooling (stride 1) copies one input value into several
+  // neighbouring outputs, so the pool branch's channels hold exact ties, and tfjs's max gradient sends the full
+  // gradient to every tied position (e.g. 4x the finite difference), where ours sends it to one (= the finite
+  // difference). The global max pooling tests below use inputs without ties.
+  test('Inception block with BN in every branch -> global average pooling -> dense softmax, sparse CE', () => {
     crossCheck({
       graph: (L, x) => {
-        const t = L.globalMaxPooling2d({ name: 'gmp' }).apply(inceptionBlock(L, x, { bn: true }));
+        const t = L.globalAveragePooling2d({ name: 'gap' }).apply(inceptionBlock(L, x, { bn: true }));
         return L.dense({ name: 'head', units: 3, activation: 'softmax' }).apply(t);
       },
       inputShape: [5, 5, 3], loss: 'sparseCategoricalCrossentropy', n: 4, seed: 63,
     });
   });
+});
+
+describe('getWeights() order vs tfjs for branching graphs', () => {
+  // docs/API.md: getWeights() follows tfjs's order, so that weights can be moved between the libraries as a list.
+  // tfjs (Container) orders model.layers by depth — the longest path from the layer to the output, deepest first —
+  // breaking ties by discovery order of a depth-first walk from the outputs; model.weights is then the trainable
+  // weights of those layers in that order, then the non-trainable ones.
+  const cases = {
+    'residual block, identity shortcut': (L, x) => residualBlock(L, x, { filters: 4 }),
+    'residual block, projection shortcut': (L, x) => residualBlock(L, x, { filters: 4, shortcut: 'conv' }),
+    'Inception block': (L, x) => inceptionBlock(L, x, {}),
+  };
+  for (const [name, graph] of Object.entries(cases)) {
+    test(`${name}: weight names in the same order, and tfjs's getWeights() list loads with setWeights`, () => {
+      const ours = buildOurs(graph, [6, 6, 4], 1);
+      const theirs = buildTfjs(tf, graph, [6, 6, 4]);
+      try {
+        const want = theirs.weights.map(tfName);
+        assert.deepEqual(ours.weightNames(), want,
+          `getWeights() order differs from tfjs's; model.layers: ours [${ours.layers.map((l) => l.name)}], ` +
+          `tfjs [${theirs.layers.map((l) => l.name)}]`);
+        // Then a list from tfjs loads as is and both models compute the same function.
+        const list = theirs.getWeights().map((w) => cnn.tensor(w.dataSync(), w.shape));
+        ours.setWeights(list);
+        const xv = normals(2 * 6 * 6 * 4, 5);
+        assertClose(ours.predict(cnn.tensor(xv, [2, 6, 6, 4])).dataSync(), theirs.predict(tf.tensor(xv, [2, 6, 6, 4])).dataSync(),
+          FORWARD_TOL, 'predict after setWeights(tfjs getWeights())');
+      } finally {
+        ours.dispose();
+        theirs.dispose();
+      }
+    });
+  }
 });
 
 // ---- the smaller layers ------------------------------------------------------------------------------------------

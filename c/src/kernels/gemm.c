@@ -1,34 +1,33 @@
 /* f32 GEMM: C = op(A)·op(B) (+ C). BLIS-style blocking around a 4×8 register-blocked microkernel.
  *
- * Loop nest (outer → inner): columns in NC blocks → K in KC blocks (pack that KC×NC slice of op(B) into NR-wide
- * panels) → rows in MC blocks (pack op(A) into MR-tall panels when A is transposed) → NR column panels → MR row
- * panels → microkernel. A packed B micro-panel (KC×8 floats, 8 KB) stays in L1 while the row panels stream past it.
+ * Loop nest (outer → inner): columns in NC blocks → K in KC blocks (pack that KC×NC slice of op(B) into 8-wide
+ * panels) → rows in MC blocks (pack op(A) into 4-tall panels, only when A is transposed) → 8-wide column panels →
+ * 4-tall row panels → microkernel. A packed B micro-panel (KC×8 floats, 8 KB) stays in L1 while row panels stream by.
  *
- * op(A) is read in place when trans_a == 0: its rows are K-contiguous, so the microkernel can splat straight from four
- * row pointers. Skipping that pack matters for skinny conv shapes (N = 6..16) where packing would cost as much as the
- * arithmetic. Rows past M in an edge panel reuse the last valid row pointer (never an out-of-bounds read); their
- * results are discarded by the edge store. Zero-padded packed panels cover the other edges.
+ * Why 4×8: 8 accumulators + 2 B vectors + a splat + a product fit the 15 xmm registers V8 allocates; 5×8 is no
+ * faster and 6×8 spills (3-4× slower). The loop reaches ~99% of what independent f32x4 mul+add reaches in Node 20 on
+ * this machine; unrolling K by hand made V8 spill and lost ~20%.
  *
- * Workspace layout (floats): [packed B: KC_eff × round_up(NC_eff, NR)] [packed A: round_up(MC_eff, MR) × KC_eff]. */
+ * op(A) is read in place when trans_a == 0: its rows are K-contiguous, so the microkernel splats straight from four
+ * row pointers. Measured, this beats packing (even with 4×4 transposes) on every conv shape, and for skinny N
+ * (LeNet: N = 6, 16) packing would cost as much as the arithmetic. Rows past M in an edge panel alias the last valid
+ * row (in-bounds reads whose results are never stored). Packed panels are zero-padded; edge tiles store only their
+ * valid part with 2- and 1-lane stores.
+ *
+ * Workspace (floats): [packed B: KC' × round_up(NC', 8)] [packed A: round_up(MC', 4) × KC'], where X' = min(X, dim).
+ * Rounding: each K block adds its partial sums into C, so results differ from the __ref k-order sum by rounding. */
 #include "kernels/kernels.h"
 #include "simd.h"
 
 #include <string.h>
 
-#ifndef GEMM_MR_OVERRIDE
-#define GEMM_MR_OVERRIDE 4
-#endif
-#ifndef GEMM_DIRECT_MAX_N
-#define GEMM_DIRECT_MAX_N 8
-#endif
 enum {
-    GEMM_MR = GEMM_MR_OVERRIDE,   /* microkernel rows */
+    GEMM_MR = 4,   /* microkernel rows */
     GEMM_NR = 8,   /* microkernel columns: two f32x4 */
-    GEMM_KC = 256, /* K block: A (4×KC) and B (KC×8) micro-panels fit in L1 together */
-    GEMM_MC = 128, /* row block of packed A: 128×256×4 B = 128 KB, lives in L2 */
+    GEMM_KC = 256, /* K block: A (4×KC) and B (KC×8) micro-panels sit in L1 together */
+    GEMM_MC = 128, /* row block of A: 128×256×4 B = 128 KB, lives in L2 */
     GEMM_NC = 512, /* column block of packed B: up to 512 KB, lives in L2 */
 };
-
 
 static inline int min_int(int a, int b) { return a < b ? a : b; }
 static inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
@@ -64,7 +63,18 @@ void cnn_f32_gemm__ref(int M, int N, int K,
 
 /* ---- packing --------------------------------------------------------------------------------------------------- */
 
-/* op(B)[k0 : k0+kc, j0 : j0+nc] → panels of NR columns: panel p holds dst[p·kc·NR + k·NR + jj], zero past nc. */
+/* The first n (0..4) floats at p, zeros in the other lanes; reads nothing past p[n-1]. */
+static CNN_ALWAYS_INLINE cnn_v4f load_first(const float* p, int n) {
+    switch (n) {
+    case 0: return cnn_v4f_zero();
+    case 1: return cnn_v4f_load1(p);
+    case 2: return cnn_v4f_load2(p);
+    case 3: return cnn_v4f_combine_low(cnn_v4f_load2(p), cnn_v4f_load1(p + 2));
+    default: return cnn_v4f_load(p);
+    }
+}
+
+/* op(B)[k0 : k0+kc, j0 : j0+nc] → panels of 8 columns: panel p holds dst[p·kc·8 + k·8 + jj], zero past nc. */
 static void pack_b(int kc, int nc, const float* B, int ldb, int trans_b, int k0, int j0, float* dst) {
     for (int jp = 0; jp < nc; jp += GEMM_NR) {
         const int nr = min_int(GEMM_NR, nc - jp);
@@ -77,68 +87,45 @@ static void pack_b(int kc, int nc, const float* B, int ldb, int trans_b, int k0,
                     cnn_v4f_store(d + 4, cnn_v4f_load(src + 4));
                 }
             } else {
+                const int lo = min_int(nr, 4), hi = nr - lo;
                 for (int k = 0; k < kc; k++, src += ldb, d += GEMM_NR) {
-                    int jj = 0;
-                    for (; jj < nr; jj++) d[jj] = src[jj];
-                    for (; jj < GEMM_NR; jj++) d[jj] = 0.0f;
+                    cnn_v4f_store(d, load_first(src, lo));
+                    cnn_v4f_store(d + 4, load_first(src + 4, hi));
                 }
             }
         } else {
             /* B is N×K: each packed column is a K-contiguous source row. */
             for (int jj = 0; jj < GEMM_NR; jj++) {
-                if (jj < nr) {
-                    const float* src = B + (size_t)(j0 + jp + jj) * ldb + k0;
+                const float* src = B + (size_t)(j0 + jp + jj) * ldb + k0;
+                if (jj < nr)
                     for (int k = 0; k < kc; k++) d[(size_t)k * GEMM_NR + jj] = src[k];
-                } else {
+                else
                     for (int k = 0; k < kc; k++) d[(size_t)k * GEMM_NR + jj] = 0.0f;
-                }
             }
         }
     }
 }
 
-/* op(A)[i0 : i0+mc, k0 : k0+kc] → panels of MR rows: dst[p·kc·MR + k·MR + ii], zero past mc. */
-static void pack_a(int mc, int kc, const float* A, int lda, int trans_a, int i0, int k0, float* dst) {
+/* op(A)[i0 : i0+mc, k0 : k0+kc] with A stored K×M (trans_a) → panels of 4 rows: dst[p·kc·4 + k·4 + ii], zero past mc.
+ * Four consecutive floats of a source row are one packed k step. */
+static void pack_a_transposed(int mc, int kc, const float* A, int lda, int i0, int k0, float* dst) {
     for (int ip = 0; ip < mc; ip += GEMM_MR) {
         const int mr = min_int(GEMM_MR, mc - ip);
+        const float* src = A + (size_t)k0 * lda + i0 + ip;
         float* d = dst + (size_t)ip * kc;
-        if (trans_a) {
-            /* A is K×M: MR consecutive floats of each source row form one packed k step. */
-            const float* src = A + (size_t)k0 * lda + i0 + ip;
-            for (int k = 0; k < kc; k++, src += lda, d += GEMM_MR) {
-                int ii = 0;
-                for (; ii + 4 <= mr; ii += 4) cnn_v4f_store(d + ii, cnn_v4f_load(src + ii));
-                for (; ii < mr; ii++) d[ii] = src[ii];
-                for (; ii < GEMM_MR; ii++) d[ii] = 0.0f;
-            }
-        } else if (mr == GEMM_MR && GEMM_MR == 4) {
-            /* A is M×K: transpose 4×4 blocks so each packed k step holds the 4 rows' values. */
-            const float* r0 = A + (size_t)(i0 + ip) * lda + k0;
-            const float* r1 = r0 + lda;
-            const float* r2 = r1 + lda;
-            const float* r3 = r2 + lda;
-            int k = 0;
-            for (; k + 4 <= kc; k += 4, d += 16) {
-                cnn_v4f v0 = cnn_v4f_load(r0 + k), v1 = cnn_v4f_load(r1 + k);
-                cnn_v4f v2 = cnn_v4f_load(r2 + k), v3 = cnn_v4f_load(r3 + k);
-                cnn_v4f_transpose4(&v0, &v1, &v2, &v3);
-                cnn_v4f_store(d, v0), cnn_v4f_store(d + 4, v1), cnn_v4f_store(d + 8, v2), cnn_v4f_store(d + 12, v3);
-            }
-            for (; k < kc; k++, d += 4) d[0] = r0[k], d[1] = r1[k], d[2] = r2[k], d[3] = r3[k];
-        } else {
-            for (int ii = 0; ii < GEMM_MR; ii++) {
-                if (ii < mr) {
-                    const float* src = A + (size_t)(i0 + ip + ii) * lda + k0;
-                    for (int k = 0; k < kc; k++) d[(size_t)k * GEMM_MR + ii] = src[k];
-                } else {
-                    for (int k = 0; k < kc; k++) d[(size_t)k * GEMM_MR + ii] = 0.0f;
-                }
-            }
-        }
+        if (mr == GEMM_MR)
+            for (int k = 0; k < kc; k++, src += lda, d += GEMM_MR) cnn_v4f_store(d, cnn_v4f_load(src));
+        else
+            for (int k = 0; k < kc; k++, src += lda, d += GEMM_MR) cnn_v4f_store(d, load_first(src, mr));
     }
 }
 
 /* ---- microkernels ---------------------------------------------------------------------------------------------- */
+
+/* c[0:4] (+)= v */
+static CNN_ALWAYS_INLINE void store_vector(float* c, cnn_v4f v, int accumulate) {
+    cnn_v4f_store(c, accumulate ? cnn_v4f_add(cnn_v4f_load(c), v) : v);
+}
 
 /* c[0:n] (+)= v[0:n] for n < 4, with 2- and 1-lane stores: nothing outside the row is read or written. */
 static CNN_ALWAYS_INLINE void store_partial(float* c, cnn_v4f v, int n, int accumulate) {
@@ -148,11 +135,6 @@ static CNN_ALWAYS_INLINE void store_partial(float* c, cnn_v4f v, int n, int accu
         v = cnn_v4f_high_half(v);
     }
     if (n & 1) cnn_v4f_store1(c, accumulate ? cnn_v4f_add(cnn_v4f_load1(c), v) : v);
-}
-
-/* c[0:4] (+)= v */
-static CNN_ALWAYS_INLINE void store_vector(float* c, cnn_v4f v, int accumulate) {
-    cnn_v4f_store(c, accumulate ? cnn_v4f_add(cnn_v4f_load(c), v) : v);
 }
 
 /* C[0:mr, 0:nr] (+)= acc, touching only the valid part of an edge tile. */
@@ -180,43 +162,23 @@ static CNN_ALWAYS_INLINE void store_tile(cnn_v4f acc[GEMM_MR][2], float* c, int 
     }
 }
 
-/* One k step: acc[r][*] += a[r] · b[0:8]. */
-static CNN_ALWAYS_INLINE void rank1_update(cnn_v4f acc[GEMM_MR][2], const float* a, const float* b) {
-    const cnn_v4f b0 = cnn_v4f_load(b), b1 = cnn_v4f_load(b + 4);
-    for (int r = 0; r < GEMM_MR; r++) {
-        const cnn_v4f av = cnn_v4f_load_splat(a + r);
-        acc[r][0] = cnn_v4f_muladd(acc[r][0], av, b0);
-        acc[r][1] = cnn_v4f_muladd(acc[r][1], av, b1);
-    }
-}
-
-#ifndef GEMM_BARRIER
-#define GEMM_BARRIER()
-#endif
-
-/* acc[MR×8] = Σ_k a[k·MR + r] · b[k·8 + j] over a packed A panel and a packed B panel. */
+/* acc[4×8] = Σ_k a[k·4 + r] · b[k·8 + j] over a packed A panel and a packed B panel. */
 static void ukernel_packed_a(int kc, const float* a, const float* b, float* c, int ldc, int mr, int nr,
                              int accumulate) {
     cnn_v4f acc[GEMM_MR][2];
     for (int r = 0; r < GEMM_MR; r++) acc[r][0] = acc[r][1] = cnn_v4f_zero();
-    int k = 0;
-#if GEMM_PACKED_UNROLL == 4
-    for (; k + 4 <= kc; k += 4, a += 4 * GEMM_MR, b += 4 * GEMM_NR) {
-        rank1_update(acc, a, b);
-        GEMM_BARRIER();
-        rank1_update(acc, a + GEMM_MR, b + GEMM_NR);
-        GEMM_BARRIER();
-        rank1_update(acc, a + 2 * GEMM_MR, b + 2 * GEMM_NR);
-        GEMM_BARRIER();
-        rank1_update(acc, a + 3 * GEMM_MR, b + 3 * GEMM_NR);
+    for (int k = 0; k < kc; k++, a += GEMM_MR, b += GEMM_NR) {
+        const cnn_v4f b0 = cnn_v4f_load(b), b1 = cnn_v4f_load(b + 4);
+        for (int r = 0; r < GEMM_MR; r++) {
+            const cnn_v4f av = cnn_v4f_load_splat(a + r);
+            acc[r][0] = cnn_v4f_muladd(acc[r][0], av, b0);
+            acc[r][1] = cnn_v4f_muladd(acc[r][1], av, b1);
+        }
     }
-#endif
-    for (; k < kc; k++, a += GEMM_MR, b += GEMM_NR) rank1_update(acc, a, b);
     store_tile(acc, c, ldc, mr, nr, accumulate);
 }
 
-/* Same, reading MR rows of A in place (row stride lda, K-contiguous). Rows past mr alias the last valid row:
- * in-bounds reads whose results the edge store drops. */
+/* Same, reading 4 rows of A in place (row stride lda, K-contiguous). Rows past mr alias the last valid row. */
 static void ukernel_direct_a(int kc, const float* a, int lda, int mr, const float* b, float* c, int ldc, int nr,
                              int accumulate) {
     const float* rows[GEMM_MR];
@@ -255,22 +217,19 @@ void cnn_f32_gemm__simd(int M, int N, int K,
         const int nc = min_int(GEMM_NC, N - j0);
         for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
             const int kc = min_int(GEMM_KC, K - k0);
-            /* Later K blocks always add onto what the first one wrote. */
-            const int acc = accumulate || k0 > 0;
+            const int acc = accumulate || k0 > 0; /* later K blocks add onto what the first one wrote */
             pack_b(kc, nc, B, ldb, trans_b, k0, j0, packed_b);
             for (int i0 = 0; i0 < M; i0 += GEMM_MC) {
                 const int mc = min_int(GEMM_MC, M - i0);
-                /* Packing pays off once a row panel is reused across several column panels. */
-                const int pack = trans_a || nc > GEMM_DIRECT_MAX_N;
-                if (pack) pack_a(mc, kc, A, lda, trans_a, i0, k0, packed_a);
+                if (trans_a) pack_a_transposed(mc, kc, A, lda, i0, k0, packed_a);
                 for (int jp = 0; jp < nc; jp += GEMM_NR) {
                     const int nr = min_int(GEMM_NR, nc - jp);
                     const float* b_panel = packed_b + (size_t)jp * kc;
-                    float* c_col = C + (size_t)i0 * ldc + j0 + jp;
+                    float* c_panel = C + (size_t)i0 * ldc + j0 + jp;
                     for (int ip = 0; ip < mc; ip += GEMM_MR) {
                         const int mr = min_int(GEMM_MR, mc - ip);
-                        float* c_tile = c_col + (size_t)ip * ldc;
-                        if (pack)
+                        float* c_tile = c_panel + (size_t)ip * ldc;
+                        if (trans_a)
                             ukernel_packed_a(kc, packed_a + (size_t)ip * kc, b_panel, c_tile, ldc, mr, nr, acc);
                         else
                             ukernel_direct_a(kc, A + (size_t)(i0 + ip) * lda + k0, lda, mr, b_panel, c_tile, ldc,
