@@ -5,10 +5,13 @@ import { layers, input } from './layers.js';
 import { Model, Sequential, liveModels } from './model.js';
 import { train } from './optimizers.js';
 import { saveModel, loadModel } from './serialize.js';
-export { zoo } from './zoo.js';
+import { zoo } from './zoo.js';
+import { fcn, segnet } from './zoo-segmentation.js';
 import { lint } from './lint.js';
+import { layerwise } from './layerwise.js';
 
-export { ready, CnnError, Tensor, tensor, layers, input, train, loadModel, Model, Sequential, lint };
+export { ready, CnnError, Tensor, tensor, layers, input, train, loadModel, Model, Sequential, lint, zoo };
+Object.assign(zoo, { fcn, segnet });
 export const version = '0.1.0';
 
 /** cnn.sequential({ layers, seed }) */
@@ -18,6 +21,7 @@ export function sequential(config) { return new Sequential(config); }
 export function model(config) { return new Model(config); }
 
 Model.prototype.save = function save() { return saveModel(this); };
+train.layerwise = layerwise;
 
 /** Live tensors, their bytes, models, and the size of the engine's wasm memory. */
 export function memory() {

@@ -9,8 +9,11 @@
 //   saturate, so the same comparison is also made on the logits: the model rebuilt with our own layers from the same
 //   config with the final softmax made linear.
 // - Option validation, layer names, ResNet-20's 0.27 M parameters, summary().
+// - Training-mode loss and gradients (computeGradients, batch norm on batch statistics) equal tfjs's for a small
+//   configuration of each model.
 // - Training: each architecture takes 30 adam steps (batch 16) on real MNIST digits padded / cropped to its input
-//   shape (channel repeated), and the mean loss of the last 5 steps must be below that of the first 5.
+//   shape (channel repeated), and the mean loss of the last 5 steps must be below that of the first 5 and below
+//   chance level.
 //
 //   bash build.sh && node --test tests/js/zoo.test.js
 import { test, describe, before } from 'node:test';
@@ -243,11 +246,12 @@ const COUNT_CONFIGS = [
 
 describe('zoo: parameter counts equal those of the same architecture in tfjs', () => {
   for (const [name, opts] of COUNT_CONFIGS) {
-    test(label(name, opts), () => {
+    test(label(name, opts), (t) => {
       const ours = cnn.zoo[name]({ ...opts, seed: 1 });
       const theirs = toTf(ours);
       try {
         assert.equal(ours.countParams(), theirs.countParams());
+        t.diagnostic(`${ours.countParams()} parameters (tfjs: ${theirs.countParams()})`);
         assert.deepEqual(theirs.outputs[0].shape, ours.outputShape);
         assert.equal(theirs.layers.length, ours.layers.length);
       } finally {
@@ -255,6 +259,34 @@ describe('zoo: parameter counts equal those of the same architecture in tfjs', (
         ours.dispose();
       }
     });
+  }
+});
+
+test('zoo: chain-shaped models list their weights in the order of the tfjs model (whole-model setWeights)', () => {
+  // Branching models (googlenet, resnet) order their layers differently from tfjs (depth-first from the output vs
+  // tfjs's by-depth order), so for them weights are matched layer by layer, by name, as copyWeights does.
+  for (const [name, opts] of [['lenet5', {}], ['alexnet', { widthMultiplier: 0.125 }], ['vgg', { depth: 11, batchNorm: true, widthMultiplier: 0.125 }], ['nin', { batchNorm: true, widthMultiplier: 0.125 }]]) {
+    const ours = cnn.zoo[name]({ ...opts, seed: 1 });
+    const theirs = toTf(ours);
+    assert.deepEqual(theirs.weights.map((w) => w.originalName), ours.weightNames(), name);
+    theirs.setWeights(ours.getWeights().map((w) => tf.tensor(w.dataSync(), w.shape)));
+    tf.dispose(theirs.weights.map((w) => w.val));
+    ours.dispose();
+  }
+});
+
+test('zoo: save() and loadModel() round-trip branching models', async () => {
+  for (const [name, opts] of [['resnet', { depth: 8, widthMultiplier: 0.25, inputShape: [16, 16, 3] }],
+    ['googlenet', { widthMultiplier: 0.0625, inputShape: [16, 16, 3], blocksPerStage: [1, 1], batchNorm: true }]]) {
+    const model = cnn.zoo[name]({ ...opts, seed: 4 });
+    randomiseNonKernels(model, 8);
+    const again = await cnn.loadModel(model.save());
+    assert.deepEqual(again.layers.map((l) => l.name), model.layers.map((l) => l.name));
+    const shape = [2, ...opts.inputShape];
+    const x = cnn.tensor(normals(size(shape), 3), shape);
+    assert.deepEqual(again.predict(x).dataSync(), model.predict(x).dataSync(), `${name}: same predictions after loadModel`);
+    model.dispose();
+    again.dispose();
   }
 });
 
@@ -350,11 +382,14 @@ const paddedAvgPool = (className, cfg) => (className === 'AveragePooling2D' && c
   ? new PaddedAveragePooling2D(cfg) : undefined);
 const GRAD_CONFIGS = [
   ['lenet5', { dropout: 0 }],
-  ['alexnet', { widthMultiplier: 0.125, denseUnits: [32, 16], dropout: 0 }],
-  ['vgg', { depth: 11, widthMultiplier: 0.125, batchNorm: true, denseUnits: [16], dropout: 0 }],
-  ['nin', { widthMultiplier: 0.125, dropout: 0 }],
-  ['googlenet', { widthMultiplier: 0.125, blocksPerStage: [1, 1, 1], dropout: 0 }],
-  ['resnet', { depth: 8, widthMultiplier: 0.5 }],
+  ['alexnet', { widthMultiplier: 0.125, inputShape: [16, 16, 3], denseUnits: [32, 16], dropout: 0 }],
+  ['vgg', { depth: 11, widthMultiplier: 0.0625, batchNorm: true, denseUnits: [16], dropout: 0 }],
+  ['nin', { widthMultiplier: 0.125, inputShape: [16, 16, 3], dropout: 0 }],
+  ['nin', { widthMultiplier: 0.0625, inputShape: [12, 12, 3], dropout: 0, batchNorm: true }],
+  ['googlenet', { widthMultiplier: 0.125, inputShape: [16, 16, 3], blocksPerStage: [1, 1, 1], dropout: 0 }],
+  ['googlenet', { widthMultiplier: 0.0625, inputShape: [8, 8, 3], blocksPerStage: [2], branch5x5: 'double3x3', dropout: 0, batchNorm: true }],
+  ['resnet', { depth: 8, widthMultiplier: 0.5, inputShape: [16, 16, 3] }],
+  ['resnet', { depth: 18, widthMultiplier: 0.0625, inputShape: [16, 16, 3] }],
 ];
 
 describe('zoo: training-mode loss and gradients equal tfjs (batch norm on batch statistics)', () => {
@@ -366,13 +401,14 @@ describe('zoo: training-mode loss and gradients equal tfjs (batch norm on batch 
       try {
         copyWeights(ours, theirs, true);
         ours.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy' });
-        const shape = [4, ...ours.inputShape.slice(1)];
+        const n = 3;
+        const shape = [n, ...ours.inputShape.slice(1)];
         const x = normals(size(shape), 9);
-        const labels = Int32Array.from({ length: 4 }, (_, i) => (3 * i + 1) % ours.outputShape.at(-1));
-        const got = ours.computeGradients(cnn.tensor(x, shape), cnn.tensor(labels, [4], 'int32'));
+        const labels = Int32Array.from({ length: n }, (_, i) => (3 * i + 1) % ours.outputShape.at(-1));
+        const got = ours.computeGradients(cnn.tensor(x, shape), cnn.tensor(labels, [n], 'int32'));
         const names = ours.weightNames();
         const tx = tf.tensor(x, shape);
-        const ty = tf.tensor(labels, [4], 'int32');
+        const ty = tf.tensor(labels, [n], 'int32');
         const vars = theirs.trainableWeights;
         const { value, grads } = tf.variableGrads(() => tfSparseCrossentropy(ty, theirs.apply(tx, { training: true })),
           vars.map((v) => v.read()));
@@ -421,13 +457,15 @@ function digitsFor(mnist, [h, w, c], n, offset = 0) {
   return { x: cnn.tensor(out, [n, h, w, c]), y: cnn.tensor(mnist.labels.slice(offset, offset + n), [n], 'int32') };
 }
 
+// Plain (no batch norm) NIN and GoogLeNet, and VGG / AlexNet with dropout 0.5, only reach chance level (loss ln 10) in
+// 30 steps; the batch-norm variants and lighter dropout learn within 30 steps.
 const TRAIN_CONFIGS = [
   ['lenet5', {}],
-  ['alexnet', { widthMultiplier: 0.25 }],
-  ['vgg', { depth: 11, widthMultiplier: 0.25 }],
+  ['alexnet', { widthMultiplier: 0.25, dropout: 0.2 }],
+  ['vgg', { depth: 11, widthMultiplier: 0.25, dropout: 0.2 }],
   ['vgg', { depth: 16, widthMultiplier: 0.25, batchNorm: true }],
-  ['nin', { widthMultiplier: 0.25 }],
-  ['googlenet', { widthMultiplier: 0.25, blocksPerStage: [1, 1, 1] }],
+  ['nin', { widthMultiplier: 0.25, batchNorm: true, dropout: 0.2 }],
+  ['googlenet', { widthMultiplier: 0.25, blocksPerStage: [1, 1, 1], batchNorm: true }],
   ['resnet', { depth: 20, widthMultiplier: 0.5 }],
 ];
 
@@ -447,7 +485,8 @@ describe('zoo: each model learns MNIST digits (30 adam steps, batch 16)', () => 
       const mean = (a) => a.reduce((s, v) => s + v, 0) / a.length;
       const first = mean(losses.slice(0, 5));
       const last = mean(losses.slice(-5));
-      assert.ok(last < first, `loss did not fall: first 5 steps ${first.toFixed(4)}, last 5 ${last.toFixed(4)}`);
+      // Falling, and below chance level (ln 10 = 2.303): the model has learnt something about the digits.
+      assert.ok(last < first && last < Math.log(10) - 0.05, `loss did not fall enough: first 5 steps ${first.toFixed(4)}, last 5 ${last.toFixed(4)}`);
       t.diagnostic(`loss ${first.toFixed(3)} -> ${last.toFixed(3)}`);
     });
   }
