@@ -8,6 +8,8 @@ import { saveModel, loadModel } from './serialize.js';
 import { zoo } from './zoo.js';
 import { fcn, segnet } from './zoo-segmentation.js';
 import { lint } from './lint.js';
+import { segment } from './canvas.js';
+export { browser } from './canvas.js';
 import { layerwise } from './layerwise.js';
 
 export { ready, CnnError, Tensor, tensor, layers, input, train, loadModel, Model, Sequential, lint, zoo };
@@ -21,6 +23,9 @@ export function sequential(config) { return new Sequential(config); }
 export function model(config) { return new Model(config); }
 
 Model.prototype.save = function save() { return saveModel(this); };
+
+/** model.segment(image, { size, normalize, batchSize }) → { width, height, classes, numClasses, timeMs } */
+Model.prototype.segment = function (image, options) { return segment(this, image, options); };
 train.layerwise = layerwise;
 
 /** Live tensors, their bytes, models, and the size of the engine's wasm memory. */
@@ -28,3 +33,4 @@ export function memory() {
   const t = liveTensors();
   return { numTensors: t.count, numBytes: t.bytes, numModels: liveModels(), wasmHeapBytes: isReady() ? heapBytes() : 0 };
 }
+export { data } from './datasets.js';

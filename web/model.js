@@ -163,7 +163,7 @@ export class Model {
     return wrap(heapF32(ptr, size).slice(), entry.spec.shape.slice());
   }
 
-  #writeParam(entry, tensor, what) {
+  #checkParam(entry, tensor, what) {
     if (!(tensor instanceof Tensor)) throw new CnnError(`${what}: expected a Tensor for ${entry.name}, got ${describe(tensor)}`);
     const expected = entry.spec.shape;
     if (tensor.shape.length !== expected.length || tensor.shape.some((d, i) => d !== expected[i])) {
@@ -173,8 +173,15 @@ export class Model {
     for (let i = 0; i < values.length; i++) {
       if (!Number.isFinite(values[i])) throw new CnnError(`${what}: ${entry.name} value ${i} is ${values[i]}; weights must be finite`);
     }
-    const ptr = engine().cnn_model_param(this.#handle, entry.index, 0, 0);
-    heapF32(ptr, values.length).set(values);
+  }
+
+  /** Checks every tensor before writing any, so a bad list leaves the weights as they were (as tfjs does). */
+  #writeParams(entries, tensors, what) {
+    entries.forEach((entry, i) => this.#checkParam(entry, tensors[i], what));
+    entries.forEach((entry, i) => {
+      const values = tensors[i].values();
+      heapF32(engine().cnn_model_param(this.#handle, entry.index, 0, 0), values.length).set(values);
+    });
   }
 
   getWeights() { return this.#weightList().map((entry) => this.#readParam(entry)); }
@@ -185,7 +192,7 @@ export class Model {
       throw new CnnError(`setWeights: the model has ${list.length} weights (${list.map((w) => w.name).join(', ')}), ` +
         `got ${Array.isArray(weights) ? weights.length : describe(weights)}`);
     }
-    list.forEach((entry, i) => this.#writeParam(entry, weights[i], 'setWeights'));
+    this.#writeParams(list, weights, 'setWeights');
   }
 
   getLayerWeights(layer) {
@@ -197,7 +204,7 @@ export class Model {
     if (!Array.isArray(weights) || weights.length !== list.length) {
       throw new CnnError(`${layer.name}.setWeights: expected ${list.length} weights, got ${Array.isArray(weights) ? weights.length : describe(weights)}`);
     }
-    list.forEach((entry, i) => this.#writeParam(entry, weights[i], `${layer.name}.setWeights`));
+    this.#writeParams(list, weights, `${layer.name}.setWeights`);
   }
 
   /** Weight names in getWeights() order. */
@@ -366,6 +373,23 @@ export class Model {
 
   #stats() { return heapF32(scratch(), 4).slice(); }
 
+  /** Runs an engine call on the loaded batch; a non-finite input is reported with its sample number in x. */
+  #run(status, what, x, indices, start, count) {
+    if (status !== -5 && status !== 5) return check(status, { prefix: what });
+    const size = shapeSize(this.inputs[0].sampleShape);
+    const xs = x.values();
+    for (let i = 0; i < count; i++) {
+      const s = indices ? indices[start + i] : start + i;
+      for (let j = 0; j < size; j++) {
+        const v = xs[s * size + j];
+        if (!Number.isFinite(v)) {
+          throw new CnnError(`${what}: input sample ${s} has ${v} at value ${j} (of ${size}); inputs must be finite`, 5);
+        }
+      }
+    }
+    return check(status, { prefix: what });
+  }
+
   async fit(x, y, options = {}) {
     const allowed = ['epochs', 'batchSize', 'validationSplit', 'validationData', 'shuffle', 'seed', 'verbose',
       'callbacks', 'signal', 'initialEpoch', 'yieldEvery', 'learningRateSchedule', 'recordGradientNorms'];
@@ -389,7 +413,7 @@ export class Model {
     const batchSize = options.batchSize ?? 32;
     const initialEpoch = options.initialEpoch ?? 0;
     if (!Number.isInteger(epochs) || epochs < 0) throw new CnnError(`fit: epochs must be an integer >= 0, got ${epochs}`);
-    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 65536) throw new CnnError(`fit: batchSize must be an integer in [1, 65536], got ${batchSize}`);
+    checkBatchSize(batchSize, 'fit');
     const n = this.#checkX(x, 'fit');
     const labelSize = this.#checkY(y, n, 'fit');
     let trainCount = n;
@@ -457,7 +481,7 @@ export class Model {
         const count = Math.min(batchSize, trainCount - start);
         this.#loadBatch(x, y, indices, start, count, labelSize);
         if (schedule) this.setLearningRate(this.#scheduledRate(schedule, step, totalSteps));
-        check(e.cnn_model_train_step(this.#handle, count, scratch()), { prefix: `fit (epoch ${epoch + 1}, batch ${b + 1})` });
+        this.#run(e.cnn_model_train_step(this.#handle, count, scratch()), `fit (epoch ${epoch + 1}, batch ${b + 1})`, x, indices, start, count);
         step++;
         const stats = this.#stats();
         batchCounts.reset();
@@ -542,7 +566,7 @@ export class Model {
     for (let s = 0; s < count; s += this.#capacity) {
       const k = Math.min(this.#capacity, count - s);
       this.#loadBatch(x, y, null, start + s, k, labelSize);
-      check(e.cnn_model_evaluate(this.#handle, k, scratch()), { prefix: 'evaluate' });
+      this.#run(e.cnn_model_evaluate(this.#handle, k, scratch()), 'evaluate', x, null, start + s, k);
       counts.add(this.#stats(), this.#handle, k);
     }
     return counts;
@@ -550,6 +574,7 @@ export class Model {
 
   evaluate(x, y, { batchSize = 32 } = {}) {
     this.#requireCompiled('evaluate');
+    checkBatchSize(batchSize, 'evaluate');
     const n = this.#checkX(x, 'evaluate');
     this.#checkY(y, n, 'evaluate');
     const counts = this.#evaluateRange(x, y, 0, n, batchSize);
@@ -561,7 +586,7 @@ export class Model {
     this.#requireLive('predict');
     const handle = this.build();
     const n = this.#checkX(x, 'predict');
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new CnnError(`predict: batchSize must be a positive integer, got ${batchSize}`);
+    checkBatchSize(batchSize, 'predict');
     this.#plan(Math.min(batchSize, Math.max(n, 1)), false);
     const e = engine();
     const outShape = this.outputs[0].sampleShape;
@@ -570,7 +595,7 @@ export class Model {
     for (let s = 0; s < n; s += this.#capacity) {
       const k = Math.min(this.#capacity, n - s);
       this.#loadBatch(x, null, null, s, k, 0);
-      check(e.cnn_model_forward(handle, k), { prefix: 'predict' });
+      this.#run(e.cnn_model_forward(handle, k), 'predict', x, null, s, k);
       result.set(heapF32(e.cnn_model_output_buffer(handle), k * outSize), s * outSize);
     }
     return wrap(result, [n, ...outShape]);
@@ -584,7 +609,7 @@ export class Model {
     this.#plan(n, true);
     const e = engine();
     this.#loadBatch(x, y, null, 0, n, labelSize);
-    check(e.cnn_model_compute_gradients(this.#handle, n, scratch()), { prefix: 'computeGradients' });
+    this.#run(e.cnn_model_compute_gradients(this.#handle, n, scratch()), 'computeGradients', x, null, 0, n);
     const [loss] = this.#stats();
     const inSize = shapeSize(this.inputs[0].sampleShape);
     const inputGradient = wrap(heapF32(e.cnn_model_input_grad_buffer(this.#handle), n * inSize).slice(), x.shape.slice());
@@ -671,6 +696,12 @@ export class Sequential extends Model {
   getConfig() { return { ...super.getConfig(), sequential: true }; }
 }
 
+function checkBatchSize(batchSize, what) {
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 65536) {
+    throw new CnnError(`${what}: batchSize must be an integer from 1 to 65536, got ${batchSize}`);
+  }
+}
+
 function checkSeed(seed, what) {
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new CnnError(`${what}: seed must be an integer in [0, 2^32), got ${seed}`);
   return seed;
@@ -678,10 +709,30 @@ function checkSeed(seed, what) {
 
 /** Rebuilds a model from getConfig() output (used by loadModel). */
 export function modelFromConfig(config, seed = 0) {
-  const byName = new Map();
-  for (const { className, config: layerConfig, inbound } of config.layers) {
+  const classOf = (className) => {
     const Cls = LAYER_CLASSES[className];
     if (!Cls) throw new CnnError(`loadModel: unknown layer class '${className}'`);
+    return Cls;
+  };
+  if (config.sequential) {
+    // A Sequential comes back as one: its layers in order, the first carrying the input shape.
+    const inputShape = config.layers.find((l) => l.className === 'InputLayer')?.config.shape;
+    config.layers.forEach((l, i) => {
+      const expected = i === 0 ? [] : [config.layers[i - 1].config?.name];
+      const got = (l.inbound ?? []).map(([name]) => name);
+      if (got.length !== expected.length || got.some((name, k) => name !== expected[k])) {
+        throw new CnnError(`loadModel: sequential layer ${l.config?.name} reads [${got}], expected [${expected}]`);
+      }
+    });
+    const chain = config.layers.filter((l) => l.className !== 'InputLayer').map(({ className, config: c }, i) => {
+      const Cls = classOf(className);
+      return new Cls(i === 0 ? { ...c, inputShape: c.inputShape ?? inputShape } : c);
+    });
+    return new Sequential({ layers: chain, name: config.name, seed });
+  }
+  const byName = new Map();
+  for (const { className, config: layerConfig, inbound } of config.layers) {
+    const Cls = classOf(className);
     if (className === 'InputLayer') {
       const t = inputFn(layerConfig);
       byName.set(layerConfig.name, { layer: t.sourceLayer, outputs: [t] });
@@ -702,8 +753,7 @@ export function modelFromConfig(config, seed = 0) {
     if (!src) throw new CnnError(`loadModel: unknown model input/output '${name}'`);
     return src.outputs[index];
   };
-  const model = new Model({ inputs: config.inputs.map(pick), outputs: config.outputs.map(pick), name: config.name, seed });
-  return model;
+  return new Model({ inputs: config.inputs.map(pick), outputs: config.outputs.map(pick), name: config.name, seed });
 }
 
 export { layerFactories };

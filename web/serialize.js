@@ -35,7 +35,8 @@ export function saveModel(model) {
     model: model.getConfig(),
     weights: names.map((name, i) => ({ name, shape: weights[i].shape })),
     training: compiled ? { loss: compiled.loss, optimizer: compiled.optimizer, metrics: compiled.config.metrics ?? [],
-      ignoreLabel: compiled.config.ignoreLabel, classWeights: compiled.config.classWeights } : null,
+      clipNorm: compiled.optimizer.clipNorm ?? 0, ignoreLabel: compiled.config.ignoreLabel,
+      classWeights: compiled.config.classWeights } : null,
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
   const jsonPadded = (json.length + 3) & ~3;
@@ -82,7 +83,15 @@ export function parseModelBytes(bytes) {
   } catch (err) {
     fail(`the header is not valid JSON (${err.message})`);
   }
-  if (header?.format !== 'wasm-cnn' || !header.model || !Array.isArray(header.weights)) fail('the header does not describe a wasm-cnn model');
+  if (header?.format !== 'wasm-cnn' || !header.model || !Array.isArray(header.weights) ||
+      !Array.isArray(header.model.layers) || !Array.isArray(header.model.inputs) || !Array.isArray(header.model.outputs)) {
+    fail('the header does not describe a wasm-cnn model');
+  }
+  header.weights.forEach((w, i) => {
+    if (!w || typeof w.name !== 'string' || !Array.isArray(w.shape) || w.shape.some((d) => !Number.isInteger(d) || d < 0)) {
+      fail(`weight entry ${i} of the header is malformed`);
+    }
+  });
   let at = 12 + jsonPadded;
   const end = bytes.length - 4;
   const need = (n, what) => { if (at + n > end) fail(`${what} runs past the end of the file`); };
@@ -118,11 +127,11 @@ async function readSource(source) {
   if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
   const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
   if (typeof source === 'string' || source instanceof URL) {
-    const url = source instanceof URL ? source : null;
+    const url = source instanceof URL ? source : /^file:/.test(source) ? new URL(source) : null;
     if (isNode && (!url || url.protocol === 'file:') && !(typeof source === 'string' && /^https?:/.test(source))) {
       const { readFile } = await import('node:fs/promises');
       try {
-        return new Uint8Array(await readFile(source));
+        return new Uint8Array(await readFile(url ?? source));
       } catch (err) {
         fail(`cannot read ${source}: ${err.message}`);
       }
@@ -148,8 +157,9 @@ export async function loadModel(source) {
     });
     model.setWeights(tensors);
     if (header.training) {
-      const { loss, optimizer, metrics, ignoreLabel, classWeights } = header.training;
+      const { loss, optimizer, metrics, clipNorm, ignoreLabel, classWeights } = header.training;
       const config = { loss, optimizer, metrics };
+      if (clipNorm) config.clipNorm = clipNorm;
       if (ignoreLabel !== undefined) config.ignoreLabel = ignoreLabel;
       if (classWeights !== undefined) config.classWeights = classWeights;
       model.compile(config);

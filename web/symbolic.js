@@ -40,20 +40,33 @@ export function applyLayer(layer, inputs) {
   return layer.multipleOutputs ? layer.outputs : layer.outputs[0];
 }
 
-/** Layers reachable backwards from `outputs`, inputs first, each after everything it reads (depth-first order). */
+/**
+ * Layers reachable backwards from `outputs`, in tfjs's order (Container's layer sorting): by depth — the longest
+ * path to an output — deepest (the inputs) first, ties broken by the order a depth-first walk from the outputs
+ * first meets them. This is a topological order, and it makes getWeights() line up with a tfjs model of the same
+ * graph, branches included.
+ */
 export function topologicalLayers(inputs, outputs) {
-  const order = [];
-  const state = new Map(); // layer -> 'visiting' | 'done'
+  const firstSeen = new Map();   // layer -> index of first visit (pre-order)
+  const postOrder = [];
+  const state = new Map();       // layer -> 'visiting' | 'done'
   const visit = (layer) => {
-    if (state.get(layer) === 'done') return;
     if (state.get(layer) === 'visiting') throw new CnnError(`model: the graph has a cycle through ${layer.name}`);
-    state.set(layer, 'visiting');
+    if (state.get(layer) === 'done') return;
     if (!layer.inbound) throw new CnnError(`model: layer ${layer.name} was never applied`);
+    if (!firstSeen.has(layer)) firstSeen.set(layer, firstSeen.size);
+    state.set(layer, 'visiting');
     for (const t of layer.inbound) visit(t.sourceLayer);
     state.set(layer, 'done');
-    order.push(layer);
+    postOrder.push(layer);
   };
   for (const t of outputs) visit(t.sourceLayer);
+  const depth = new Map(postOrder.map((layer) => [layer, 0]));
+  for (const layer of postOrder.slice().reverse()) {
+    const d = depth.get(layer) ?? 0;
+    for (const t of layer.inbound) depth.set(t.sourceLayer, Math.max(depth.get(t.sourceLayer) ?? 0, d + 1));
+  }
+  const order = postOrder.slice().sort((a, b) => (depth.get(b) - depth.get(a)) || (firstSeen.get(a) - firstSeen.get(b)));
   const inputLayers = new Set(inputs.map((t) => t.sourceLayer));
   for (const layer of order) {
     if (layer.className === 'InputLayer' && !inputLayers.has(layer)) {

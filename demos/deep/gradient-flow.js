@@ -18,7 +18,7 @@ import * as cnn from '../../web/index.js';
 import { loadMnist, splitMnist } from '../mnist/data.js';
 import { NETS, CONV_LAYERS, DEFAULT_PLAIN, LEARNING_RATE, MOMENTUM, BATCH_SIZE, trainNet, strideOf, describeNets }
   from './nets.js';
-import { layoutChart, toSvg, smooth, formatNumber } from './chart.js';
+import { layoutChart, toSvg, formatNumber } from './chart.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -98,7 +98,7 @@ async function main() {
   const w = 11;
   console.log(`${'layer'.padEnd(8)}${pad('stride', 7)}${pad('output', 8)}${NETS.map((net) => pad(net.key, w)).join('')}`);
   for (let i = 0; i < CONV_LAYERS; i++) {
-    const size = i === 0 ? '14x14' : i < 11 ? '14x14' : '7x7';
+    const size = i < 11 ? '14x14' : '7x7';
     console.log(`${`conv${String(i + 1).padStart(2, '0')}`.padEnd(8)}${pad(strideOf(i + 1), 7)}${pad(size, 8)}` +
       results.map((r) => pad(r.profile.values()[i].toExponential(2), w)).join(''));
   }
@@ -146,7 +146,6 @@ async function main() {
   await mkdir(dirname(opts.out), { recursive: true });
   await writeFile(opts.out, toSvg(chart));
   console.log(`\nchart: ${relative(process.cwd(), opts.out) || opts.out} · total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  void smooth;
 }
 
 main().catch((err) => {

@@ -260,6 +260,9 @@ describe('batchNormalization vs tfjs', () => {
       // evaluate / predict use the moving statistics: equal to tfjs's predict with its (equal) moving statistics.
       assertClose(ours.predict(cnn.tensor(xValues, [n, ...inputShape])).dataSync(),
         theirs.predict(tf.tensor(xValues, [n, ...inputShape])).dataSync(), FORWARD_TOL, 'predict after training');
+      const evalOurs = ours.evaluate(cnn.tensor(xValues, [n, ...inputShape]), cnn.tensor(yValues, [n, 3]), { batchSize: 4 });
+      const evalTf = theirs.evaluate(tf.tensor(xValues, [n, ...inputShape]), tf.tensor(yValues, [n, 3]), { batchSize: 4 });
+      assertClose(evalOurs.dataSync(), evalTf.dataSync(), FORWARD_TOL, 'evaluate after training (batches of 4 and 2)');
     } finally {
       ours.dispose();
       theirs.dispose();

@@ -135,8 +135,8 @@ const label = (name, opts) => `${name}(${JSON.stringify(opts)})`;
 
 // ---- options and structure -------------------------------------------------------------------------------------
 describe('zoo: options and structure', () => {
-  test('cnn.zoo exposes the six builders; each returns an unbuilt functional model', () => {
-    assert.deepEqual(Object.keys(cnn.zoo).sort(), [...MODELS].sort());
+  test('cnn.zoo has the six classification builders; each returns an unbuilt functional model', () => {
+    for (const name of MODELS) assert.equal(typeof cnn.zoo[name], 'function', `cnn.zoo.${name}`);
     for (const name of MODELS) {
       const m = cnn.zoo[name]({ seed: 1 });
       assert.ok(m instanceof cnn.Model, name);

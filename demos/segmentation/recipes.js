@@ -1,0 +1,58 @@
+// How the shipped segmentation models are trained: one place for the architectures' sizes and the training
+// schedule, used by tools/train-segmentation.js (which writes demos/models/), by the tests that hold the models
+// to their mean-IoU targets, and by the demo page's fine-tune button. Isomorphic: no Node or DOM APIs.
+
+/** Architecture and schedule per model. Sizes chosen so that training runs in minutes on two cores. */
+export const RECIPES = Object.freeze({
+  segnet: { build: { depth: 3, width: 12, convsPerStage: 2 }, epochs: 8, batchSize: 16, peakLearningRate: 0.004 },
+  fcn: { build: { depth: 4, width: 12, convsPerStage: 2, variant: '8s' }, epochs: 8, batchSize: 16, peakLearningRate: 0.003 },
+});
+
+/** Tensors for a generated data set ({ images, masks, count, height, width, channels }). */
+export function toTensors(cnn, set) {
+  return {
+    x: cnn.tensor(set.images, [set.count, set.height, set.width, set.channels]),
+    y: cnn.tensor(set.masks, [set.count, set.height, set.width], 'int32'),
+  };
+}
+
+/** Builds the recipe's model for the data set's shape and classes. */
+export function buildModel(cnn, arch, { inputShape, numClasses, seed = 1, overrides = {} }) {
+  const recipe = RECIPES[arch];
+  if (!recipe) throw new Error(`unknown architecture '${arch}': expected one of ${Object.keys(RECIPES).join(', ')}`);
+  return cnn.zoo[arch]({ ...recipe.build, ...overrides, inputShape, numClasses, seed, name: arch });
+}
+
+export function compileOptions(cnn, arch, learningRate) {
+  return {
+    optimizer: cnn.train.adam(learningRate ?? RECIPES[arch].peakLearningRate),
+    loss: 'sparseCategoricalCrossentropy',
+    metrics: ['pixelAccuracy', 'meanIoU'],
+  };
+}
+
+/**
+ * Trains `model` on { x, y } with the recipe's schedule; returns the History. `epochs`, `batchSize` and callbacks
+ * may be overridden (the demo's fine-tuning uses a short run at a lower peak).
+ */
+export async function train(cnn, arch, model, { x, y }, { epochs, batchSize, peakLearningRate, seed = 1, callbacks, validationData, signal } = {}) {
+  const recipe = RECIPES[arch];
+  const peak = peakLearningRate ?? recipe.peakLearningRate;
+  return model.fit(x, y, {
+    epochs: epochs ?? recipe.epochs,
+    batchSize: batchSize ?? recipe.batchSize,
+    seed,
+    learningRateSchedule: cnn.train.oneCycle(peak),
+    validationData,
+    callbacks,
+    signal,
+  });
+}
+
+/** Mean IoU and pixel accuracy of a model on a data set. */
+export function score(model, { x, y }) {
+  const [loss, pixelAccuracy, meanIoU] = model.evaluate(x, y, { batchSize: 32 });
+  const result = { loss: loss.dataSync()[0], pixelAccuracy: pixelAccuracy.dataSync()[0], meanIoU: meanIoU.dataSync()[0] };
+  [loss, pixelAccuracy, meanIoU].forEach((t) => t.dispose());
+  return result;
+}

@@ -1,0 +1,114 @@
+/**
+ * Browser test of the gradient-flow demo page (demos/deep/) in headless Chromium (see /work/shared/BROWSER.md): the
+ * page trains the plain, batch-norm and ResNet nets for a few steps each without console errors, draws the live chart,
+ * and its summary shows vanishing gradients in the plain net only: its first/last conv-layer gradient ratio is at least
+ * 10× smaller than the batch-norm net's and the ResNet's.
+ *
+ *   node --test tests/browser/deep.test.js      (needs `bash build.sh` first)
+ * Screenshot: build/screenshots/deep.png
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startServer } from '../../demos/serve.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SCREENSHOT = join(ROOT, 'build', 'screenshots', 'deep.png');
+const STEPS = 30;
+const TRAIN_TIMEOUT_MS = 80_000;
+
+let server, browser, page;
+const problems = []; // console errors and page errors
+
+before(async () => {
+  server = await startServer({ port: 0, quiet: true });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`));
+});
+
+after(async () => {
+  if (page) {
+    await mkdir(dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    console.log(`# screenshot: ${SCREENSHOT}`);
+  }
+  await browser?.close();
+  await server?.close();
+});
+
+async function waitForState(states, timeout) {
+  await page.waitForFunction((s) => ['error', ...s].includes(document.body.dataset.state), states, { timeout });
+  const now = await page.evaluate(() => document.body.dataset.state);
+  if (now === 'error') assert.fail(`page error: ${await page.textContent('#error')}`);
+  assert.deepEqual(problems, []);
+  return now;
+}
+
+test(`the page trains the three nets (${STEPS} steps each) and the plain net's gradients vanish`,
+  { timeout: TRAIN_TIMEOUT_MS + 20_000 }, async () => {
+    const t0 = Date.now();
+    await page.goto(`${server.url}demos/deep/?steps=${STEPS}`);
+    // It starts training by itself once loaded.
+    await waitForState(['training', 'done'], 30_000);
+
+    // The chart updates while training: the status names a step in progress.
+    await page.waitForFunction(() => /step \d+\/\d+/.test(document.getElementById('status').textContent), null,
+      { timeout: 30_000 });
+
+    await waitForState(['done'], TRAIN_TIMEOUT_MS);
+    const seconds = (Date.now() - t0) / 1000;
+    const summary = await page.evaluate(() => window.__deep.summary);
+    const shown = await page.$$eval('#summary tr[data-net]', (rows) =>
+      Object.fromEntries(rows.map((r) => [r.dataset.net, Number(r.dataset.ratio)])));
+    for (const [key, s] of Object.entries(summary)) {
+      console.log(`# ${key.padEnd(6)} first/last gradient ${s.ratio.toExponential(2)} · loss first 10 ` +
+        `${s.lossFirst10.toFixed(3)} → last 10 ${s.lossLast10.toFixed(3)} · held-out ${(s.testAccuracy * 100).toFixed(1)}% ` +
+        `· ${s.seconds.toFixed(1)} s`);
+    }
+    console.log(`# page done in ${seconds.toFixed(1)} s; verdict: ${await page.textContent('#verdict')}`);
+
+    assert.deepEqual(Object.keys(summary).sort(), ['bn', 'plain', 'resnet']);
+    for (const [key, s] of Object.entries(summary)) {
+      assert.ok(s.normsComplete, `${key}: history.gradientNorms should have every layer with weights`);
+      assert.equal(s.profile.length, 19, `${key}: one gradient norm per conv layer`);
+      assert.ok(s.profile.every((v) => Number.isFinite(v) && v >= 0), `${key}: finite gradient norms`);
+      assert.equal(shown[key], s.ratio, `${key}: #summary shows the ratio`);
+    }
+    const { plain, bn, resnet } = summary;
+    assert.ok(plain.ratio * 10 <= bn.ratio, `plain ratio ${plain.ratio} should be >= 10x smaller than bn's ${bn.ratio}`);
+    assert.ok(plain.ratio * 10 <= resnet.ratio,
+      `plain ratio ${plain.ratio} should be >= 10x smaller than resnet's ${resnet.ratio}`);
+    assert.match(await page.textContent('#verdict'), /plain net's first conv layer/);
+
+    // The canvas has been drawn on: the three net colours appear in it.
+    const colours = await page.evaluate(() => {
+      const c = document.getElementById('chart');
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      const want = { plain: [0xd6, 0x27, 0x28], bn: [0x1f, 0x77, 0xb4], resnet: [0x2c, 0xa0, 0x2c] };
+      const found = {};
+      for (const [k, [r, g, b]] of Object.entries(want)) {
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) {
+          if (Math.abs(d[i] - r) < 8 && Math.abs(d[i + 1] - g) < 8 && Math.abs(d[i + 2] - b) < 8) n++;
+        }
+        found[k] = n;
+      }
+      return found;
+    });
+    console.log(`# chart pixels per net colour: ${JSON.stringify(colours)}`);
+    for (const [k, n] of Object.entries(colours)) assert.ok(n > 200, `chart should show the ${k} net's lines`);
+    assert.deepEqual(problems, []);
+  });
