@@ -55,7 +55,7 @@ export function readPixels(pixels, what = 'fromPixels') {
   if (pixels instanceof Tensor) {
     throw new CnnError(`${what}: got a ${pixels}; pass an image (${ACCEPTED})`);
   }
-  if ('data' in pixels && 'width' in pixels && 'height' in pixels && !('getContext' in pixels)) {
+  if ('data' in pixels && !('getContext' in pixels)) { // ImageData and plain objects
     const { width, height, data } = pixels;
     checkSize(width, height, what);
     if (!isBytes(data)) {

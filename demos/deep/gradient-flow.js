@@ -145,7 +145,8 @@ async function main() {
   }, { width: 1100, height: 500 });
   await mkdir(dirname(opts.out), { recursive: true });
   await writeFile(opts.out, toSvg(chart));
-  console.log(`\nchart: ${relative(process.cwd(), opts.out) || opts.out} · total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const shown = relative(process.cwd(), opts.out);
+  console.log(`\nchart: ${shown.startsWith('..') ? opts.out : shown} · total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
 main().catch((err) => {

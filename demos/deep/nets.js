@@ -180,18 +180,6 @@ export function summariseDepth(values) {
   return { first, last, ratio, decades: Math.log10(ratio), min: Math.min(...values), max: Math.max(...values) };
 }
 
-/** A small deterministic generator for index shuffles (mulberry32). */
-export function seededRandom(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The optimizer every net trains with: SGD with momentum (no per-weight rescaling, so small gradients stay small). */
 export const LEARNING_RATE = 0.05;
 export const MOMENTUM = 0.9;

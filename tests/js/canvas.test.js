@@ -110,6 +110,7 @@ describe('fromPixels', () => {
       [() => browser.fromPixels({ width: 2, height: 2, data: new Uint8ClampedArray(12) }), /data holds 12 bytes, but a 2 x 2 RGBA image needs 16/],
       [() => browser.fromPixels({ width: 1, height: 1, data: new Float32Array(4) }), /data must be a Uint8ClampedArray or Uint8Array of RGBA bytes, got Float32Array\(4\)/],
       [() => browser.fromPixels({ width: 1.5, height: 1, data: new Uint8ClampedArray(4) }), /width and height must be non-negative integers/],
+      [() => browser.fromPixels({ data: new Uint8ClampedArray(4) }), /width and height must be non-negative integers, got undefined x undefined/],
     ];
     for (const [fn, message] of cases) assert.throws(fn, (err) => err instanceof cnn.CnnError && message.test(err.message), String(message));
   });
