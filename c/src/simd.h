@@ -45,12 +45,17 @@ static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_add(cnn_v4f a, cnn_v4f b) { return wasm
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_mul(cnn_v4f a, cnn_v4f b) { return wasm_f32x4_mul(a, b); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_div(cnn_v4f a, cnn_v4f b) { return wasm_f32x4_div(a, b); }
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_gt(cnn_v4f a, cnn_v4f b) { return wasm_f32x4_gt(a, b); }
+static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_le(cnn_v4f a, cnn_v4f b) { return wasm_f32x4_le(a, b); }
+static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_eq(cnn_v4f a, cnn_v4f b) { return wasm_f32x4_eq(a, b); }
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_isnan(cnn_v4f a) { return wasm_f32x4_ne(a, a); }
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4m_or(cnn_v4m a, cnn_v4m b) { return wasm_v128_or(a, b); }
 /* a & ~b */
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4m_andnot(cnn_v4m a, cnn_v4m b) { return wasm_v128_andnot(a, b); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_select(cnn_v4m m, cnn_v4f t, cnn_v4f f) { return wasm_v128_bitselect(t, f, m); }
 static CNN_ALWAYS_INLINE cnn_v4i cnn_v4i_splat(int32_t s) { return wasm_i32x4_splat(s); }
+static CNN_ALWAYS_INLINE cnn_v4i cnn_v4i_add(cnn_v4i a, cnn_v4i b) { return wasm_i32x4_add(a, b); }
+/* Any lane set. */
+static CNN_ALWAYS_INLINE int cnn_v4m_any(cnn_v4m m) { return wasm_v128_any_true(m); }
 static CNN_ALWAYS_INLINE cnn_v4i cnn_v4i_select(cnn_v4m m, cnn_v4i t, cnn_v4i f) { return wasm_v128_bitselect(t, f, m); }
 static CNN_ALWAYS_INLINE void cnn_v4i_store(int32_t* p, cnn_v4i v) { wasm_v128_store(p, v); }
 
@@ -77,6 +82,8 @@ static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_add(cnn_v4f a, cnn_v4f b) { return _mm_
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_mul(cnn_v4f a, cnn_v4f b) { return _mm_mul_ps(a, b); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_div(cnn_v4f a, cnn_v4f b) { return _mm_div_ps(a, b); }
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_gt(cnn_v4f a, cnn_v4f b) { return _mm_cmpgt_ps(a, b); }
+static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_le(cnn_v4f a, cnn_v4f b) { return _mm_cmple_ps(a, b); }
+static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_eq(cnn_v4f a, cnn_v4f b) { return _mm_cmpeq_ps(a, b); }
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_isnan(cnn_v4f a) { return _mm_cmpunord_ps(a, a); }
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4m_or(cnn_v4m a, cnn_v4m b) { return _mm_or_ps(a, b); }
 /* a & ~b (note _mm_andnot_ps negates its first operand) */
@@ -85,6 +92,8 @@ static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_select(cnn_v4m m, cnn_v4f t, cnn_v4f f)
     return _mm_or_ps(_mm_and_ps(m, t), _mm_andnot_ps(m, f));
 }
 static CNN_ALWAYS_INLINE cnn_v4i cnn_v4i_splat(int32_t s) { return _mm_set1_epi32(s); }
+static CNN_ALWAYS_INLINE cnn_v4i cnn_v4i_add(cnn_v4i a, cnn_v4i b) { return _mm_add_epi32(a, b); }
+static CNN_ALWAYS_INLINE int cnn_v4m_any(cnn_v4m m) { return _mm_movemask_ps(m) != 0; }
 static CNN_ALWAYS_INLINE cnn_v4i cnn_v4i_select(cnn_v4m m, cnn_v4i t, cnn_v4i f) {
     const __m128i mi = _mm_castps_si128(m);
     return _mm_or_si128(_mm_and_si128(mi, t), _mm_andnot_si128(mi, f));
@@ -113,11 +122,15 @@ static inline cnn_v4f cnn_v4f_add(cnn_v4f a, cnn_v4f b) { for (int l = 0; l < 4;
 static inline cnn_v4f cnn_v4f_mul(cnn_v4f a, cnn_v4f b) { for (int l = 0; l < 4; l++) a.f[l] *= b.f[l]; return a; }
 static inline cnn_v4f cnn_v4f_div(cnn_v4f a, cnn_v4f b) { for (int l = 0; l < 4; l++) a.f[l] /= b.f[l]; return a; }
 static inline cnn_v4m cnn_v4f_gt(cnn_v4f a, cnn_v4f b) { cnn_v4m m; for (int l = 0; l < 4; l++) m.m[l] = a.f[l] > b.f[l]; return m; }
+static inline cnn_v4m cnn_v4f_le(cnn_v4f a, cnn_v4f b) { cnn_v4m m; for (int l = 0; l < 4; l++) m.m[l] = a.f[l] <= b.f[l]; return m; }
+static inline cnn_v4m cnn_v4f_eq(cnn_v4f a, cnn_v4f b) { cnn_v4m m; for (int l = 0; l < 4; l++) m.m[l] = a.f[l] == b.f[l]; return m; }
 static inline cnn_v4m cnn_v4f_isnan(cnn_v4f a) { cnn_v4m m; for (int l = 0; l < 4; l++) m.m[l] = a.f[l] != a.f[l]; return m; }
 static inline cnn_v4m cnn_v4m_or(cnn_v4m a, cnn_v4m b) { for (int l = 0; l < 4; l++) a.m[l] = a.m[l] | b.m[l]; return a; }
 static inline cnn_v4m cnn_v4m_andnot(cnn_v4m a, cnn_v4m b) { for (int l = 0; l < 4; l++) a.m[l] = a.m[l] & !b.m[l]; return a; }
 static inline cnn_v4f cnn_v4f_select(cnn_v4m m, cnn_v4f t, cnn_v4f f) { for (int l = 0; l < 4; l++) if (m.m[l]) f.f[l] = t.f[l]; return f; }
 static inline cnn_v4i cnn_v4i_splat(int32_t s) { cnn_v4i v; for (int l = 0; l < 4; l++) v.i[l] = s; return v; }
+static inline cnn_v4i cnn_v4i_add(cnn_v4i a, cnn_v4i b) { for (int l = 0; l < 4; l++) a.i[l] += b.i[l]; return a; }
+static inline int cnn_v4m_any(cnn_v4m m) { return m.m[0] | m.m[1] | m.m[2] | m.m[3]; }
 static inline cnn_v4i cnn_v4i_select(cnn_v4m m, cnn_v4i t, cnn_v4i f) { for (int l = 0; l < 4; l++) if (m.m[l]) f.i[l] = t.i[l]; return f; }
 static inline void cnn_v4i_store(int32_t* p, cnn_v4i v) { for (int l = 0; l < 4; l++) p[l] = v.i[l]; }
 #endif

@@ -265,6 +265,86 @@ static void test_im2col(void) {
             }
 }
 
+/* ---- direct convolution ------------------------------------------------------------------------------------- */
+
+/* cnn_f32_conv2d__simd vs __ref (which is itself checked against im2col + GEMM__ref here). */
+static int direct_conv_case(const cnn_conv_geom* g, int N, int with_bias, char* why, size_t why_len) {
+    const int K = g->kh * g->kw * g->c, rows = g->n * g->oh * g->ow;
+    const size_t x_len = (size_t)g->n * g->h * g->w * g->c, w_len = (size_t)K * N, y_len = (size_t)rows * N;
+    float* x = xmalloc(x_len * sizeof(float));
+    float* w = xmalloc(w_len * sizeof(float));
+    float* bias = xmalloc((size_t)N * sizeof(float));
+    float* y_simd = xmalloc(y_len * sizeof(float));
+    float* y_ref = xmalloc(y_len * sizeof(float));
+    float* y_gemm = xmalloc(y_len * sizeof(float));
+    float* cols = xmalloc((size_t)rows * K * sizeof(float));
+    float* ws = xmalloc(cnn_f32_conv2d_workspace_floats(g, N) * sizeof(float));
+    fill_random(x, x_len), fill_random(w, w_len), fill_random(bias, (size_t)N);
+    const float* b = with_bias ? bias : NULL;
+    cnn_f32_conv2d__simd(g, x, w, b, N, y_simd, ws);
+    cnn_f32_conv2d__ref(g, x, w, b, N, y_ref, NULL);
+    cnn_f32_im2col(g, x, 0, rows, cols);
+    cnn_f32_gemm__ref(rows, N, K, cols, K, 0, w, N, 0, y_gemm, N, 0, NULL);
+    int ok = 1;
+    const double tol = 1e-5 * sqrt((double)K + 1);
+    for (int r = 0; r < rows && ok; r++)
+        for (int j = 0; j < N && ok; j++) {
+            const size_t at = (size_t)r * N + j;
+            double magnitude = with_bias ? fabs(bias[j]) : 0.0;
+            for (int k = 0; k < K; k++) magnitude += fabs((double)cols[(size_t)r * K + k] * w[(size_t)k * N + j]);
+            const double want = y_gemm[at] + (with_bias ? bias[j] : 0.0f);
+            if (!(fabs((double)y_simd[at] - y_ref[at]) <= tol * magnitude + 1e-30) ||
+                !(fabs(y_ref[at] - want) <= tol * magnitude + 1e-30)) {
+                snprintf(why, why_len, "y[%d][%d] simd %.9g ref %.9g im2col+gemm %.9g", r, j, y_simd[at], y_ref[at],
+                         want);
+                ok = 0;
+            }
+        }
+    free(x), free(w), free(bias), free(y_simd), free(y_ref), free(y_gemm), free(cols), free(ws);
+    return ok;
+}
+
+static void test_direct_conv(void) {
+    static const int kernels[] = {1, 2, 3, 5}, channels[] = {1, 2, 3, 4, 6}, sizes[][2] = {{1, 1}, {5, 7}, {9, 6}};
+    static const int filters[] = {1, 3, 4, 6, 8, 9, 16, 17};
+    for (size_t ik = 0; ik < 4; ik++)
+        for (int stride = 1; stride <= 2; stride++)
+            for (int dil = 1; dil <= 2; dil++) {
+                int cases = 0, ok = 1;
+                char why[300] = "";
+                for (size_t ic = 0; ic < 5 && ok; ic++)
+                    for (size_t is = 0; is < 3 && ok; is++)
+                        for (int pad = 0; pad <= 3 && ok; pad++)
+                            for (size_t in = 0; in < 8 && ok; in++) {
+                                const int k = kernels[ik], N = filters[in];
+                                const int pt = pad == 3 ? 1 : pad, pl = pad == 3 ? 2 : pad, pb = pad == 3 ? 0 : pad;
+                                /* Horizontal dilation stays 1 (the kernel's requirement); vertical may not. */
+                                cnn_conv_geom g = {2, sizes[is][0], sizes[is][1], channels[ic], k, k + (k > 1 ? -1 : 0),
+                                                   stride, stride + 1 - (stride == 2), dil, 1, pt, pl, 0, 0};
+                                const int span_h = g.h + pt + pb - g.dh * (g.kh - 1) - 1;
+                                const int span_w = g.w + pl + pb - (g.kw - 1) - 1;
+                                if (span_h < 0 || span_w < 0) continue;
+                                g.oh = span_h / g.sh + 1, g.ow = span_w / g.sw + 1;
+                                if (!cnn_f32_conv2d_supported(&g, N)) { ok = 0; snprintf(why, sizeof why, " unsupported"); }
+                                char detail[200];
+                                cases++;
+                                if (ok && !direct_conv_case(&g, N, (int)(in + is) % 2, detail, sizeof detail)) {
+                                    snprintf(why, sizeof why, " — h=%d w=%d c=%d k=%dx%d pad=%d/%d N=%d: %s", g.h, g.w,
+                                             g.c, g.kh, g.kw, pt, pl, N, detail);
+                                    ok = 0;
+                                }
+                            }
+                report(ok, "direct conv kernel %d stride %d dilation %dx1 (%d cases)%s", kernels[ik], stride, dil,
+                       cases, why);
+            }
+    /* LeNet shapes, whole batch of 3. */
+    cnn_conv_geom lenet1 = {3, 28, 28, 1, 5, 5, 1, 1, 1, 1, 2, 2, 28, 28};
+    cnn_conv_geom lenet2 = {3, 14, 14, 6, 5, 5, 1, 1, 1, 1, 0, 0, 10, 10};
+    char why[200] = "";
+    report(direct_conv_case(&lenet1, 6, 1, why, sizeof why), "direct conv LeNet conv1 %s", why);
+    report(direct_conv_case(&lenet2, 16, 1, why, sizeof why), "direct conv LeNet conv2 %s", why);
+}
+
 /* ---- pooling ------------------------------------------------------------------------------------------------- */
 
 /* Naive max pool straight from the documented semantics. */
@@ -352,11 +432,12 @@ static int pool_case(const cnn_pool_geom* g, int with_nan, char* why, size_t why
                 dx_b[((size_t)b * g->h * g->w + i_simd[oo]) * g->c + o % g->c] += dy[oo];
         }
     if (ok && memcmp(dx_a, dx_b, x_len * sizeof(float)) != 0) snprintf(why, why_len, "maxpool_backward"), ok = 0;
-    /* Unpool backward gathers through the same indices (dx_a doubles as dy_unpooled). */
+    /* Unpool backward gather-adds through the same indices (dx_a doubles as dy_unpooled) onto a base value. */
+    for (size_t o = 0; o < y_len; o++) y_ref[o] = 0.5f;
     cnn_f32_maxunpool_backward(g->n, g->oh, g->ow, g->c, dx_a, i_simd, g->h, g->w, y_ref);
     for (size_t o = 0; o < y_len && ok; o++) {
         const int b = (int)(o / ((size_t)g->oh * g->ow * g->c));
-        const float want = i_simd[o] < 0 ? 0.0f : dx_a[((size_t)b * g->h * g->w + i_simd[o]) * g->c + o % g->c];
+        const float want = i_simd[o] < 0 ? 0.5f : 0.5f + dx_a[((size_t)b * g->h * g->w + i_simd[o]) * g->c + o % g->c];
         if (!same_float(y_ref[o], want)) snprintf(why, why_len, "maxunpool_backward at %zu", o), ok = 0;
     }
     if (!with_nan) {
@@ -408,6 +489,58 @@ static void test_pool(void) {
                         }
             report(ok, "pool c=%d%s (%d cases)%s", c, with_nan ? " with NaN" : "", cases, why);
         }
+    /* 2×2 stride 2 (the fast path): even and odd sizes, 'valid' (floor) and 'same' (ceil: the last row / column
+     * clipped), channels below, at and above the 4-lane step. */
+    for (int with_nan = 0; with_nan <= 1; with_nan++) {
+        int cases = 0, ok = 1;
+        char why[240] = "";
+        for (int c = 1; c <= 13 && ok; c++)
+            for (int h = 1; h <= 9 && ok; h++)
+                for (int w = 1; w <= 9 && ok; w += 2 - (w < 4))
+                    for (int same = 0; same <= 1 && ok; same++) {
+                        cnn_pool_geom g = {3, h, w, c, 2, 2, 2, 2, 0, 0, 0, 0};
+                        g.oh = same ? (h + 1) / 2 : h / 2;
+                        g.ow = same ? (w + 1) / 2 : w / 2;
+                        if (g.oh < 1 || g.ow < 1) continue;
+                        char detail[200];
+                        cases++;
+                        if (!pool_case(&g, with_nan, detail, sizeof detail)) {
+                            snprintf(why, sizeof why, " — h=%d w=%d c=%d same=%d: %s", h, w, c, same, detail);
+                            ok = 0;
+                        }
+                    }
+        report(ok, "pool 2x2 stride 2%s (%d cases)%s", with_nan ? " with NaN" : "", cases, why);
+    }
+}
+
+/* ---- input checks -------------------------------------------------------------------------------------------- */
+
+static void test_first_nonfinite(void) {
+    int ok = 1;
+    static const float bad[] = {NAN, INFINITY, -INFINITY};
+    for (int n = 0; n <= 2100 && ok; n += n < 40 ? 1 : 97) {
+        float* x = xmalloc((size_t)n * sizeof(float));
+        fill_random(x, (size_t)n);
+        for (int i = 0; i < n; i += 7) x[i] *= 1e30f; /* large but finite */
+        if (n > 0) x[n / 2] = 1e-44f;                 /* subnormal */
+        if (cnn_f32_first_nonfinite__simd((size_t)n, x) != (size_t)n ||
+            cnn_f32_first_nonfinite__ref((size_t)n, x) != (size_t)n)
+            ok = 0;
+        for (int at = 0; at < n && ok; at += 1 + n / 5) {
+            for (int k = 0; k < 3 && ok; k++) {
+                const float keep = x[at];
+                x[at] = bad[k];
+                if (n - at > 1) x[n - 1] = bad[(k + 1) % 3]; /* a later one must not win */
+                if (cnn_f32_first_nonfinite__simd((size_t)n, x) != (size_t)at ||
+                    cnn_f32_first_nonfinite__ref((size_t)n, x) != (size_t)at)
+                    ok = 0;
+                x[at] = keep;
+                fill_random(x + n - 1, 1);
+            }
+        }
+        free(x);
+    }
+    report(ok, "first_nonfinite simd/ref, n 0..2100, NaN/inf at several positions");
 }
 
 /* ---- bias helpers -------------------------------------------------------------------------------------------- */
@@ -432,8 +565,10 @@ int main(void) {
     printf("SIMD backend: %s\n", CNN_SIMD_BACKEND);
     test_gemm();
     test_im2col();
+    test_direct_conv();
     test_pool();
     test_bias();
+    test_first_nonfinite();
     printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed ? 1 : 0;
 }

@@ -11,6 +11,12 @@ static inline void copy_floats(float* dst, const float* src, int n) {
         cnn_v4f_store(dst + i + 4, cnn_v4f_load(src + i + 4));
     }
     for (; i + 4 <= n; i += 4) cnn_v4f_store(dst + i, cnn_v4f_load(src + i));
+    if (i < n && n >= 4) {
+        /* Tail of 1-3 floats as one vector ending at n, overlapping floats already copied (same values): kernel
+         * rows like 5 taps × 1 channel are common, and this avoids a scalar loop. dst and src do not overlap. */
+        cnn_v4f_store(dst + n - 4, cnn_v4f_load(src + n - 4));
+        return;
+    }
     for (; i < n; i++) dst[i] = src[i];
 }
 
@@ -50,8 +56,11 @@ void cnn_f32_im2col(const cnn_conv_geom* g, const float* x, int row0, int rows, 
     const int kernel_row_len = kw * c;
     const size_t row_len = (size_t)g->kh * kernel_row_len;
     const size_t image_len = (size_t)g->h * w * c;
+    if (rows <= 0) return;
+    /* Output pixel of the first row, then stepped along (no division per row). */
+    patch_origin p = patch_origin_of(g, row0);
+    int ox = row0 % g->ow;
     for (int r = row0; r < row0 + rows; r++) {
-        const patch_origin p = patch_origin_of(g, r);
         const float* image = x + (size_t)p.b * image_len;
         float* dst = cols + (size_t)(r - row0) * row_len;
         /* Whole kernel row inside horizontally and contiguous in memory → one copy per ky. */
@@ -74,6 +83,14 @@ void cnn_f32_im2col(const cnn_conv_geom* g, const float* x, int row0, int rows, 
                 else
                     copy_floats(dst + kx * c, src_row + (size_t)ix * c, c);
             }
+        }
+        if (++ox < g->ow) {
+            p.ix0 += g->sw;
+        } else {
+            ox = 0;
+            p.ix0 = -g->pad_left;
+            p.iy0 += g->sh;
+            if (p.iy0 > (g->oh - 1) * g->sh - g->pad_top) p.iy0 = -g->pad_top, p.b++;
         }
     }
 }

@@ -44,6 +44,21 @@ void cnn_f32_im2col(const cnn_conv_geom* g, const float* x, int row0, int rows, 
 /* Adds rows [row0, row0 + rows) of a patch-matrix gradient back into dx (n×h×w×c), the adjoint of im2col. */
 void cnn_f32_col2im_add(const cnn_conv_geom* g, const float* cols, int row0, int rows, float* dx);
 
+/* Direct convolution (implicit GEMM: patches read in place, no patch matrix), batch of g->n samples:
+ * y (n×oh×ow×N) = conv(x, w) + bias, w laid out [kh, kw, c, N] (the K×N matrix above), bias (N floats) may be NULL.
+ * Only when cnn_f32_conv2d_supported(g, N) (unit horizontal dilation). workspace: cnn_f32_conv2d_workspace_floats
+ * floats, 16-byte aligned (the __ref variant ignores it). Rounding differs from im2col + GEMM (the bias is added
+ * first; one K block). */
+int cnn_f32_conv2d_supported(const cnn_conv_geom* g, int N);
+/* Supported, and faster than im2col + GEMM for this shape (measured; see gemm.c). */
+int cnn_f32_conv2d_preferred(const cnn_conv_geom* g, int N);
+size_t cnn_f32_conv2d_workspace_floats(const cnn_conv_geom* g, int N);
+void cnn_f32_conv2d__simd(const cnn_conv_geom* g, const float* x, const float* w, const float* bias, int N, float* y,
+                          float* workspace);
+void cnn_f32_conv2d__ref(const cnn_conv_geom* g, const float* x, const float* w, const float* bias, int N, float* y,
+                         float* workspace);
+#define cnn_f32_conv2d cnn_f32_conv2d__simd
+
 /* ---- pooling --------------------------------------------------------------------------------------------------------
  * Windows ph×pw with strides sh, sw over x (n×h×w×c); padded positions are ignored (never the max, never counted in
  * the average: tfjs semantics). Vectorised across channels. */
@@ -65,7 +80,8 @@ void cnn_f32_maxpool__ref(const cnn_pool_geom* g, const float* x, float* y, int3
  * out_h×out_w spatial positions per sample (the unpooled size). Also serves max-unpooling's forward pass. */
 void cnn_f32_maxpool_backward(int n, int oh, int ow, int c, const float* dy, const int32_t* idx,
                               int out_h, int out_w, float* dx);
-/* Gathers dx[b, o, ch] = dy[b, idx, ch]: max-unpooling's backward pass. */
+/* dx[b, o, ch] += dy[b, idx, ch] (gather-add): max-unpooling's backward pass. Adds, like every backward (an input
+ * may fan out); outputs whose index is outside [0, unpooled_h·unpooled_w) receive nothing. */
 void cnn_f32_maxunpool_backward(int n, int oh, int ow, int c, const float* dy_unpooled, const int32_t* idx,
                                 int unpooled_h, int unpooled_w, float* dx);
 
@@ -76,6 +92,12 @@ void cnn_f32_avgpool__ref(const cnn_pool_geom* g, const float* x, float* y);
 void cnn_f32_avgpool_backward__simd(const cnn_pool_geom* g, const float* dy, float* dx);
 void cnn_f32_avgpool_backward__ref(const cnn_pool_geom* g, const float* dy, float* dx);
 #define cnn_f32_avgpool_backward cnn_f32_avgpool_backward__simd
+
+/* ---- input checks ----------------------------------------------------------------------------------------------
+ * Index of the first NaN or ±inf among x[0, n), or n when all are finite. */
+size_t cnn_f32_first_nonfinite__simd(size_t n, const float* x);
+size_t cnn_f32_first_nonfinite__ref(size_t n, const float* x);
+#define cnn_f32_first_nonfinite cnn_f32_first_nonfinite__simd
 
 /* ---- elementwise / small helpers ----------------------------------------------------------------------------------- */
 /* y[r, j] += bias[j] for rows × cols. */

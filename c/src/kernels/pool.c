@@ -43,41 +43,115 @@ static inline void maxpool_channel(const cnn_pool_geom* g, const float* image, p
     if (idx) *idx = best_idx;
 }
 
+/* One output pixel, all channels, through the general (clipped-window) path. */
+static void maxpool_output(const cnn_pool_geom* g, const float* image, int oy, int ox, float* y, int32_t* idx,
+                           int use_simd) {
+    const int c = g->c;
+    const pool_window win = pool_window_of(g, oy, ox);
+    if (window_empty(win)) {
+        for (int ch = 0; ch < c; ch++) {
+            y[ch] = 0.0f;
+            if (idx) idx[ch] = -1;
+        }
+        return;
+    }
+    int ch = 0;
+    if (use_simd) {
+        for (; ch + 4 <= c; ch += 4) {
+            cnn_v4f best = cnn_v4f_load(image + ((size_t)win.y0 * g->w + win.x0) * c + ch);
+            cnn_v4i best_idx = cnn_v4i_splat(win.y0 * g->w + win.x0);
+            for (int iy = win.y0; iy < win.y1; iy++) {
+                for (int ix = win.x0; ix < win.x1; ix++) {
+                    const cnn_v4f v = cnn_v4f_load(image + ((size_t)iy * g->w + ix) * c + ch);
+                    const cnn_v4m take = cnn_v4m_or(cnn_v4f_gt(v, best),
+                                                    cnn_v4m_andnot(cnn_v4f_isnan(v), cnn_v4f_isnan(best)));
+                    best = cnn_v4f_select(take, v, best);
+                    best_idx = cnn_v4i_select(take, cnn_v4i_splat(iy * g->w + ix), best_idx);
+                }
+            }
+            cnn_v4f_store(y + ch, best);
+            if (idx) cnn_v4i_store(idx + ch, best_idx);
+        }
+    }
+    for (; ch < c; ch++) maxpool_channel(g, image, win, ch, y + ch, idx ? idx + ch : NULL);
+}
+
+/* 2×2 windows with stride 2 and no padding before: output (oy, ox) reads input rows 2oy, 2oy+1 and columns 2ox,
+ * 2ox+1, all inside the image for oy < h/2, ox < w/2 (the "full" outputs; 'same' padding of an odd size clips the last
+ * row / column, which go through the general path). The common case of LeNet, VGG and SegNet. */
+static inline int is_2x2_stride2(const cnn_pool_geom* g) {
+    return g->ph == 2 && g->pw == 2 && g->sh == 2 && g->sw == 2 && g->pad_top == 0 && g->pad_left == 0;
+}
+
+/* The running-max step of max_takes, on 4 lanes: take v when best is not NaN and !(v <= best), i.e. v > best or v is
+ * NaN. Same decisions as the scalar rule, in 3 operations. */
+static CNN_ALWAYS_INLINE cnn_v4m max_take_mask(cnn_v4f v, cnn_v4f best) {
+    return cnn_v4m_andnot(cnn_v4f_eq(best, best), cnn_v4f_le(v, best));
+}
+
+/* Outputs [0, ox_end) of output row oy, c >= 4: 4 channels per step, the last step overlapping the previous one when
+ * c is not a multiple of 4 (it recomputes identical values). with_idx is a constant after inlining. */
+static CNN_ALWAYS_INLINE void maxpool_row_2x2(const cnn_pool_geom* g, const float* image, int oy, int ox_end,
+                                              float* y, int32_t* idx, const int with_idx) {
+    const int c = g->c, w = g->w;
+    const float* r0 = image + (size_t)(2 * oy) * w * c;
+    const float* r1 = r0 + (size_t)w * c;
+    const cnn_v4i one = cnn_v4i_splat(1), down = cnn_v4i_splat(w);
+    for (int ox = 0; ox < ox_end; ox++) {
+        const float* p0 = r0 + (size_t)(2 * ox) * c;
+        const float* p1 = r1 + (size_t)(2 * ox) * c;
+        const cnn_v4i i00 = cnn_v4i_splat(2 * oy * w + 2 * ox);
+        float* yo = y + (size_t)ox * c;
+        for (int ch = 0; ch < c; ch += 4) {
+            const int at = ch + 4 <= c ? ch : c - 4;
+            cnn_v4f best = cnn_v4f_load(p0 + at);
+            const cnn_v4f v01 = cnn_v4f_load(p0 + c + at);
+            const cnn_v4f v10 = cnn_v4f_load(p1 + at);
+            const cnn_v4f v11 = cnn_v4f_load(p1 + c + at);
+            cnn_v4m take = max_take_mask(v01, best);
+            best = cnn_v4f_select(take, v01, best);
+            if (with_idx) {
+                cnn_v4i bi = cnn_v4i_select(take, cnn_v4i_add(i00, one), i00);
+                const cnn_v4i i10 = cnn_v4i_add(i00, down);
+                take = max_take_mask(v10, best);
+                best = cnn_v4f_select(take, v10, best);
+                bi = cnn_v4i_select(take, i10, bi);
+                take = max_take_mask(v11, best);
+                best = cnn_v4f_select(take, v11, best);
+                bi = cnn_v4i_select(take, cnn_v4i_add(i10, one), bi);
+                cnn_v4i_store(idx + (size_t)ox * c + at, bi);
+            } else {
+                take = max_take_mask(v10, best);
+                best = cnn_v4f_select(take, v10, best);
+                take = max_take_mask(v11, best);
+                best = cnn_v4f_select(take, v11, best);
+            }
+            cnn_v4f_store(yo + at, best);
+        }
+    }
+}
+
 static void maxpool_impl(const cnn_pool_geom* g, const float* x, float* y, int32_t* idx, int use_simd) {
     const int c = g->c;
     const size_t image_len = (size_t)g->h * g->w * c;
+    const int fast = use_simd && c >= 4 && is_2x2_stride2(g);
+    const int oh_full = fast ? (g->oh < g->h / 2 ? g->oh : g->h / 2) : 0;
+    const int ow_full = fast ? (g->ow < g->w / 2 ? g->ow : g->w / 2) : 0;
     for (int b = 0; b < g->n; b++) {
         const float* image = x + b * image_len;
         for (int oy = 0; oy < g->oh; oy++) {
-            for (int ox = 0; ox < g->ow; ox++) {
-                const size_t out = (((size_t)b * g->oh + oy) * g->ow + ox) * c;
-                const pool_window win = pool_window_of(g, oy, ox);
-                if (window_empty(win)) {
-                    for (int ch = 0; ch < c; ch++) {
-                        y[out + ch] = 0.0f;
-                        if (idx) idx[out + ch] = -1;
-                    }
-                    continue;
-                }
-                int ch = 0;
-                if (use_simd) {
-                    for (; ch + 4 <= c; ch += 4) {
-                        cnn_v4f best = cnn_v4f_load(image + ((size_t)win.y0 * g->w + win.x0) * c + ch);
-                        cnn_v4i best_idx = cnn_v4i_splat(win.y0 * g->w + win.x0);
-                        for (int iy = win.y0; iy < win.y1; iy++) {
-                            for (int ix = win.x0; ix < win.x1; ix++) {
-                                const cnn_v4f v = cnn_v4f_load(image + ((size_t)iy * g->w + ix) * c + ch);
-                                const cnn_v4m take = cnn_v4m_or(cnn_v4f_gt(v, best),
-                                                                cnn_v4m_andnot(cnn_v4f_isnan(v), cnn_v4f_isnan(best)));
-                                best = cnn_v4f_select(take, v, best);
-                                best_idx = cnn_v4i_select(take, cnn_v4i_splat(iy * g->w + ix), best_idx);
-                            }
-                        }
-                        cnn_v4f_store(y + out + ch, best);
-                        if (idx) cnn_v4i_store(idx + out + ch, best_idx);
-                    }
-                }
-                for (; ch < c; ch++) maxpool_channel(g, image, win, ch, y + out + ch, idx ? idx + out + ch : NULL);
+            const size_t row = ((size_t)b * g->oh + oy) * g->ow * c;
+            int ox = 0;
+            if (oy < oh_full) {
+                if (idx)
+                    maxpool_row_2x2(g, image, oy, ow_full, y + row, idx + row, 1);
+                else
+                    maxpool_row_2x2(g, image, oy, ow_full, y + row, NULL, 0);
+                ox = ow_full;
+            }
+            for (; ox < g->ow; ox++) {
+                const size_t out = row + (size_t)ox * c;
+                maxpool_output(g, image, oy, ox, y + out, idx ? idx + out : NULL, use_simd);
             }
         }
     }
@@ -115,7 +189,7 @@ void cnn_f32_maxunpool_backward(int n, int oh, int ow, int c, const float* dy_un
         for (size_t o = first; o < last; o += c) {
             for (int ch = 0; ch < c; ch++) {
                 const int32_t i = idx[o + ch];
-                dx[o + ch] = i >= 0 && i < plane ? dy_b[(size_t)i * c + ch] : 0.0f;
+                if (i >= 0 && i < plane) dx[o + ch] += dy_b[(size_t)i * c + ch];
             }
         }
     }
@@ -123,36 +197,70 @@ void cnn_f32_maxunpool_backward(int n, int oh, int ow, int c, const float* dy_un
 
 /* ---- average pool ------------------------------------------------------------------------------------------------ */
 
+/* One output pixel, all channels, general path. */
+static void avgpool_output(const cnn_pool_geom* g, const float* image, int oy, int ox, float* out, int use_simd) {
+    const int c = g->c;
+    const pool_window win = pool_window_of(g, oy, ox);
+    const int count = window_empty(win) ? 0 : (win.y1 - win.y0) * (win.x1 - win.x0);
+    /* Division (not a reciprocal multiply) so the SIMD and scalar paths round identically. */
+    const float divisor = count > 0 ? (float)count : 1.0f;
+    int ch = 0;
+    if (use_simd) {
+        const cnn_v4f vdiv = cnn_v4f_splat(divisor);
+        for (; ch + 4 <= c; ch += 4) {
+            cnn_v4f sum = cnn_v4f_zero();
+            for (int iy = win.y0; iy < win.y1; iy++)
+                for (int ix = win.x0; ix < win.x1; ix++)
+                    sum = cnn_v4f_add(sum, cnn_v4f_load(image + ((size_t)iy * g->w + ix) * c + ch));
+            cnn_v4f_store(out + ch, cnn_v4f_div(sum, vdiv));
+        }
+    }
+    for (; ch < c; ch++) {
+        float sum = 0.0f;
+        for (int iy = win.y0; iy < win.y1; iy++)
+            for (int ix = win.x0; ix < win.x1; ix++) sum += image[((size_t)iy * g->w + ix) * c + ch];
+        out[ch] = sum / divisor;
+    }
+}
+
+/* Full 2×2 stride-2 outputs [0, ox_end) of row oy, c >= 4 (overlapping last channel step, as maxpool_row_2x2). The
+ * sum runs in the reference's order from 0; ×0.25 equals ÷4 exactly (a power of two), so results match bit for bit. */
+static void avgpool_row_2x2(const cnn_pool_geom* g, const float* image, int oy, int ox_end, float* y) {
+    const int c = g->c, w = g->w;
+    const float* r0 = image + (size_t)(2 * oy) * w * c;
+    const float* r1 = r0 + (size_t)w * c;
+    const cnn_v4f quarter = cnn_v4f_splat(0.25f);
+    for (int ox = 0; ox < ox_end; ox++) {
+        const float* p0 = r0 + (size_t)(2 * ox) * c;
+        const float* p1 = r1 + (size_t)(2 * ox) * c;
+        float* yo = y + (size_t)ox * c;
+        for (int ch = 0; ch < c; ch += 4) {
+            const int at = ch + 4 <= c ? ch : c - 4;
+            cnn_v4f sum = cnn_v4f_add(cnn_v4f_zero(), cnn_v4f_load(p0 + at));
+            sum = cnn_v4f_add(sum, cnn_v4f_load(p0 + c + at));
+            sum = cnn_v4f_add(sum, cnn_v4f_load(p1 + at));
+            sum = cnn_v4f_add(sum, cnn_v4f_load(p1 + c + at));
+            cnn_v4f_store(yo + at, cnn_v4f_mul(sum, quarter));
+        }
+    }
+}
+
 static void avgpool_impl(const cnn_pool_geom* g, const float* x, float* y, int use_simd) {
     const int c = g->c;
     const size_t image_len = (size_t)g->h * g->w * c;
+    const int fast = use_simd && c >= 4 && is_2x2_stride2(g);
+    const int oh_full = fast ? (g->oh < g->h / 2 ? g->oh : g->h / 2) : 0;
+    const int ow_full = fast ? (g->ow < g->w / 2 ? g->ow : g->w / 2) : 0;
     for (int b = 0; b < g->n; b++) {
         const float* image = x + b * image_len;
         for (int oy = 0; oy < g->oh; oy++) {
-            for (int ox = 0; ox < g->ow; ox++) {
-                float* out = y + (((size_t)b * g->oh + oy) * g->ow + ox) * c;
-                const pool_window win = pool_window_of(g, oy, ox);
-                const int count = window_empty(win) ? 0 : (win.y1 - win.y0) * (win.x1 - win.x0);
-                /* Division (not a reciprocal multiply) so the SIMD and scalar paths round identically. */
-                const float divisor = count > 0 ? (float)count : 1.0f;
-                int ch = 0;
-                if (use_simd) {
-                    const cnn_v4f vdiv = cnn_v4f_splat(divisor);
-                    for (; ch + 4 <= c; ch += 4) {
-                        cnn_v4f sum = cnn_v4f_zero();
-                        for (int iy = win.y0; iy < win.y1; iy++)
-                            for (int ix = win.x0; ix < win.x1; ix++)
-                                sum = cnn_v4f_add(sum, cnn_v4f_load(image + ((size_t)iy * g->w + ix) * c + ch));
-                        cnn_v4f_store(out + ch, cnn_v4f_div(sum, vdiv));
-                    }
-                }
-                for (; ch < c; ch++) {
-                    float sum = 0.0f;
-                    for (int iy = win.y0; iy < win.y1; iy++)
-                        for (int ix = win.x0; ix < win.x1; ix++) sum += image[((size_t)iy * g->w + ix) * c + ch];
-                    out[ch] = sum / divisor;
-                }
+            float* row = y + ((size_t)b * g->oh + oy) * g->ow * c;
+            int ox = 0;
+            if (oy < oh_full) {
+                avgpool_row_2x2(g, image, oy, ow_full, row);
+                ox = ow_full;
             }
+            for (; ox < g->ow; ox++) avgpool_output(g, image, oy, ox, row + (size_t)ox * c, use_simd);
         }
     }
 }
@@ -160,36 +268,75 @@ static void avgpool_impl(const cnn_pool_geom* g, const float* x, float* y, int u
 void cnn_f32_avgpool__simd(const cnn_pool_geom* g, const float* x, float* y) { avgpool_impl(g, x, y, 1); }
 void cnn_f32_avgpool__ref(const cnn_pool_geom* g, const float* x, float* y) { avgpool_impl(g, x, y, 0); }
 
+/* dx += the share of one output's gradient, general path. */
+static void avgpool_backward_output(const cnn_pool_geom* g, const float* grad, int oy, int ox, float* image,
+                                    int use_simd) {
+    const int c = g->c;
+    const pool_window win = pool_window_of(g, oy, ox);
+    if (window_empty(win)) return;
+    const float divisor = (float)((win.y1 - win.y0) * (win.x1 - win.x0));
+    int ch = 0;
+    if (use_simd) {
+        const cnn_v4f vdiv = cnn_v4f_splat(divisor);
+        for (; ch + 4 <= c; ch += 4) {
+            const cnn_v4f share = cnn_v4f_div(cnn_v4f_load(grad + ch), vdiv);
+            for (int iy = win.y0; iy < win.y1; iy++) {
+                for (int ix = win.x0; ix < win.x1; ix++) {
+                    float* d = image + ((size_t)iy * g->w + ix) * c + ch;
+                    cnn_v4f_store(d, cnn_v4f_add(cnn_v4f_load(d), share));
+                }
+            }
+        }
+    }
+    for (; ch < c; ch++) {
+        const float share = grad[ch] / divisor;
+        for (int iy = win.y0; iy < win.y1; iy++)
+            for (int ix = win.x0; ix < win.x1; ix++) image[((size_t)iy * g->w + ix) * c + ch] += share;
+    }
+}
+
+/* Full 2×2 stride-2 outputs of row oy: each input pixel receives from exactly one output (windows do not overlap),
+ * so a channel tail cannot overlap here; it runs scalar. */
+static void avgpool_backward_row_2x2(const cnn_pool_geom* g, const float* dy, int oy, int ox_end, float* image) {
+    const int c = g->c, w = g->w;
+    float* r0 = image + (size_t)(2 * oy) * w * c;
+    float* r1 = r0 + (size_t)w * c;
+    const cnn_v4f quarter = cnn_v4f_splat(0.25f);
+    for (int ox = 0; ox < ox_end; ox++) {
+        float* p0 = r0 + (size_t)(2 * ox) * c;
+        float* p1 = r1 + (size_t)(2 * ox) * c;
+        const float* grad = dy + (size_t)ox * c;
+        int ch = 0;
+        for (; ch + 4 <= c; ch += 4) {
+            const cnn_v4f share = cnn_v4f_mul(cnn_v4f_load(grad + ch), quarter);
+            cnn_v4f_store(p0 + ch, cnn_v4f_add(cnn_v4f_load(p0 + ch), share));
+            cnn_v4f_store(p0 + c + ch, cnn_v4f_add(cnn_v4f_load(p0 + c + ch), share));
+            cnn_v4f_store(p1 + ch, cnn_v4f_add(cnn_v4f_load(p1 + ch), share));
+            cnn_v4f_store(p1 + c + ch, cnn_v4f_add(cnn_v4f_load(p1 + c + ch), share));
+        }
+        for (; ch < c; ch++) {
+            const float share = grad[ch] / 4.0f;
+            p0[ch] += share, p0[c + ch] += share, p1[ch] += share, p1[c + ch] += share;
+        }
+    }
+}
+
 static void avgpool_backward_impl(const cnn_pool_geom* g, const float* dy, float* dx, int use_simd) {
     const int c = g->c;
     const size_t image_len = (size_t)g->h * g->w * c;
+    const int fast = use_simd && is_2x2_stride2(g);
+    const int oh_full = fast ? (g->oh < g->h / 2 ? g->oh : g->h / 2) : 0;
+    const int ow_full = fast ? (g->ow < g->w / 2 ? g->ow : g->w / 2) : 0;
     for (int b = 0; b < g->n; b++) {
         float* image = dx + b * image_len;
         for (int oy = 0; oy < g->oh; oy++) {
-            for (int ox = 0; ox < g->ow; ox++) {
-                const float* grad = dy + (((size_t)b * g->oh + oy) * g->ow + ox) * c;
-                const pool_window win = pool_window_of(g, oy, ox);
-                if (window_empty(win)) continue;
-                const float divisor = (float)((win.y1 - win.y0) * (win.x1 - win.x0));
-                int ch = 0;
-                if (use_simd) {
-                    const cnn_v4f vdiv = cnn_v4f_splat(divisor);
-                    for (; ch + 4 <= c; ch += 4) {
-                        const cnn_v4f share = cnn_v4f_div(cnn_v4f_load(grad + ch), vdiv);
-                        for (int iy = win.y0; iy < win.y1; iy++) {
-                            for (int ix = win.x0; ix < win.x1; ix++) {
-                                float* d = image + ((size_t)iy * g->w + ix) * c + ch;
-                                cnn_v4f_store(d, cnn_v4f_add(cnn_v4f_load(d), share));
-                            }
-                        }
-                    }
-                }
-                for (; ch < c; ch++) {
-                    const float share = grad[ch] / divisor;
-                    for (int iy = win.y0; iy < win.y1; iy++)
-                        for (int ix = win.x0; ix < win.x1; ix++) image[((size_t)iy * g->w + ix) * c + ch] += share;
-                }
+            const float* row = dy + ((size_t)b * g->oh + oy) * g->ow * c;
+            int ox = 0;
+            if (oy < oh_full) {
+                avgpool_backward_row_2x2(g, row, oy, ow_full, image);
+                ox = ow_full;
             }
+            for (; ox < g->ow; ox++) avgpool_backward_output(g, row + (size_t)ox * c, oy, ox, image, use_simd);
         }
     }
 }
@@ -199,6 +346,34 @@ void cnn_f32_avgpool_backward__simd(const cnn_pool_geom* g, const float* dy, flo
 }
 void cnn_f32_avgpool_backward__ref(const cnn_pool_geom* g, const float* dy, float* dx) {
     avgpool_backward_impl(g, dy, dx, 0);
+}
+
+/* ---- input checks ------------------------------------------------------------------------------------------------ */
+
+/* x·0 is 0 for every finite x and NaN for ±inf and NaN, so a running sum of x·0 turns NaN as soon as a block holds a
+ * non-finite value; the block is then rescanned in scalar to find the first one. */
+size_t cnn_f32_first_nonfinite__simd(size_t n, const float* x) {
+    enum { BLOCK = 1024 };
+    const cnn_v4f zero = cnn_v4f_zero();
+    for (size_t start = 0; start < n; start += BLOCK) {
+        const size_t end = n - start < BLOCK ? n : start + BLOCK;
+        cnn_v4f a0 = zero, a1 = zero;
+        size_t i = start;
+        for (; i + 8 <= end; i += 8) {
+            a0 = cnn_v4f_add(a0, cnn_v4f_mul(cnn_v4f_load(x + i), zero));
+            a1 = cnn_v4f_add(a1, cnn_v4f_mul(cnn_v4f_load(x + i + 4), zero));
+        }
+        int bad = cnn_v4m_any(cnn_v4f_isnan(cnn_v4f_add(a0, a1)));
+        for (; i < end; i++) bad |= !(x[i] - x[i] == 0.0f);
+        if (bad) return start + cnn_f32_first_nonfinite__ref(end - start, x + start);
+    }
+    return n;
+}
+
+size_t cnn_f32_first_nonfinite__ref(size_t n, const float* x) {
+    for (size_t i = 0; i < n; i++)
+        if (!(x[i] - x[i] == 0.0f)) return i;
+    return n;
 }
 
 /* ---- bias helpers ------------------------------------------------------------------------------------------------ */

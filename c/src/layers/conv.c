@@ -53,6 +53,12 @@ static cnn_layer_needs conv_needs(const cnn_model* m, const cnn_node* node, int 
     size_t cols = (size_t)rows * (size_t)K;
     cols = (cols + 15) & ~(size_t)15;
     cnn_layer_needs needs = {cols + gemm + 16, 0, 0};
+    cnn_conv_geom geom = geometry(m, node, capacity);
+    if (cnn_f32_conv2d_preferred(&geom, N)) {
+        /* The forward pass runs as a direct (implicit-GEMM) convolution. */
+        size_t direct = cnn_f32_conv2d_workspace_floats(&geom, N) + 16;
+        if (direct > needs.scratch_floats) needs.scratch_floats = direct;
+    }
     return needs;
 }
 
@@ -63,10 +69,16 @@ static void conv_forward(cnn_model* m, cnn_node* node, int n, int training) {
     const cnn_param* kernel = &m->params[node->first_param];
     int K = cfg->kh * cfg->kw * in->c, N = cfg->filters, M = n * node->h * node->w;
     float* scratch = cnn_scratch(m);
+    const float* bias = cfg->use_bias ? m->params[node->first_param + 1].data : NULL;
     if (is_pointwise(cfg)) {
         cnn_f32_gemm(M, N, K, in->out, K, 0, kernel->data, N, 0, node->out, N, 0, scratch);
     } else {
         cnn_conv_geom g = geometry(m, node, n);
+        if (cnn_f32_conv2d_preferred(&g, N)) {
+            /* Patches read in place, bias fused: no patch matrix, no second pass over y. */
+            cnn_f32_conv2d(&g, in->out, kernel->data, bias, N, node->out, scratch);
+            return;
+        }
         int rows = chunk_rows(K, M);
         size_t cols_floats = ((size_t)rows * (size_t)K + 15) & ~(size_t)15;
         float* cols = scratch;
@@ -77,7 +89,7 @@ static void conv_forward(cnn_model* m, cnn_node* node, int n, int training) {
             cnn_f32_gemm(r, N, K, cols, K, 0, kernel->data, N, 0, node->out + (size_t)row0 * N, N, 0, gemm_ws);
         }
     }
-    if (cfg->use_bias) cnn_f32_add_bias(M, N, m->params[node->first_param + 1].data, node->out);
+    if (bias) cnn_f32_add_bias(M, N, bias, node->out);
 }
 
 static void conv_backward(cnn_model* m, cnn_node* node, int n) {

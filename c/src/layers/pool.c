@@ -21,12 +21,20 @@ static cnn_layer_needs pool_needs(const cnn_model* m, const cnn_node* node, int 
     return needs;
 }
 
+/* Whether a max-unpooling node reads this pool's argmax indices (it does so in inference too). */
+static int indices_reused(const cnn_model* m, const cnn_node* node) {
+    for (int i = node->id + 1; i < m->n_nodes; i++)
+        if (m->nodes[i].ops == &cnn_max_unpool_ops && m->nodes[i].inputs[1] == node->id) return 1;
+    return 0;
+}
+
 static void pool_forward(cnn_model* m, cnn_node* node, int n, int training) {
-    (void)training;
     const cnn_node* in = &m->nodes[node->inputs[0]];
     cnn_pool_geom g = geometry(m, node, n);
+    /* The indices serve the backward pass (training forwards only) and max-unpooling: inference without unpooling
+     * skips writing them. */
     if (node->cfg.pool.kind == CNN_POOL_MAX)
-        cnn_f32_maxpool(&g, in->out, node->out, node->saved_i32);
+        cnn_f32_maxpool(&g, in->out, node->out, training || indices_reused(m, node) ? node->saved_i32 : NULL);
     else
         cnn_f32_avgpool(&g, in->out, node->out);
 }
@@ -150,15 +158,8 @@ static void unpool_backward(cnn_model* m, cnn_node* node, int n) {
     cnn_node* values = &m->nodes[node->inputs[0]];
     const cnn_node* pool = &m->nodes[node->inputs[1]];
     /* Gather-add: each value's gradient is the output gradient where it was placed. */
-    const int c = values->c;
-    const size_t pooled = (size_t)values->h * (size_t)values->w * (size_t)c;
-    const size_t plane = (size_t)node->h * (size_t)node->w;
-    for (int b = 0; b < n; b++) {
-        const float* dy = node->grad + (size_t)b * plane * (size_t)c;
-        const int32_t* idx = pool->saved_i32 + (size_t)b * pooled;
-        float* dx = values->grad + (size_t)b * pooled;
-        for (size_t o = 0; o < pooled; o++) dx[o] += dy[(size_t)idx[o] * (size_t)c + o % (size_t)c];
-    }
+    cnn_f32_maxunpool_backward(n, values->h, values->w, values->c, node->grad, pool->saved_i32, node->h, node->w,
+                               values->grad);
 }
 
 const cnn_layer_ops cnn_max_unpool_ops = {"maxUnpooling2d", NULL, unpool_forward, unpool_backward};

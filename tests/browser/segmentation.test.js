@@ -1,0 +1,273 @@
+/**
+ * Browser test of the segmentation demo page (demos/segmentation/) in headless Chromium (see /work/shared/BROWSER.md):
+ * the page loads the shipped SegNet and FCN (demos/models/*-shapes.wcnn) without console errors; on five generated
+ * scenes (fixed seeds) the class map read back from the overlay canvas's pixels matches the expected mask — generated
+ * here in Node with cnn.data.shapes, independently of the page — with a mean IoU above 0.8 for each model; a shape
+ * drawn with the mouse and an image given through the file input and by drag-and-drop get segmented; a short
+ * fine-tune (32 scenes, 1 epoch) gives finite losses while the page keeps answering.
+ *
+ *   node --test tests/browser/segmentation.test.js      (needs `bash build.sh` and the models in demos/models/)
+ * Screenshot: build/screenshots/segmentation.png
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startServer } from '../../demos/serve.js';
+import { data } from '../../web/datasets.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SCREENSHOT = join(ROOT, 'build', 'screenshots', 'segmentation.png');
+const SEEDS = [3001, 3002, 3003, 3004, 3005]; // scenes no training run used (training: seed 1; held-out: 1001)
+const MIN_MEAN_IOU = 0.8;
+let fcnHeldOut = null; // the shipped FCN's held-out score as the page shows it
+
+let server, browser, page;
+const problems = []; // console errors and page errors, checked by every test
+
+before(async () => {
+  server = await startServer({ port: 0, quiet: true });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`));
+});
+
+after(async () => {
+  // Taken here so that a reviewer gets a picture of the page even when a test failed.
+  if (page) {
+    await mkdir(dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    console.log(`# screenshot: ${SCREENSHOT}`);
+  }
+  await browser?.close();
+  await server?.close();
+});
+
+/** Fails with the page's own error message when it reached state 'error'. */
+async function waitForState(state, timeout) {
+  await page.waitForFunction((s) => ['error', s].includes(document.body.dataset.state), state, { timeout });
+  const now = await page.evaluate(() => document.body.dataset.state);
+  if (now === 'error') assert.fail(`page error: ${await page.textContent('#error')}`);
+  assert.deepEqual(problems, []);
+}
+
+/** Mean IoU over the classes present in either map, as the page and the library's meanIoU metric define it. */
+function meanIoU(pred, truth, numClasses) {
+  let sum = 0;
+  let present = 0;
+  for (let c = 0; c < numClasses; c++) {
+    let tp = 0; let p = 0; let t = 0;
+    for (let i = 0; i < truth.length; i++) {
+      const a = pred[i] === c; const b = truth[i] === c;
+      if (a) p++; if (b) t++; if (a && b) tp++;
+    }
+    if (p + t - tp > 0) { sum += tp / (p + t - tp); present++; }
+  }
+  return sum / present;
+}
+
+/**
+ * The class of each pixel of the overlay canvas: the class whose colour, blended over the input pixel at the
+ * page's opacity (cnn.browser.overlay's rule), gives the shown pixel; class 0 is transparent. Returns the classes and
+ * the largest colour error of the best match (0–1 for a faithful overlay: rounding).
+ */
+function classesFromOverlay(input, shown, palette, alpha) {
+  const n = input.length / 4;
+  const classes = new Uint8Array(n);
+  let worst = 0;
+  for (let i = 0; i < n; i++) {
+    let best = -1; let bestErr = Infinity;
+    for (let c = 0; c < palette.length / 4; c++) {
+      const w = (alpha * palette[4 * c + 3]) / 255;
+      let err = 0;
+      for (let k = 0; k < 3; k++) {
+        err = Math.max(err, Math.abs(palette[4 * c + k] * w + input[4 * i + k] * (1 - w) - shown[4 * i + k]));
+      }
+      if (err < bestErr) { bestErr = err; best = c; }
+    }
+    classes[i] = best;
+    worst = Math.max(worst, bestErr);
+  }
+  return { classes, worst };
+}
+
+/** Segments the SEEDS scenes in the page and scores the overlay's pixels against masks generated here. */
+async function segmentScenes(arch) {
+  const scores = [];
+  for (const seed of SEEDS) {
+    const r = await page.evaluate((s) => {
+      const out = window.__seg.segmentScene(s);
+      const pixels = (id) => {
+        const c = document.getElementById(id);
+        return { width: c.width, height: c.height, data: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data) };
+      };
+      return { ...out, input: pixels('input'), overlay: pixels('overlay'), palette: window.__seg.palette,
+        alpha: window.__seg.alpha(), shownIoU: document.getElementById('miou').textContent,
+        time: document.getElementById('time').textContent };
+    }, seed);
+    const expected = data.shapes({ count: 1, size: 64, seed });
+    assert.deepEqual(r.mask, Array.from(expected.masks), `scene ${seed}: the page's ground truth is cnn.data.shapes's mask`);
+    assert.equal(r.overlay.width, 64);
+    assert.equal(r.overlay.height, 64);
+    const fromPixels = classesFromOverlay(r.input.data, r.overlay.data, r.palette, r.alpha);
+    assert.ok(fromPixels.worst <= 1.01, `scene ${seed}: overlay pixels are a blend of the palette (error ${fromPixels.worst})`);
+    let differ = 0;
+    for (let i = 0; i < r.classes.length; i++) if (fromPixels.classes[i] !== r.classes[i]) differ++;
+    // A pixel whose colour equals its class's palette colour cannot show its class; allow a handful of those.
+    assert.ok(differ <= 8, `scene ${seed}: ${differ} overlay pixels disagree with the class map`);
+    const iou = meanIoU(fromPixels.classes, expected.masks, expected.numClasses);
+    assert.ok(Math.abs(iou - r.meanIoU) < 0.01, `scene ${seed}: page says mean IoU ${r.meanIoU}, overlay gives ${iou}`);
+    assert.equal(r.shownIoU, r.meanIoU.toFixed(3));
+    assert.match(r.time, /^\d+(\.\d)? ms$/);
+    scores.push({ seed, iou, timeMs: r.timeMs, classes: fromPixels.classes, mask: expected.masks });
+  }
+  const mean = scores.reduce((s, v) => s + v.iou, 0) / scores.length;
+  // For comparison with tools/train-segmentation.js's score: IoU over the pixels of all five scenes together.
+  const pooled = meanIoU(scores.flatMap((s) => Array.from(s.classes)), scores.flatMap((s) => Array.from(s.mask)), 4);
+  console.log(`# ${arch}: mean IoU ${mean.toFixed(3)} (pooled over the pixels: ${pooled.toFixed(3)}) over scenes ${scores.map((s) => `${s.seed}: ${s.iou.toFixed(3)}`).join(', ')}; ` +
+    `segment ${scores.map((s) => s.timeMs.toFixed(1)).join(' / ')} ms; held-out ${await page.textContent('#heldout')}`);
+  assert.deepEqual(problems, []);
+  return mean;
+}
+
+test('the page loads the engine and the shipped SegNet', async () => {
+  await page.goto(`${server.url}demos/segmentation/`);
+  await waitForState('ready', 60_000);
+  assert.equal(await page.evaluate(() => window.__seg.arch), 'segnet');
+  assert.match(await page.textContent('#model-info'), /parameters · input 64×64×3/);
+  assert.match(await page.textContent('#heldout'), /^0\.\d{3} on 100 scenes/);
+  const legend = await page.$$eval('#legend li .name', (els) => els.map((e) => e.textContent));
+  assert.deepEqual(legend, ['background', 'circle', 'rectangle', 'triangle']);
+  assert.equal(await page.isEnabled('#new-scene'), true);
+});
+
+test(`SegNet: the overlay of 5 generated scenes matches the expected masks (mean IoU > ${MIN_MEAN_IOU})`, async () => {
+  const mean = await segmentScenes('segnet');
+  assert.ok(mean > MIN_MEAN_IOU, `SegNet mean IoU ${mean.toFixed(3)} should be > ${MIN_MEAN_IOU}`);
+});
+
+test(`FCN: the overlay of 5 generated scenes matches the expected masks (mean IoU > ${MIN_MEAN_IOU})`, async () => {
+  await page.selectOption('#arch', 'fcn');
+  await waitForState('ready', 60_000);
+  assert.equal(await page.evaluate(() => window.__seg.arch), 'fcn');
+  fcnHeldOut = await page.textContent('#heldout');
+  const mean = await segmentScenes('fcn');
+  assert.ok(mean > MIN_MEAN_IOU, `FCN mean IoU ${mean.toFixed(3)} should be > ${MIN_MEAN_IOU}`);
+});
+
+test('"New scene" shows the next seed with its ground truth', async () => {
+  const seed = await page.evaluate(() => window.__seg.current.seed);
+  await page.click('#new-scene');
+  const now = await page.evaluate(() => window.__seg.current);
+  assert.deepEqual(now, { kind: 'scene', seed: seed + 1, hasTruth: true });
+  assert.equal(await page.inputValue('#seed'), String(seed + 1));
+  assert.match(await page.textContent('#miou'), /^\d\.\d{3}$/);
+  assert.equal(await page.isVisible('#truth'), true);
+});
+
+test('a shape drawn with the mouse is segmented (no ground truth)', async () => {
+  await page.click('#clear');
+  await page.click('button[data-tool=rectangle]');
+  const box = await page.locator('#input').boundingBox();
+  await page.mouse.move(box.x + 60, box.y + 70);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 190, box.y + 170, { steps: 8 });
+  await page.mouse.up();
+  await page.waitForTimeout(100); // segmentation runs at the next animation frame
+  const r = await page.evaluate(() => {
+    const c = document.getElementById('overlay');
+    const inp = document.getElementById('input');
+    return { kind: window.__seg.current.kind, size: [c.width, c.height], inputSize: [inp.width, inp.height],
+      miou: document.getElementById('miou').textContent, noTruth: !document.getElementById('no-truth').hidden };
+  });
+  assert.deepEqual(r, { kind: 'drawing', size: [256, 256], inputSize: [256, 256], miou: 'no ground truth', noTruth: true });
+  assert.deepEqual(problems, []);
+});
+
+test('an image from the file input and one dropped on the canvas are segmented at their own size', async () => {
+  // A 200×120 PNG made in the page: a yellow disc and a blue square on grey.
+  const png = await page.evaluate(async () => {
+    const c = new OffscreenCanvas(200, 120);
+    const g = c.getContext('2d');
+    g.fillStyle = '#777'; g.fillRect(0, 0, 200, 120);
+    g.fillStyle = '#ffe119'; g.beginPath(); g.arc(55, 60, 35, 0, 2 * Math.PI); g.fill();
+    g.fillStyle = '#4363d8'; g.fillRect(120, 25, 60, 60);
+    const blob = await c.convertToBlob({ type: 'image/png' });
+    return Array.from(new Uint8Array(await blob.arrayBuffer()));
+  });
+  await page.setInputFiles('#file', { name: 'shapes.png', mimeType: 'image/png', buffer: Buffer.from(png) });
+  await page.waitForFunction(() => window.__seg.current?.kind === 'image', null, { timeout: 5_000 });
+  assert.match(await page.textContent('#source'), /^shapes\.png, 200×120 pixels/);
+  assert.deepEqual(await page.evaluate(() => [document.getElementById('overlay').width, document.getElementById('overlay').height]), [200, 120]);
+
+  await page.click('#new-scene'); // something else first, so that the drop visibly replaces it
+  await page.evaluate((bytes) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(bytes)], 'dropped.png', { type: 'image/png' }));
+    document.getElementById('drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, png);
+  await page.waitForFunction(() => window.__seg.current?.kind === 'image', null, { timeout: 5_000 });
+  assert.match(await page.textContent('#source'), /^dropped\.png, 200×120 pixels/);
+  assert.match(await page.textContent('#time'), /ms$/);
+  assert.equal(await page.isHidden('#error'), true);
+  assert.deepEqual(problems, []);
+});
+
+test('fine-tuning on 32 new scenes gives finite losses and the page stays responsive', { timeout: 90_000 }, async () => {
+  await page.fill('#tune-count', '32');
+  await page.fill('#tune-epochs', '1');
+  await page.fill('#tune-batch', '16');
+  await page.click('#tune');
+  await waitForState('busy', 5_000);
+  assert.equal(await page.isEnabled('#stop'), true);
+  // While it trains the page answers a script quickly and the progress line counts batches.
+  const t0 = Date.now();
+  const state = await page.evaluate(() => document.body.dataset.state);
+  const latency = Date.now() - t0;
+  if (state === 'busy') assert.ok(latency < 1000, `page took ${latency} ms to answer while fine-tuning`);
+  await waitForState('ready', 80_000);
+  const logs = await page.evaluate(() => window.__seg.tuneLogs);
+  const progress = await page.textContent('#progress');
+  console.log(`# fine-tune: ${progress} held-out ${await page.textContent('#heldout')}; page answered in ${latency} ms`);
+  assert.equal(logs.length, 2);
+  for (const l of logs) {
+    assert.ok(Number.isFinite(l.loss) && l.loss >= 0, `batch loss ${l.loss} should be finite`);
+    assert.ok(l.meanIoU >= 0 && l.meanIoU <= 1, `batch mean IoU ${l.meanIoU}`);
+  }
+  assert.match(progress, /^Fine-tuned after 2 of 2 batches \(32 scenes\)/);
+  assert.match(await page.textContent('#heldout'), /was 0\.\d{3} before fine-tuning/);
+
+  // "Reset to shipped weights" brings back the shipped model and its score.
+  await page.click('#reset');
+  await waitForState('ready', 30_000);
+  assert.equal(await page.textContent('#heldout'), fcnHeldOut);
+  assert.equal(await page.textContent('#progress'), 'Not fine-tuned yet.');
+
+  // Stop ends a longer run after the batch in progress.
+  await page.fill('#tune-count', '640');
+  await page.click('#tune');
+  await page.waitForFunction(() => /batch \d+\/40/.test(document.getElementById('progress').textContent), null,
+    { timeout: 20_000 });
+  await page.click('#stop');
+  await waitForState('ready', 30_000);
+  const stopped = await page.textContent('#progress');
+  console.log(`# stopped: ${stopped}`);
+  assert.match(stopped, /^Stopped after \d+ of 40 batches/);
+  assert.ok(Number(stopped.match(/after (\d+) of/)[1]) < 40);
+
+  // Segmenting still works on the fine-tuned model (and leaves the screenshot showing a scene).
+  const r = await page.evaluate(() => window.__seg.segmentScene(3001));
+  assert.ok(r.meanIoU >= 0 && r.meanIoU <= 1);
+  assert.deepEqual(problems, []);
+});
