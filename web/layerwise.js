@@ -37,6 +37,7 @@ export async function layerwise(options) {
   try {
     for (let stage = 1; stage <= stages; stage++) {
       model = build(stage);
+      model.build(); // weights exist (and can be inherited) once the engine model is built
       if (previous) inherit(model, previous, stage);
       model.compile(compile(stage));
       await onStageBegin?.(stage, model);

@@ -40,31 +40,38 @@ function options(name, given, defaults) {
 function stageFilters(width, s) { return width * Math.min(2 ** (s - 1), 8); }
 
 /**
- * zoo.fcn({ inputShape = [64, 64, 3], numClasses = 4, depth = 4, width = 16, variant = '8s', convsPerStage = 2 })
+ * zoo.fcn({ inputShape = [64, 64, 3], numClasses = 4, depth = 4, width = 16, variant = '8s', convsPerStage = 2,
+ *           batchNorm = true })
  * variant: '32s' (upsample the final score map in one step), '16s' (one skip), '8s' (two skips). With depth d the
  * coarsest map is 2^d times smaller than the input; the names keep the paper's meaning for its depth of 5.
  */
 export function fcn(config = {}) {
   const o = options('fcn', config, { inputShape: [64, 64, 3], numClasses: 4, depth: 4, width: 16, variant: '8s',
-    convsPerStage: 2, seed: undefined, name: 'fcn' });
+    convsPerStage: 2, batchNorm: true, seed: undefined, name: 'fcn' });
   const skips = { '32s': 0, '16s': 1, '8s': 2 }[o.variant];
   if (skips === undefined) throw new CnnError(`zoo.fcn: variant must be '32s', '16s' or '8s', got ${JSON.stringify(o.variant)}`);
   if (skips > o.depth - 1) throw new CnnError(`zoo.fcn: variant '${o.variant}' needs depth >= ${skips + 1}, got ${o.depth}`);
   const inp = input({ shape: o.inputShape, name: 'image' });
   let x = inp;
   const pools = [];
-  for (let s = 1; s <= o.depth; s++) {
-    for (let i = 1; i <= o.convsPerStage; i++) {
-      x = layers.conv2d({ name: `enc${s}_conv${i}`, filters: stageFilters(o.width, s), kernelSize: 3, padding: 'same',
-        activation: 'relu', kernelInitializer: 'heNormal' }).apply(x);
+  // Trained from scratch (no ImageNet weights to start from), the encoder learns far more reliably with batch norm.
+  const conv = (x, name, filters, kernelSize) => {
+    if (!o.batchNorm) {
+      return layers.conv2d({ name, filters, kernelSize, padding: 'same', activation: 'relu', kernelInitializer: 'heNormal' }).apply(x);
     }
+    x = layers.conv2d({ name, filters, kernelSize, padding: 'same', useBias: false, kernelInitializer: 'heNormal' }).apply(x);
+    x = layers.batchNormalization({ name: `${name}_bn` }).apply(x);
+    return layers.reLU({ name: `${name}_relu` }).apply(x);
+  };
+  for (let s = 1; s <= o.depth; s++) {
+    for (let i = 1; i <= o.convsPerStage; i++) x = conv(x, `enc${s}_conv${i}`, stageFilters(o.width, s), 3);
     x = layers.maxPooling2d({ name: `enc${s}_pool`, poolSize: 2 }).apply(x);
     pools.push(x);
   }
   // The fully connected layers of the classifier, as convolutions.
   const head = stageFilters(o.width, o.depth);
-  x = layers.conv2d({ name: 'fc6', filters: head, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: 'heNormal' }).apply(x);
-  x = layers.conv2d({ name: 'fc7', filters: head, kernelSize: 1, activation: 'relu', kernelInitializer: 'heNormal' }).apply(x);
+  x = conv(x, 'fc6', head, 3);
+  x = conv(x, 'fc7', head, 1);
   let score = layers.conv2d({ name: 'score', filters: o.numClasses, kernelSize: 1 }).apply(x);
   // Each skip: upsample ×2 (bilinear init), add the score of a shallower pooling, as FCN-16s/8s.
   for (let k = 1; k <= skips; k++) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "kernels/kernels.h"
 
 cnn_model* cnn_model_create(uint32_t seed) {
     cnn_model* m = calloc(1, sizeof *m);
@@ -248,10 +249,10 @@ static cnn_status check_batch(const cnn_model* m, int n, int need_grads, int nee
 static cnn_status check_input_finite(const cnn_model* m, int n, const char* what) {
     const cnn_node* in = &m->nodes[m->input_node];
     size_t count = (size_t)n * (size_t)cnn_node_size(in);
-    for (size_t i = 0; i < count; i++)
-        if (!isfinite(in->out[i]))
-            return cnn_fail(CNN_STATUS_NON_FINITE, "%s: input value %zu (sample %zu) is %g; inputs must be finite",
-                            what, i, i / (size_t)cnn_node_size(in), (double)in->out[i]);
+    size_t i = cnn_f32_first_nonfinite(count, in->out);
+    if (i < count)
+        return cnn_fail(CNN_STATUS_NON_FINITE, "%s: input value %zu (sample %zu) is %g; inputs must be finite", what, i,
+                        i / (size_t)cnn_node_size(in), (double)in->out[i]);
     return CNN_STATUS_OK;
 }
 

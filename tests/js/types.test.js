@@ -1,0 +1,30 @@
+// Type-checks the hand-kept declarations (web/index.d.ts) by compiling tests/types/usage.ts — a user-style program
+// importing 'wasm-cnn' plus `// @ts-expect-error` misuse — with the locally installed TypeScript (devDependency).
+// Once with the DOM lib (browser projects) and once without it (Node-only projects). Skipped when TypeScript is not
+// installed (`npm install`).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+const skip = existsSync(tsc) ? false
+  : 'typescript is not installed (node_modules/typescript missing): run `npm install` to type-check web/index.d.ts';
+
+function typeCheck(project) {
+  const result = spawnSync(process.execPath, [tsc, '-p', project, '--noEmit'], { cwd: root, encoding: 'utf8' });
+  if (result.error) throw result.error;
+  const output = `${result.stdout}${result.stderr}`.trim();
+  assert.equal(result.status, 0, `tsc -p ${project} --noEmit failed (exit ${result.status}):\n${output}`);
+}
+
+test('web/index.d.ts: tests/types/usage.ts type-checks (lib DOM)', { skip, timeout: 120_000 }, () => {
+  typeCheck('tests/types');
+});
+
+test('web/index.d.ts: tests/types/usage.ts type-checks without the DOM lib', { skip, timeout: 120_000 }, () => {
+  typeCheck('tests/types/tsconfig.node.json');
+});
