@@ -5,12 +5,13 @@
  *
  *   node tools/train-segmentation.js [--arch segnet|fcn|all] [--dataset shapes|mnist] [--train 2000] [--test 500]
  *                                    [--epochs N] [--size 64] [--seed 1] [--out demos/models] [--no-save]
+ *                                    [--layerwise]   (SegNet trained stage by stage: <arch>-<dataset>-layerwise.wcnn)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as cnn from '../web/index.js';
-import { RECIPES, buildModel, compileOptions, toTensors, train, score } from '../demos/segmentation/recipes.js';
+import { RECIPES, LAYERWISE, buildModel, compileOptions, toTensors, train, trainLayerwise, score } from '../demos/segmentation/recipes.js';
 import { makeScenes } from '../demos/segmentation/scenes.js';
 
 const { values: args } = parseArgs({
@@ -24,6 +25,7 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '1' },
     out: { type: 'string', default: fileURLToPath(new URL('../demos/models/', import.meta.url)) },
     'no-save': { type: 'boolean', default: false },
+    layerwise: { type: 'boolean', default: false },
   },
 });
 
@@ -40,6 +42,34 @@ async function main() {
     `${numClasses} classes (${classNames.join(', ')}), generated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const trainTensors = toTensors(cnn, trainSet);
   const testTensors = toTensors(cnn, testSet);
+  const report = (arch, label, model, started, extra) => {
+    const result = score(model, testTensors);
+    console.log(`${label} on ${testSet.count} held-out scenes: mean IoU ${result.meanIoU.toFixed(3)}, pixel accuracy ` +
+      `${(result.pixelAccuracy * 100).toFixed(1)}%, trained in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    if (args['no-save']) return;
+    mkdirSync(args.out, { recursive: true });
+    const file = `${args.out.replace(/\/$/, '')}/${arch}-${args.dataset}${args.layerwise ? '-layerwise' : ''}.wcnn`;
+    writeFileSync(file, model.save({ metadata: {
+      trainedBy: 'tools/train-segmentation.js', arch, dataset: args.dataset, size, seed, trainScenes: trainSet.count,
+      testScenes: testSet.count, recipe: RECIPES[arch], ...extra,
+      heldOut: { meanIoU: result.meanIoU, pixelAccuracy: result.pixelAccuracy, loss: result.loss },
+    } }));
+    console.log(`  saved ${file}`);
+  };
+  if (args.layerwise) {
+    const started = performance.now();
+    const { model } = await trainLayerwise(cnn, trainTensors, {
+      inputShape: [size, size, trainSet.channels], numClasses, seed,
+      onStageEnd(stage, m, history) {
+        const last = history.history.meanIoU.length - 1;
+        console.log(`  stage ${stage}: ${m.countParams()} parameters, loss ${history.history.loss[last].toFixed(4)}, ` +
+          `mean IoU ${history.history.meanIoU[last].toFixed(3)}  (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+      },
+    });
+    report('segnet', 'segnet (layer-wise)', model, started, { layerwise: LAYERWISE });
+    model.dispose();
+    return;
+  }
   for (const arch of archs) {
     const model = buildModel(cnn, arch, { inputShape: [size, size, trainSet.channels], numClasses, seed });
     model.compile(compileOptions(cnn, arch));
@@ -55,15 +85,7 @@ async function main() {
         },
       },
     });
-    const result = score(model, testTensors);
-    console.log(`${arch} on ${testSet.count} held-out scenes: mean IoU ${result.meanIoU.toFixed(3)}, pixel accuracy ` +
-      `${(result.pixelAccuracy * 100).toFixed(1)}%, trained in ${((performance.now() - started) / 1000).toFixed(0)} s`);
-    if (!args['no-save']) {
-      mkdirSync(args.out, { recursive: true });
-      const file = `${args.out.replace(/\/$/, '')}/${arch}-${args.dataset}.wcnn`;
-      writeFileSync(file, model.save());
-      console.log(`  saved ${file}`);
-    }
+    report(arch, arch, model, started, { epochs: args.epochs ? Number(args.epochs) : RECIPES[arch].epochs });
     model.dispose();
   }
 }

@@ -604,7 +604,10 @@ export class Model {
   /** Architecture as JSON (what save() stores with the weights). */
   getConfig(): ModelJSON;
   /** Architecture, weights and compile settings as one binary file (docs/FORMAT.md); load with cnn.loadModel(). */
-  save(): Uint8Array;
+  /** Architecture, weights and compile settings in one file (docs/FORMAT.md); `metadata` is stored as JSON. */
+  save(options?: { metadata?: Record<string, unknown> }): Uint8Array;
+  /** The `metadata` of the file this model was loaded from (or set before save()), else null. */
+  metadata?: Record<string, unknown> | null;
   /**
    * Per-pixel classes of an image for a model mapping [h, w, c] to [h', w', classes]: the image (anything
    * browser.fromPixels reads, or a [h, w, c] Tensor of 0..255 values) is resized bilinearly to the model's input,

@@ -22,7 +22,7 @@ export function sequential(config) { return new Sequential(config); }
 /** cnn.model({ inputs, outputs, seed }) */
 export function model(config) { return new Model(config); }
 
-Model.prototype.save = function save() { return saveModel(this); };
+Model.prototype.save = function save(options) { return saveModel(this, options); };
 
 /** model.segment(image, { size, normalize, batchSize }) → { width, height, classes, numClasses, timeMs } */
 Model.prototype.segment = function (image, options) { return segment(this, image, options); };

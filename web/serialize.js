@@ -26,7 +26,10 @@ export function crc32(bytes) {
 }
 
 /** Serialises architecture, weights and compile settings of a model into one Uint8Array. */
-export function saveModel(model) {
+export function saveModel(model, { metadata } = {}) {
+  if (metadata !== undefined && (metadata === null || typeof metadata !== 'object')) {
+    throw new CnnError('save: metadata must be a plain object (stored as JSON in the file header)');
+  }
   const weights = model.getWeights();
   const names = model.weightNames();
   const compiled = model.compileConfig;
@@ -34,6 +37,7 @@ export function saveModel(model) {
     format: 'wasm-cnn',
     model: model.getConfig(),
     weights: names.map((name, i) => ({ name, shape: weights[i].shape })),
+    metadata: metadata ?? model.metadata ?? null,
     training: compiled ? { loss: compiled.loss, optimizer: compiled.optimizer, metrics: compiled.config.metrics ?? [],
       clipNorm: compiled.optimizer.clipNorm ?? 0, ignoreLabel: compiled.config.ignoreLabel,
       classWeights: compiled.config.classWeights } : null,
@@ -156,6 +160,7 @@ export async function loadModel(source) {
       if (names[i] !== w.name) fail(`weight ${i} is named ${w.name} in the file but ${names[i]} in the rebuilt model`);
     });
     model.setWeights(tensors);
+    model.metadata = header.metadata ?? null;
     if (header.training) {
       const { loss, optimizer, metrics, clipNorm, ignoreLabel, classWeights } = header.training;
       const config = { loss, optimizer, metrics };

@@ -4,9 +4,32 @@
 
 /** Architecture and schedule per model. Sizes chosen so that training runs in minutes on two cores. */
 export const RECIPES = Object.freeze({
-  segnet: { build: { depth: 3, width: 12, convsPerStage: 2 }, epochs: 8, batchSize: 16, peakLearningRate: 0.004 },
-  fcn: { build: { depth: 4, width: 12, convsPerStage: 2, variant: '8s' }, epochs: 8, batchSize: 16, peakLearningRate: 0.003 },
+  segnet: { build: { depth: 3, width: 12, convsPerStage: 2 }, epochs: 16, batchSize: 16, peakLearningRate: 0.004 },
+  fcn: { build: { depth: 4, width: 12, convsPerStage: 2, variant: '8s' }, epochs: 16, batchSize: 16, peakLearningRate: 0.003 },
 });
+
+/**
+ * SegNet's layer-wise schedule: the outermost encoder/decoder pair alone, then each inner pair with the outer ones
+ * frozen, then a short end-to-end fine-tune (same data and batch size as the end-to-end recipe).
+ */
+export const LAYERWISE = Object.freeze({ epochsPerStage: [4, 5, 8], fineTuneEpochs: 3 });
+
+/** Trains SegNet layer-wise (cnn.train.layerwise); returns { model, histories }. */
+export async function trainLayerwise(cnn, { x, y }, { inputShape, numClasses, seed = 1, onStageEnd, schedule = LAYERWISE } = {}) {
+  const recipe = RECIPES.segnet;
+  const fitFor = (epochs) => ({ epochs, batchSize: recipe.batchSize, seed,
+    learningRateSchedule: cnn.train.oneCycle(recipe.peakLearningRate) });
+  return cnn.train.layerwise({
+    build: (stages) => buildModel(cnn, 'segnet', { inputShape, numClasses, seed, overrides: { depth: stages } }),
+    stages: recipe.build.depth,
+    compile: () => compileOptions(cnn, 'segnet'),
+    x, y,
+    fit: fitFor(schedule.epochsPerStage[0]),
+    epochsPerStage: schedule.epochsPerStage,
+    fineTune: schedule.fineTuneEpochs ? { epochs: schedule.fineTuneEpochs } : undefined,
+    onStageEnd,
+  });
+}
 
 /** Tensors for a generated data set ({ images, masks, count, height, width, channels }). */
 export function toTensors(cnn, set) {

@@ -5,15 +5,15 @@ import { loadMnist, splitMnist } from '../mnist/data.js';
 /** dataset 'shapes' | 'mnist' → { trainSet, testSet, numClasses, classNames } (sets as cnn.data returns them). */
 export async function makeScenes(cnn, dataset, { train = 2000, test = 500, size = 64, seed = 1, mnistSource } = {}) {
   if (dataset === 'shapes') {
-    const trainSet = cnn.data.shapes({ count: train, size, seed });
+    const trainSet = train > 0 ? cnn.data.shapes({ count: train, size, seed }) : null;
     const testSet = cnn.data.shapes({ count: test, size, seed: seed + 1000 });
-    return { trainSet, testSet, numClasses: trainSet.numClasses, classNames: trainSet.classNames };
+    return { trainSet, testSet, numClasses: testSet.numClasses, classNames: testSet.classNames };
   }
   if (dataset === 'mnist') {
     const digits = splitMnist(await loadMnist(mnistSource));
-    const trainSet = cnn.data.mnistScenes({ digits: digits.train, count: train, size, seed });
+    const trainSet = train > 0 ? cnn.data.mnistScenes({ digits: digits.train, count: train, size, seed }) : null;
     const testSet = cnn.data.mnistScenes({ digits: digits.test, count: test, size, seed: seed + 1000 });
-    return { trainSet, testSet, numClasses: trainSet.numClasses, classNames: trainSet.classNames };
+    return { trainSet, testSet, numClasses: testSet.numClasses, classNames: testSet.classNames };
   }
   throw new Error(`unknown dataset '${dataset}': expected 'shapes' or 'mnist'`);
 }
