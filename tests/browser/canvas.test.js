@@ -8,16 +8,9 @@
  *   node --test tests/browser/canvas.test.js      (needs `bash build.sh` first)
  * Screenshot: build/screenshots/canvas.png
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { startServer } from '../../demos/serve.js';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SCREENSHOT = join(ROOT, 'build', 'screenshots', 'canvas.png');
+import { useBrowserPage } from './browser.js';
 
 // The scene's probe points (tests/browser/pages/canvas-worker.js): expected class, pixel, and pixel after the overlay
 // (alpha 0.5 over the default palette: class 1 (128,0,0), 2 (0,128,0), 3 (128,128,0), class 0 transparent).
@@ -30,40 +23,19 @@ const PROBES = [
 ];
 const classesOf = PROBES.map((p) => p.cls);
 
-let server, browser, page;
-const problems = []; // console errors and page errors (the worker's included), checked by every test
-
-before(async () => {
-  server = await startServer({ port: 0, quiet: true });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  page = await browser.newPage({ viewport: { width: 1100, height: 520 } });
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`));
-  page.on('worker', (worker) => worker.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`worker console error: ${msg.text()}`);
-  }));
-  await page.goto(`${server.url}tests/browser/pages/canvas.html`);
-  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state), null, { timeout: 30_000 });
-  assert.equal(await page.evaluate(() => document.body.dataset.state), 'ready', await page.textContent('#log'));
+let page;
+const session = useBrowserPage({
+  viewport: { width: 1100, height: 520 },
+  screenshot: 'canvas.png',
+  workers: true,
+  setup: async (s) => {
+    page = s.page;
+    await page.goto(`${s.server.url}tests/browser/pages/canvas.html`);
+    await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state), null, { timeout: 30_000 });
+    assert.equal(await page.evaluate(() => document.body.dataset.state), 'ready', await page.textContent('#log'));
+  },
 });
-
-after(async () => {
-  if (page) {
-    await mkdir(dirname(SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
-    console.log(`# screenshot: ${SCREENSHOT}`);
-  }
-  await browser?.close();
-  await server?.close();
-});
+const { problems } = session; // console errors and page errors (the worker's included), checked by every test
 
 const run = (name) => page.evaluate((n) => window.__tests[n](), name);
 

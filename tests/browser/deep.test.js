@@ -7,60 +7,22 @@
  *   node --test tests/browser/deep.test.js      (needs `bash build.sh` first)
  * Screenshot: build/screenshots/deep.png
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { startServer } from '../../demos/serve.js';
+import { useBrowserPage } from './browser.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SCREENSHOT = join(ROOT, 'build', 'screenshots', 'deep.png');
 const STEPS = 30;
 const TRAIN_TIMEOUT_MS = 80_000;
 
-let server, browser, page;
-const problems = []; // console errors and page errors
-
-before(async () => {
-  server = await startServer({ port: 0, quiet: true });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`));
-});
-
-after(async () => {
-  if (page) {
-    await mkdir(dirname(SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
-    console.log(`# screenshot: ${SCREENSHOT}`);
-  }
-  await browser?.close();
-  await server?.close();
-});
-
-async function waitForState(states, timeout) {
-  await page.waitForFunction((s) => ['error', ...s].includes(document.body.dataset.state), states, { timeout });
-  const now = await page.evaluate(() => document.body.dataset.state);
-  if (now === 'error') assert.fail(`page error: ${await page.textContent('#error')}`);
-  assert.deepEqual(problems, []);
-  return now;
-}
+let page;
+const session = useBrowserPage({ viewport: { width: 1200, height: 1000 }, screenshot: 'deep.png',
+  setup: (s) => { page = s.page; } });
+const { problems, waitForState } = session; // console errors and page errors
 
 test(`the page trains the three nets (${STEPS} steps each) and the plain net's gradients vanish`,
   { timeout: TRAIN_TIMEOUT_MS + 20_000 }, async () => {
     const t0 = Date.now();
-    await page.goto(`${server.url}demos/deep/?steps=${STEPS}`);
+    await page.goto(`${session.server.url}demos/deep/?steps=${STEPS}`);
     // It starts training by itself once loaded.
     await waitForState(['training', 'done'], 30_000);
 

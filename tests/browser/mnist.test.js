@@ -7,58 +7,19 @@
  *   node --test tests/browser/mnist.test.js      (needs `bash build.sh` first)
  * Screenshot: build/screenshots/mnist.png
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { startServer } from '../../demos/serve.js';
+import { useBrowserPage } from './browser.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SCREENSHOT = join(ROOT, 'build', 'screenshots', 'mnist.png');
 const TRAIN_TIMEOUT_MS = 150_000;
 
-let server, browser, page;
-const problems = []; // console errors and page errors, checked by every test
-
-before(async () => {
-  server = await startServer({ port: 0, quiet: true });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`));
-});
-
-after(async () => {
-  // Taken here so that a reviewer gets a picture of the page even when a test failed.
-  if (page) {
-    await mkdir(dirname(SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
-    console.log(`# screenshot: ${SCREENSHOT}`);
-  }
-  await browser?.close();
-  await server?.close();
-});
-
-/** Fails with the page's own error message when it reached state 'error'. */
-async function waitForState(state, timeout) {
-  await page.waitForFunction((s) => ['error', s].includes(document.body.dataset.state), state, { timeout });
-  const now = await page.evaluate(() => document.body.dataset.state);
-  if (now === 'error') assert.fail(`page error: ${await page.textContent('#error')}`);
-  assert.deepEqual(problems, []);
-}
+let page;
+const session = useBrowserPage({ viewport: { width: 1280, height: 900 }, screenshot: 'mnist.png',
+  setup: (s) => { page = s.page; } });
+const { problems, waitForState } = session; // console errors and page errors, checked by every test
 
 test('the page loads the engine and the digits', async () => {
-  await page.goto(`${server.url}demos/mnist/`);
+  await page.goto(`${session.server.url}demos/mnist/`);
   await waitForState('ready', 30_000);
   assert.equal(await page.isEnabled('#train'), true);
 });

@@ -9,58 +9,19 @@
  *   node --test tests/browser/segmentation.test.js      (needs `bash build.sh` and the models in demos/models/)
  * Screenshot: build/screenshots/segmentation.png
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { startServer } from '../../demos/serve.js';
+import { useBrowserPage } from './browser.js';
 import { data } from '../../web/datasets.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SCREENSHOT = join(ROOT, 'build', 'screenshots', 'segmentation.png');
 const SEEDS = [3001, 3002, 3003, 3004, 3005]; // scenes no training run used (training: seed 1; held-out: 1001)
 const MIN_MEAN_IOU = 0.8;
 let fcnHeldOut = null; // the shipped FCN's held-out score as the page shows it
 
-let server, browser, page;
-const problems = []; // console errors and page errors, checked by every test
-
-before(async () => {
-  server = await startServer({ port: 0, quiet: true });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`));
-});
-
-after(async () => {
-  // Taken here so that a reviewer gets a picture of the page even when a test failed.
-  if (page) {
-    await mkdir(dirname(SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
-    console.log(`# screenshot: ${SCREENSHOT}`);
-  }
-  await browser?.close();
-  await server?.close();
-});
-
-/** Fails with the page's own error message when it reached state 'error'. */
-async function waitForState(state, timeout) {
-  await page.waitForFunction((s) => ['error', s].includes(document.body.dataset.state), state, { timeout });
-  const now = await page.evaluate(() => document.body.dataset.state);
-  if (now === 'error') assert.fail(`page error: ${await page.textContent('#error')}`);
-  assert.deepEqual(problems, []);
-}
+let page;
+const session = useBrowserPage({ viewport: { width: 1280, height: 1000 }, screenshot: 'segmentation.png',
+  setup: (s) => { page = s.page; } });
+const { problems, waitForState } = session; // console errors and page errors, checked by every test
 
 /** Mean IoU over the classes present in either map, as the page and the library's meanIoU metric define it. */
 function meanIoU(pred, truth, numClasses) {
@@ -142,7 +103,7 @@ async function segmentScenes(arch) {
 }
 
 test('the page loads the engine and the shipped SegNet', async () => {
-  await page.goto(`${server.url}demos/segmentation/`);
+  await page.goto(`${session.server.url}demos/segmentation/`);
   await waitForState('ready', 60_000);
   assert.equal(await page.evaluate(() => window.__seg.arch), 'segnet');
   assert.match(await page.textContent('#model-info'), /parameters · input 64×64×3/);

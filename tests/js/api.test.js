@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as cnn from '../../web/index.js';
 import { lenet5 } from '../../demos/mnist/data.js';
+import { mulberry32, blobs, smallClassifier, weightsOf, assertBitEqual } from './helpers.js';
 
 const L = cnn.layers;
 const INDEX_URL = new URL('../../web/index.js', import.meta.url).href;
@@ -17,49 +18,9 @@ before(async () => { await cnn.ready(); });
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** n samples of 4 features in 3 separable classes (class c has its mean shifted along feature c). */
-function blobs(n, seed = 7) {
-  const r = mulberry32(seed);
-  const xs = new Float32Array(n * 4);
-  const ys = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = i % 3;
-    ys[i] = c;
-    for (let f = 0; f < 4; f++) xs[i * 4 + f] = (r() - 0.5) * 0.8 + (f === c ? 1.5 : 0);
-  }
-  return { x: cnn.tensor(xs, [n, 4]), y: cnn.tensor(ys, [n], 'int32'), xs, ys };
-}
-
 function slice(t, from, to) {
   const per = t.size / t.shape[0];
   return cnn.tensor(t.dataSync().subarray(from * per, to * per), [to - from, ...t.shape.slice(1)], t.dtype);
-}
-
-function smallClassifier(seed = 11) {
-  return cnn.sequential({ seed, layers: [
-    L.dense({ inputShape: [4], units: 8, activation: 'relu' }),
-    L.dense({ units: 3, activation: 'softmax' }),
-  ] });
-}
-
-const weightsOf = (model) => model.getWeights().map((w) => { const v = w.dataSync(); w.dispose(); return v; });
-
-function assertBitEqual(a, b, what) {
-  assert.equal(a.length, b.length, `${what}: lengths differ`);
-  for (let i = 0; i < a.length; i++) {
-    if (!Object.is(a[i], b[i])) assert.fail(`${what}: element ${i} differs: ${a[i]} vs ${b[i]}`);
-  }
 }
 
 function assertClose(actual, expected, what, { abs = 1e-6, rel = 1e-5 } = {}) {

@@ -6,42 +6,12 @@
 import { test, describe, before, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import * as cnn from '../../web/index.js';
+import { blobs, smallClassifier as classifier } from './helpers.js';
 
 const L = cnn.layers;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** n samples of 4 features in 3 separable classes. */
-function blobs(n, seed = 7) {
-  const r = mulberry32(seed);
-  const xs = new Float32Array(n * 4);
-  const ys = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    ys[i] = i % 3;
-    for (let f = 0; f < 4; f++) xs[i * 4 + f] = (r() - 0.5) * 0.8 + (f === ys[i] ? 1.5 : 0);
-  }
-  return { xs, ys, x: cnn.tensor(xs, [n, 4]), y: cnn.tensor(ys, [n], 'int32') };
-}
-
-function classifier(seed = 11) {
-  const m = cnn.sequential({ seed, layers: [
-    L.dense({ inputShape: [4], units: 8, activation: 'relu' }),
-    L.dense({ units: 3, activation: 'softmax' }),
-  ] });
-  return m;
-}
 
 function compiled(seed = 11, extra = {}) {
   const m = classifier(seed);

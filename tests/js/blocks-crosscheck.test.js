@@ -10,16 +10,13 @@ import * as tf from '@tensorflow/tfjs';
 import * as cnn from '../../web/index.js';
 import {
   normals, size, assertClose, buildOurs, buildTfjs, randomizeWeights, copyWeightsToTfjs, tfLoss, makeTargets,
+  readyWithTfjsCpu,
 } from './helpers.js';
 
 const FORWARD_TOL = 1e-4;
 const GRAD_TOL = 1e-3;
 
-before(async () => {
-  tf.env().set('PROD', true); // silences tfjs's "install tfjs-node" console banner
-  await tf.setBackend('cpu');
-  await cnn.ready();
-});
+before(() => readyWithTfjsCpu(tf));
 
 /** Both models with the same non-default weights. */
 function pair(graph, inputShape, seed) {

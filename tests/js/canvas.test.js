@@ -9,22 +9,12 @@ import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import * as cnn from '../../web/index.js';
+import { mulberry32 } from './helpers.js';
 
 const { browser } = cnn;
 const L = cnn.layers;
 
 before(async () => { await cnn.ready(); });
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A plain RGBA image; colour(x, y) gives [r, g, b] or [r, g, b, a]. */
 function image(width, height, colour) {

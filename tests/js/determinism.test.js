@@ -5,19 +5,9 @@ import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import * as cnn from '../../web/index.js';
+import { mulberry32, readyWithTfjsCpu } from './helpers.js';
 
 const L = cnn.layers;
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const bytesOf = (t) => Buffer.from(t.dataSync().buffer);
 const sameBits = (a, b) => a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]) && bytesOf(a).equals(bytesOf(b));
@@ -48,11 +38,7 @@ function dataset(n, seed) {
   return { x: cnn.tensor(x, [n, 8, 8, 1]), y: cnn.tensor(y, [n], 'int32') };
 }
 
-before(async () => {
-  tf.env().set('PROD', true); // silences tfjs's "install tfjs-node" console banner
-  await tf.setBackend('cpu');
-  await cnn.ready();
-});
+before(() => readyWithTfjsCpu(tf));
 
 describe('weight initialisation is fixed by the model seed', () => {
   test('same seed -> bit-identical getWeights()', () => {

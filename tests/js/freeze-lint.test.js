@@ -13,13 +13,10 @@ import * as tf from '@tensorflow/tfjs';
 import * as cnn from '../../web/index.js';
 import {
   normals, ints, size, assertClose, assertSameBits, buildOurs, buildTfjs, randomizeWeights, copyWeightsToTfjs,
+  readyWithTfjsCpu,
 } from './helpers.js';
 
-before(async () => {
-  tf.env().set('PROD', true);
-  await tf.setBackend('cpu');
-  await cnn.ready();
-});
+before(() => readyWithTfjsCpu(tf));
 
 const L = cnn.layers;
 const INPUT = [6, 6, 3];

@@ -4,64 +4,16 @@
 // coordinates. Inputs are perturbed through new tensors and weights through setWeights.
 //
 // The loss is float32, so the finite difference carries an absolute error of about |L| · 1e-7 / eps; each coordinate
-// is compared as |analytic - numeric| <= 1e-2 · max(|analytic|, |numeric|) + FLOOR · max |analytic of the tensor|,
+// is compared as |analytic - numeric| <= 1e-2 · max(|analytic|, |numeric|) + 2e-3 · max |analytic of the tensor|,
 // i.e. a relative error below 1e-2 for every coordinate that is not tiny next to the tensor's largest gradient.
+// The checks are helpers.js's checkInputGradient / checkWeightGradient (GC_REL_TOL, GC_FLOOR, GC_COORDS = 10).
 // Inputs are random normal values (no ties for max pooling, pre-activations away from the ReLU kink).
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as cnn from '../../web/index.js';
-
-const REL_TOL = 1e-2;
-const FLOOR = 2e-3;
-const COORDS = 10; // random coordinates checked per tensor
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function normals(count, seed, scale = 1) {
-  const r = mulberry32(seed);
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) out[i] = scale * Math.sqrt(-2 * Math.log(Math.max(r(), 1e-12))) * Math.cos(2 * Math.PI * r());
-  return out;
-}
-function uniforms(count, seed, lo, hi) {
-  const r = mulberry32(seed);
-  return Float32Array.from({ length: count }, () => lo + (hi - lo) * r());
-}
-function ints(count, seed, n) {
-  const r = mulberry32(seed);
-  return Int32Array.from({ length: count }, () => Math.floor(r() * n));
-}
-const size = (shape) => shape.reduce((a, b) => a * b, 1);
-
-/** Up to k distinct random indices in [0, n). */
-function pickIndices(n, k, seed) {
-  const r = mulberry32(seed);
-  const all = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    [all[i], all[j]] = [all[j], all[i]];
-  }
-  return all.slice(0, Math.min(k, n));
-}
-
-function compare(analytic, numeric, scale, what, index) {
-  const diff = Math.abs(analytic - numeric);
-  const allowed = REL_TOL * Math.max(Math.abs(analytic), Math.abs(numeric)) + FLOOR * scale;
-  if (!(diff <= allowed)) {
-    assert.fail(`${what}[${index}]: analytic ${analytic.toExponential(5)} vs numeric ${numeric.toExponential(5)} ` +
-      `(relative error ${(diff / Math.max(Math.abs(analytic), Math.abs(numeric))).toExponential(2)}; tensor max |g| ${scale.toExponential(2)})`);
-  }
-}
-
-const maxAbs = (a) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+import {
+  normals, uniforms, ints, size, oneHotTargets, softTargets, checkInputGradient, checkWeightGradient,
+} from './helpers.js';
 
 /**
  * Builds the model, compiles it with `loss`, gives biases non-zero values, and checks d loss / d input and every
@@ -85,17 +37,7 @@ function gradCheck({ layers, inputShape, loss, n = 2, seed = 1, eps = 1e-2, inpu
       y = cnn.tensor(ints(size(rows), seed + 2, classes), rows, 'int32');
     } else if (loss === 'categoricalCrossentropy') {
       const rows = n * size(outShape) / classes;
-      const t = new Float32Array(rows * classes);
-      if (soft) {
-        const u = uniforms(t.length, seed + 2, 0.05, 1);
-        for (let r = 0; r < rows; r++) {
-          let s = 0;
-          for (let j = 0; j < classes; j++) s += u[r * classes + j];
-          for (let j = 0; j < classes; j++) t[r * classes + j] = u[r * classes + j] / s;
-        }
-      } else {
-        ints(rows, seed + 2, classes).forEach((l, r) => { t[r * classes + l] = 1; });
-      }
+      const t = soft ? softTargets(rows, classes, seed + 2) : oneHotTargets(rows, classes, seed + 2);
       y = cnn.tensor(t, [n, ...outShape]);
     } else {
       y = cnn.tensor(normals(n * size(outShape), seed + 2, 0.5), [n, ...outShape]);
@@ -103,40 +45,13 @@ function gradCheck({ layers, inputShape, loss, n = 2, seed = 1, eps = 1e-2, inpu
 
     const base = model.computeGradients(x, y);
     assert.ok(Number.isFinite(base.loss), `loss is ${base.loss}`);
-    const lossAt = (xt) => model.computeGradients(xt, y).loss;
 
     // d loss / d input
-    const gx = base.inputGradient.dataSync();
-    const scaleX = maxAbs(gx);
-    assert.ok(scaleX > 0, 'input gradient is all zero');
-    for (const i of pickIndices(xv.length, COORDS, seed + 3)) {
-      const plus = Float32Array.from(xv); plus[i] += eps;
-      const minus = Float32Array.from(xv); minus[i] -= eps;
-      const numeric = (lossAt(cnn.tensor(plus, x.shape)) - lossAt(cnn.tensor(minus, x.shape))) / (plus[i] - minus[i]);
-      compare(gx[i], numeric, scaleX, 'd loss / d input', i);
-    }
+    checkInputGradient({ model, base, x, xv, y, seed, eps });
 
     // d loss / d weight, for every weight tensor
     const names = model.weightNames();
-    weights.forEach((w, wi) => {
-      const g = base.gradients[wi].dataSync();
-      const scale = maxAbs(g);
-      assert.ok(scale > 0, `gradient of ${names[wi]} is all zero`);
-      const values = w.dataSync();
-      const withValue = (i, v) => {
-        const copy = Float32Array.from(values); copy[i] = v;
-        const list = weights.slice(); list[wi] = cnn.tensor(copy, w.shape);
-        model.setWeights(list);
-        return lossAt(x);
-      };
-      for (const i of pickIndices(values.length, COORDS, seed + 10 + wi)) {
-        const hi = Math.fround(values[i] + eps);
-        const lo = Math.fround(values[i] - eps);
-        const numeric = (withValue(i, hi) - withValue(i, lo)) / (hi - lo);
-        compare(g[i], numeric, scale, `d loss / d ${names[wi]}`, i);
-      }
-      model.setWeights(weights);
-    });
+    weights.forEach((w, wi) => checkWeightGradient({ model, base, weights, wi, name: names[wi], x, y, seed, eps }));
     return base;
   } finally {
     model.dispose();

@@ -1,9 +1,17 @@
-// Shared helpers of the block-layer tests (blocks-crosscheck, blocks-gradcheck, freeze-lint): deterministic random
-// numbers, relative-error assertions, the same functional graph built in wasm-cnn and in tfjs, non-default weights
-// (biases, batch-norm gamma / beta / moving statistics) and central-difference gradient checks. The older test files
-// carry their own copies of the first few helpers; these follow them.
+// Shared helpers of the JS tests: deterministic random numbers and random tensors, small data sets and models,
+// relative-error / closeness / bit-equality assertions, tfjs (cpu backend) set-up, the same functional graph built in
+// wasm-cnn and in tfjs, non-default weights (biases, batch-norm gamma / beta / moving statistics) and
+// central-difference gradient checks.
 import assert from 'node:assert/strict';
 import * as cnn from '../../web/index.js';
+
+// ---- set-up --------------------------------------------------------------------------------------------------------
+/** tfjs on its cpu backend, then our engine: `before(() => readyWithTfjsCpu(tf))`. */
+export async function readyWithTfjsCpu(tf) {
+  tf.env().set('PROD', true); // silences tfjs's "install tfjs-node" console banner
+  await tf.setBackend('cpu');
+  await cnn.ready();
+}
 
 // ---- deterministic random numbers ----------------------------------------------------------------------------
 export function mulberry32(seed) {
@@ -47,6 +55,49 @@ export function pickIndices(n, k, seed) {
   return all.slice(0, Math.min(k, n));
 }
 
+/** Categorical targets: `rows` one-hot rows of `classes` values, the classes drawn with ints(rows, seed, classes). */
+export function oneHotTargets(rows, classes, seed) {
+  const t = new Float32Array(rows * classes);
+  ints(rows, seed, classes).forEach((l, r) => { t[r * classes + l] = 1; });
+  return t;
+}
+/** Soft categorical targets: `rows` rows of `classes` values in [0.05, 1] (uniforms, then normalised to sum 1). */
+export function softTargets(rows, classes, seed) {
+  const u = uniforms(rows * classes, seed, 0.05, 1);
+  const t = new Float32Array(rows * classes);
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    for (let j = 0; j < classes; j++) s += u[r * classes + j];
+    for (let j = 0; j < classes; j++) t[r * classes + j] = u[r * classes + j] / s;
+  }
+  return t;
+}
+
+// ---- small data sets and models --------------------------------------------------------------------------------
+/** n samples of 4 features in 3 separable classes (class c has its mean shifted along feature c). */
+export function blobs(n, seed = 7) {
+  const r = mulberry32(seed);
+  const xs = new Float32Array(n * 4);
+  const ys = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = i % 3;
+    ys[i] = c;
+    for (let f = 0; f < 4; f++) xs[i * 4 + f] = (r() - 0.5) * 0.8 + (f === c ? 1.5 : 0);
+  }
+  return { x: cnn.tensor(xs, [n, 4]), y: cnn.tensor(ys, [n], 'int32'), xs, ys };
+}
+
+/** dense(8, relu) -> dense(3, softmax) on 4 features (for blobs). */
+export function smallClassifier(seed = 11) {
+  return cnn.sequential({ seed, layers: [
+    cnn.layers.dense({ inputShape: [4], units: 8, activation: 'relu' }),
+    cnn.layers.dense({ units: 3, activation: 'softmax' }),
+  ] });
+}
+
+/** The model's weights as Float32Arrays (the tensors getWeights returned are disposed). */
+export const weightsOf = (model) => model.getWeights().map((w) => { const v = w.dataSync(); w.dispose(); return v; });
+
 // ---- comparisons -----------------------------------------------------------------------------------------------
 /** max |a - b| / max |b| (b is the reference); when b is all zeros, max |a - b|. */
 export function relError(a, b) {
@@ -68,6 +119,14 @@ export function assertClose(ours, ref, tol, what, refName = 'tfjs') {
     for (let i = 1; i < ours.length; i++) if (Math.abs(ours[i] - ref[i]) > Math.abs(ours[worst] - ref[worst])) worst = i;
     assert.fail(`${what}: relative error ${err.toExponential(3)} > ${tol} (worst index ${worst}: ours ${ours[worst]}, ` +
       `${refName} ${ref[worst]}; ${ours.length} values)`);
+  }
+}
+
+/** Element-wise equality by Object.is (NaN equals NaN; 0 and -0 differ). */
+export function assertBitEqual(a, b, what) {
+  assert.equal(a.length, b.length, `${what}: lengths differ`);
+  for (let i = 0; i < a.length; i++) {
+    if (!Object.is(a[i], b[i])) assert.fail(`${what}: element ${i} differs: ${a[i]} vs ${b[i]}`);
   }
 }
 
@@ -160,6 +219,50 @@ function gcCompare(analytic, numeric, scale, what, index) {
 }
 
 /**
+ * d loss / d input from base = model.computeGradients(x, y) against central differences of the loss computeGradients
+ * reports, on GC_COORDS coordinates picked with seed + 3; x (values xv) is perturbed by ±eps in new tensors.
+ */
+export function checkInputGradient({ model, base, x, xv, y, seed, eps }) {
+  const lossAt = (xt) => model.computeGradients(xt, y).loss;
+  const gx = base.inputGradient.dataSync();
+  const scaleX = maxAbs(gx);
+  assert.ok(scaleX > 0, 'input gradient is all zero');
+  for (const i of pickIndices(xv.length, GC_COORDS, seed + 3)) {
+    const plus = Float32Array.from(xv); plus[i] += eps;
+    const minus = Float32Array.from(xv); minus[i] -= eps;
+    const numeric = (lossAt(cnn.tensor(plus, x.shape)) - lossAt(cnn.tensor(minus, x.shape))) / (plus[i] - minus[i]);
+    gcCompare(gx[i], numeric, scaleX, 'd loss / d input', i);
+  }
+}
+
+/**
+ * d loss / d weights[wi] (called `name`) from base = model.computeGradients(x, y) against central differences, on
+ * GC_COORDS coordinates picked with seed + 10 + wi; the weight is set to its value ±eps (rounded to float32) with
+ * setWeights, and all weights are set back to `weights` afterwards.
+ */
+export function checkWeightGradient({ model, base, weights, wi, name, x, y, seed, eps }) {
+  const lossAt = (xt) => model.computeGradients(xt, y).loss;
+  const w = weights[wi];
+  const g = base.gradients[wi].dataSync();
+  const scale = maxAbs(g);
+  assert.ok(scale > 0, `gradient of ${name} is all zero`);
+  const values = w.dataSync();
+  const withValue = (i, v) => {
+    const copy = Float32Array.from(values); copy[i] = v;
+    const list = weights.slice(); list[wi] = cnn.tensor(copy, w.shape);
+    model.setWeights(list);
+    return lossAt(x);
+  };
+  for (const i of pickIndices(values.length, GC_COORDS, seed + 10 + wi)) {
+    const hi = Math.fround(values[i] + eps);
+    const lo = Math.fround(values[i] - eps);
+    const numeric = (withValue(i, hi) - withValue(i, lo)) / (hi - lo);
+    gcCompare(g[i], numeric, scale, `d loss / d ${name}`, i);
+  }
+  model.setWeights(weights);
+}
+
+/**
  * Central-difference check of model.computeGradients (training-mode forward, no update): d loss / d input and
  * d loss / d every trainable weight on GC_COORDS random coordinates each, with the loss computeGradients reports at
  * perturbed inputs (new tensors) and weights (setWeights). Non-trainable weights (batch-norm moving statistics) do
@@ -178,45 +281,20 @@ export function gradCheck({ build, loss = 'meanSquaredError', n = 3, seed = 1, e
     const y = cnn.tensor(t.values, t.shape, t.dtype);
     const base = model.computeGradients(x, y);
     assert.ok(Number.isFinite(base.loss), `loss is ${base.loss}`);
-    const lossAt = (xt) => model.computeGradients(xt, y).loss;
     // computeGradients does not change anything: the same call gives the same loss, bit for bit.
-    assert.equal(lossAt(x), base.loss, 'a second computeGradients gives another loss');
+    assert.equal(model.computeGradients(x, y).loss, base.loss, 'a second computeGradients gives another loss');
 
-    const gx = base.inputGradient.dataSync();
-    const scaleX = maxAbs(gx);
-    assert.ok(scaleX > 0, 'input gradient is all zero');
-    for (const i of pickIndices(xv.length, GC_COORDS, seed + 3)) {
-      const plus = Float32Array.from(xv); plus[i] += eps;
-      const minus = Float32Array.from(xv); minus[i] -= eps;
-      const numeric = (lossAt(cnn.tensor(plus, x.shape)) - lossAt(cnn.tensor(minus, x.shape))) / (plus[i] - minus[i]);
-      gcCompare(gx[i], numeric, scaleX, 'd loss / d input', i);
-    }
+    checkInputGradient({ model, base, x, xv, y, seed, eps });
 
     const names = model.weightNames();
     assert.equal(base.gradients.length, weights.length, 'one gradient per weight');
     weights.forEach((w, wi) => {
-      const g = base.gradients[wi].dataSync();
       assert.deepEqual([...base.gradients[wi].shape], [...w.shape], `gradient shape of ${names[wi]}`);
       if (/moving_(mean|variance)$/.test(names[wi])) {
-        assert.equal(maxAbs(g), 0, `${names[wi]} is not trainable: its gradient must be zero`);
+        assert.equal(maxAbs(base.gradients[wi].dataSync()), 0, `${names[wi]} is not trainable: its gradient must be zero`);
         return;
       }
-      const scale = maxAbs(g);
-      assert.ok(scale > 0, `gradient of ${names[wi]} is all zero`);
-      const values = w.dataSync();
-      const withValue = (i, v) => {
-        const copy = Float32Array.from(values); copy[i] = v;
-        const list = weights.slice(); list[wi] = cnn.tensor(copy, w.shape);
-        model.setWeights(list);
-        return lossAt(x);
-      };
-      for (const i of pickIndices(values.length, GC_COORDS, seed + 10 + wi)) {
-        const hi = Math.fround(values[i] + eps);
-        const lo = Math.fround(values[i] - eps);
-        const numeric = (withValue(i, hi) - withValue(i, lo)) / (hi - lo);
-        gcCompare(g[i], numeric, scale, `d loss / d ${names[wi]}`, i);
-      }
-      model.setWeights(weights);
+      checkWeightGradient({ model, base, weights, wi, name: names[wi], x, y, seed, eps });
     });
     return base;
   } finally {

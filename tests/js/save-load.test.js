@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as cnn from '../../web/index.js';
 import { lenet5 } from '../../demos/mnist/data.js';
+import { mulberry32, uniforms, ints, weightsOf, assertBitEqual } from './helpers.js';
 
 const L = cnn.layers;
 let dir;
@@ -24,35 +25,11 @@ after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** n random images [n, h, w, c] with values uniform in [0, 1). */
+const images = (n, h, w, c, seed = 1) => cnn.tensor(uniforms(n * h * w * c, seed, 0, 1), [n, h, w, c]);
 
-function images(n, h, w, c, seed = 1) {
-  const r = mulberry32(seed);
-  return cnn.tensor(Float32Array.from({ length: n * h * w * c }, () => r()), [n, h, w, c]);
-}
-
-function labels(n, classes, seed = 2) {
-  const r = mulberry32(seed);
-  return cnn.tensor(Int32Array.from({ length: n }, () => Math.floor(r() * classes)), [n], 'int32');
-}
-
-const weightsOf = (model) => model.getWeights().map((w) => { const v = w.dataSync(); w.dispose(); return v; });
-
-function assertBitEqual(a, b, what) {
-  assert.equal(a.length, b.length, `${what}: lengths differ`);
-  for (let i = 0; i < a.length; i++) {
-    if (!Object.is(a[i], b[i])) assert.fail(`${what}: element ${i} differs: ${a[i]} vs ${b[i]}`);
-  }
-}
+/** n random int32 labels in [0, classes). */
+const labels = (n, classes, seed = 2) => cnn.tensor(ints(n, seed, classes), [n], 'int32');
 
 function assertSameModel(original, loaded, x) {
   const wa = weightsOf(original);

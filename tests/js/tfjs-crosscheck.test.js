@@ -13,61 +13,12 @@ import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import * as cnn from '../../web/index.js';
+import {
+  normals, ints, size, oneHotTargets, softTargets, assertClose, tfLoss, readyWithTfjsCpu,
+} from './helpers.js';
 
 const FORWARD_TOL = 1e-4;
 const GRAD_TOL = 1e-3;
-
-// ---- deterministic random numbers ----------------------------------------------------------------------------
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function normals(count, seed, scale = 1) {
-  const r = mulberry32(seed);
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    const u = Math.max(r(), 1e-12);
-    out[i] = scale * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r());
-  }
-  return out;
-}
-function uniforms(count, seed, lo, hi) {
-  const r = mulberry32(seed);
-  return Float32Array.from({ length: count }, () => lo + (hi - lo) * r());
-}
-function ints(count, seed, n) {
-  const r = mulberry32(seed);
-  return Int32Array.from({ length: count }, () => Math.floor(r() * n));
-}
-const size = (shape) => shape.reduce((a, b) => a * b, 1);
-
-/** max |a - b| / max |b| (b is the reference); when b is all zeros, max |a - b|. */
-function relError(a, b) {
-  assert.equal(a.length, b.length, 'length mismatch');
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  if (!Number.isFinite(diff)) return Infinity;
-  return scale > 0 ? diff / scale : diff;
-}
-function assertClose(ours, ref, tol, what) {
-  const err = relError(ours, ref);
-  if (!(err <= tol)) {
-    let worst = 0;
-    for (let i = 1; i < ours.length; i++) if (Math.abs(ours[i] - ref[i]) > Math.abs(ours[worst] - ref[worst])) worst = i;
-    assert.fail(`${what}: relative error ${err.toExponential(3)} > ${tol} (worst index ${worst}: ours ${ours[worst]}, ` +
-      `tfjs ${ref[worst]}; ${ours.length} values)`);
-  }
-}
 
 // ---- the same model in both libraries ------------------------------------------------------------------------
 const TF_ACT = {
@@ -95,17 +46,6 @@ function buildPair(specs, inputShape, seed) {
   return { ours, theirs, weights };
 }
 
-/** tfjs loss (mean over the batch / all elements as tfjs reduces it). `labels` int32 for the sparse loss. */
-function tfLoss(loss, yTrue, yPred) {
-  if (loss === 'meanSquaredError') return tf.losses.meanSquaredError(yTrue, yPred);
-  if (loss === 'categoricalCrossentropy') return tf.mean(tf.metrics.categoricalCrossentropy(yTrue, yPred));
-  // tfjs-layers' sparseCategoricalCrossentropy: clip, one-hot, categoricalCrossentropy (normalise, clip, -Σ t log).
-  const classes = yPred.shape[yPred.shape.length - 1];
-  const clipped = tf.clipByValue(yPred, 1e-7, 1 - 1e-7);
-  const oneHot = tf.reshape(tf.oneHot(tf.reshape(yTrue, [-1]), classes), yPred.shape);
-  return tf.mean(tf.metrics.categoricalCrossentropy(oneHot, clipped));
-}
-
 /** Targets for a loss: { ours: cnn Tensor, theirs: tf Tensor }. */
 function makeTargets(loss, outShape, n, seed, { soft = false } = {}) {
   const classes = outShape[outShape.length - 1];
@@ -117,18 +57,8 @@ function makeTargets(loss, outShape, n, seed, { soft = false } = {}) {
   const shape = [n, ...outShape];
   let values;
   if (loss === 'categoricalCrossentropy') {
-    values = new Float32Array(size(shape));
-    const labels = ints(size(shape) / classes, seed, classes);
-    if (soft) {
-      const u = uniforms(values.length, seed + 1, 0.05, 1);
-      for (let r = 0; r < labels.length; r++) { // soft targets, rows summing to 1
-        let s = 0;
-        for (let j = 0; j < classes; j++) s += u[r * classes + j];
-        for (let j = 0; j < classes; j++) values[r * classes + j] = u[r * classes + j] / s;
-      }
-    } else {
-      labels.forEach((l, r) => { values[r * classes + l] = 1; });
-    }
+    const rows = size(shape) / classes;
+    values = soft ? softTargets(rows, classes, seed + 1) : oneHotTargets(rows, classes, seed); // soft: rows sum to 1
   } else {
     values = normals(size(shape), seed, 0.5);
   }
@@ -152,7 +82,7 @@ function checkGradients(ours, theirs, xValues, xShape, loss, y, tfGradFn) {
     assertClose(a.dataSync(), b.dataSync(), FORWARD_TOL, 'functional tfjs forward vs tfjs layers');
     tf.dispose([a, b]);
   }
-  const { value, grads } = tf.variableGrads(() => tfLoss(loss, y.theirs, forward()), [xVar, ...vars]);
+  const { value, grads } = tf.variableGrads(() => tfLoss(tf, loss, y.theirs, forward()), [xVar, ...vars]);
   assertClose([got.loss], value.dataSync(), FORWARD_TOL, 'loss');
   assert.deepEqual([...got.inputGradient.shape], xShape, 'input gradient shape');
   assertClose(got.inputGradient.dataSync(), grads[xVar.name].dataSync(), GRAD_TOL, 'd loss / d input');
@@ -221,11 +151,7 @@ function avgPoolSameFn([h, w], p, s) {
   return (x) => tf.div(tf.mul(tf.avgPool(tf.pad(x, padding), p, s, 'valid'), p * p), counts);
 }
 
-before(async () => {
-  tf.env().set('PROD', true); // silences tfjs's "install tfjs-node" console banner
-  await tf.setBackend('cpu');
-  await cnn.ready();
-});
+before(() => readyWithTfjsCpu(tf));
 
 // ---- conv2d sweep ----------------------------------------------------------------------------------------------
 describe('conv2d vs tfjs', () => {
@@ -501,7 +427,7 @@ describe('losses vs tfjs', () => {
       const xv = normals(10 * 6, 1014);
       const labels = ints(10, 1015, 4);
       const got = ours.evaluate(cnn.tensor(xv, [10, 6]), cnn.tensor(labels, [10], 'int32'), { batchSize: 3 });
-      const want = tfLoss('sparseCategoricalCrossentropy', tf.tensor(labels, [10], 'int32'), theirs.predict(tf.tensor(xv, [10, 6])));
+      const want = tfLoss(tf, 'sparseCategoricalCrossentropy', tf.tensor(labels, [10], 'int32'), theirs.predict(tf.tensor(xv, [10, 6])));
       assertClose(got.dataSync(), want.dataSync(), FORWARD_TOL, 'evaluate loss');
     } finally {
       ours.dispose();

@@ -21,48 +21,13 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import * as cnn from '../../web/index.js';
 import { loadMnist } from '../../demos/mnist/data.js';
+import { normals, uniforms, size, relError, readyWithTfjsCpu } from './helpers.js';
 
 const FORWARD_TOL = 1e-4;
 
-before(async () => {
-  tf.env().set('PROD', true); // silences tfjs's "install tfjs-node" console banner
-  await cnn.ready();
-  await tf.setBackend('cpu');
-});
+before(() => readyWithTfjsCpu(tf));
 
 // ---- helpers -------------------------------------------------------------------------------------------------
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function normals(count, seed, scale = 1) {
-  const r = mulberry32(seed);
-  return Float32Array.from({ length: count }, () => scale * Math.sqrt(-2 * Math.log(Math.max(r(), 1e-12))) * Math.cos(2 * Math.PI * r()));
-}
-function uniforms(count, seed, lo, hi) {
-  const r = mulberry32(seed);
-  return Float32Array.from({ length: count }, () => lo + (hi - lo) * r());
-}
-const size = (shape) => shape.reduce((a, b) => a * b, 1);
-
-function relError(a, b) {
-  assert.equal(a.length, b.length, 'length mismatch');
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  if (!Number.isFinite(diff)) return Infinity;
-  return scale > 0 ? diff / scale : diff;
-}
-
 // tf.layers / cnn.layers factory for each className of getConfig().
 const FACTORY = {
   Conv2D: 'conv2d', Dense: 'dense', Flatten: 'flatten', Dropout: 'dropout', Activation: 'activation',
