@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as cnn from '../web/index.js';
-import { RECIPES, LAYERWISE, buildModel, compileOptions, toTensors, train, trainLayerwise, score } from '../demos/segmentation/recipes.js';
+import { RECIPES, LAYERWISE, AUGMENT, buildModel, compileOptions, toTensors, train, trainLayerwise, score } from '../demos/segmentation/recipes.js';
 import { makeScenes } from '../demos/segmentation/scenes.js';
 
 const { values: args } = parseArgs({
@@ -78,6 +78,7 @@ async function main() {
     await train(cnn, arch, model, trainTensors, {
       epochs: args.epochs ? Number(args.epochs) : undefined,
       seed,
+      dataset: args.dataset,
       callbacks: {
         onEpochEnd(epoch, logs) {
           console.log(`  epoch ${epoch + 1}: loss ${logs.loss.toFixed(4)}, pixel accuracy ${(logs.pixelAccuracy * 100).toFixed(1)}%, ` +
@@ -85,7 +86,8 @@ async function main() {
         },
       },
     });
-    report(arch, arch, model, started, { epochs: args.epochs ? Number(args.epochs) : RECIPES[arch].epochs });
+    report(arch, arch, model, started, { epochs: args.epochs ? Number(args.epochs) : RECIPES[arch].epochs,
+      augment: AUGMENT[args.dataset] ?? null });
     model.dispose();
   }
 }

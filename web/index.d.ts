@@ -469,6 +469,8 @@ export interface FitArgs {
   learningRateSchedule?: LearningRateSchedule;
   /** Adds gradientNorms to each batch's logs and to the History. */
   recordGradientNorms?: boolean;
+  /** Random flips and/or quarter turns of each training sample, applied alike to per-pixel labels. */
+  augment?: { flips?: boolean; rotations?: boolean };
 }
 
 /** What fit() resolves to (as tfjs's History). */

@@ -10,6 +10,7 @@ import { topologicalLayers, SymbolicTensor } from './symbolic.js';
 import { parseOptimizer, parseLoss, LOSSES } from './optimizers.js';
 import { lint } from './lint.js';
 import { parseMetrics, MetricCounts } from './metrics.js';
+import { parseAugment, drawTransform, copyTransformed } from './augment.js';
 
 const models = { live: 0 };
 const finalizer = typeof FinalizationRegistry === 'function'
@@ -350,24 +351,38 @@ export class Model {
   }
 
   /** Copies samples (by index) of x, and of y when given, into the engine's input and label buffers. */
-  #loadBatch(x, y, indices, start, count, labelSize) {
+  /**
+   * Copies samples (by index) of x, and of y when given, into the engine's input and label buffers; with `augment`
+   * ({ options, random }) each sample goes through a random flip/rotation, its per-pixel labels through the same.
+   */
+  #loadBatch(x, y, indices, start, count, labelSize, augment = null) {
     const e = engine();
-    const sampleSize = shapeSize(this.inputs[0].sampleShape);
+    const shape = this.inputs[0].sampleShape;
+    const sampleSize = shapeSize(shape);
     const xs = x.values();
     const inPtr = e.cnn_model_input_buffer(this.#handle);
     const heap = heapF32(inPtr, count * sampleSize);
+    const transforms = augment ? Array.from({ length: count }, () => drawTransform(augment.options, augment.random)) : null;
     for (let i = 0; i < count; i++) {
       const s = indices ? indices[start + i] : start + i;
-      heap.set(xs.subarray(s * sampleSize, (s + 1) * sampleSize), i * sampleSize);
+      if (transforms) copyTransformed(xs, s * sampleSize, heap, i * sampleSize, shape[0], shape[1], shape[2], transforms[i]);
+      else heap.set(xs.subarray(s * sampleSize, (s + 1) * sampleSize), i * sampleSize);
     }
     if (!y) return;
     const ys = y.values();
     const labelPtr = e.cnn_model_label_buffer(this.#handle);
     const labels = this.#compiled.loss === 'sparseCategoricalCrossentropy'
       ? heapI32(labelPtr, count * labelSize) : heapF32(labelPtr, count * labelSize);
+    // Labels move with the pixels when they are per pixel ([h, w] or [h, w, k] maps of the input's size).
+    const perPixel = transforms && labelSize % (shape[0] * shape[1]) === 0 && this.outputs[0].sampleShape.length === 3 &&
+      this.outputs[0].sampleShape[0] === shape[0] && this.outputs[0].sampleShape[1] === shape[1];
     for (let i = 0; i < count; i++) {
       const s = indices ? indices[start + i] : start + i;
-      labels.set(ys.subarray(s * labelSize, (s + 1) * labelSize), i * labelSize);
+      if (perPixel) {
+        copyTransformed(ys, s * labelSize, labels, i * labelSize, shape[0], shape[1], labelSize / (shape[0] * shape[1]), transforms[i]);
+      } else {
+        labels.set(ys.subarray(s * labelSize, (s + 1) * labelSize), i * labelSize);
+      }
     }
   }
 
@@ -392,7 +407,7 @@ export class Model {
 
   async fit(x, y, options = {}) {
     const allowed = ['epochs', 'batchSize', 'validationSplit', 'validationData', 'shuffle', 'seed', 'verbose',
-      'callbacks', 'signal', 'initialEpoch', 'yieldEvery', 'learningRateSchedule', 'recordGradientNorms'];
+      'callbacks', 'signal', 'initialEpoch', 'yieldEvery', 'learningRateSchedule', 'recordGradientNorms', 'augment'];
     for (const key of Object.keys(options)) {
       if (!allowed.includes(key)) throw new CnnError(`fit: unknown option '${key}'; known options: ${allowed.join(', ')}`);
     }
@@ -434,6 +449,8 @@ export class Model {
     if (trainCount === 0) throw new CnnError('fit: no training samples');
     const seed = options.seed === undefined ? (Math.random() * 2 ** 32) >>> 0 : checkSeed(options.seed, 'fit');
     const random = seededRandom(seed);
+    const augmentOptions = parseAugment(options.augment, this.inputs[0].sampleShape);
+    const augment = augmentOptions ? { options: augmentOptions, random: seededRandom(seed ^ 0x9e3779b9) } : null;
     const e = engine();
     this.#plan(Math.min(batchSize, trainCount), true);
     e.cnn_model_set_seed(this.#handle, seed);
@@ -479,7 +496,7 @@ export class Model {
         if (signal?.aborted || this.stopTraining) { stopped = true; break; }
         const start = b * batchSize;
         const count = Math.min(batchSize, trainCount - start);
-        this.#loadBatch(x, y, indices, start, count, labelSize);
+        this.#loadBatch(x, y, indices, start, count, labelSize, augment);
         if (schedule) this.setLearningRate(this.#scheduledRate(schedule, step, totalSteps));
         this.#run(e.cnn_model_train_step(this.#handle, count, scratch()), `fit (epoch ${epoch + 1}, batch ${b + 1})`, x, indices, start, count);
         step++;

@@ -9,6 +9,13 @@ export const RECIPES = Object.freeze({
 });
 
 /**
+ * Shapes keep their class under every flip and quarter turn, so training sees all 8 symmetries of each scene (2,000
+ * scenes overfit otherwise: FCN reached 0.85 mean IoU on its training scenes and 0.68 on held-out ones). Digits do
+ * not (a mirrored 2 is no digit, a turned 6 is a 9), so MNIST scenes are used as they are.
+ */
+export const AUGMENT = Object.freeze({ shapes: { flips: true, rotations: true }, mnist: undefined });
+
+/**
  * SegNet's layer-wise schedule: the outermost encoder/decoder pair alone, then each inner pair with the outer ones
  * frozen, then a short end-to-end fine-tune (same data and batch size as the end-to-end recipe).
  */
@@ -17,7 +24,7 @@ export const LAYERWISE = Object.freeze({ epochsPerStage: [4, 5, 8], fineTuneEpoc
 /** Trains SegNet layer-wise (cnn.train.layerwise); returns { model, histories }. */
 export async function trainLayerwise(cnn, { x, y }, { inputShape, numClasses, seed = 1, onStageEnd, schedule = LAYERWISE } = {}) {
   const recipe = RECIPES.segnet;
-  const fitFor = (epochs) => ({ epochs, batchSize: recipe.batchSize, seed,
+  const fitFor = (epochs) => ({ epochs, batchSize: recipe.batchSize, seed, augment: AUGMENT.shapes,
     learningRateSchedule: cnn.train.oneCycle(recipe.peakLearningRate) });
   return cnn.train.layerwise({
     build: (stages) => buildModel(cnn, 'segnet', { inputShape, numClasses, seed, overrides: { depth: stages } }),
@@ -58,10 +65,11 @@ export function compileOptions(cnn, arch, learningRate) {
  * Trains `model` on { x, y } with the recipe's schedule; returns the History. `epochs`, `batchSize` and callbacks
  * may be overridden (the demo's fine-tuning uses a short run at a lower peak).
  */
-export async function train(cnn, arch, model, { x, y }, { epochs, batchSize, peakLearningRate, seed = 1, callbacks, validationData, signal } = {}) {
+export async function train(cnn, arch, model, { x, y }, { epochs, batchSize, peakLearningRate, seed = 1, callbacks, validationData, signal, dataset = 'shapes' } = {}) {
   const recipe = RECIPES[arch];
   const peak = peakLearningRate ?? recipe.peakLearningRate;
   return model.fit(x, y, {
+    augment: AUGMENT[dataset],
     epochs: epochs ?? recipe.epochs,
     batchSize: batchSize ?? recipe.batchSize,
     seed,

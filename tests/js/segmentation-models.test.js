@@ -110,7 +110,7 @@ for (const dataset of ['shapes', 'mnist']) {
       const { trainSet, testSet, numClasses } = await makeScenes(cnn, dataset, { train: 2000, test: 500, size: 64, seed: 1 });
       const model = buildModel(cnn, arch, { inputShape: [64, 64, trainSet.channels], numClasses, seed: 1 });
       model.compile(compileOptions(cnn, arch));
-      await train(cnn, arch, model, toTensors(cnn, trainSet), { seed: 1 });
+      await train(cnn, arch, model, toTensors(cnn, trainSet), { seed: 1, dataset });
       const result = score(model, toTensors(cnn, testSet));
       console.log(`# retrained ${arch}-${dataset}: mean IoU ${result.meanIoU.toFixed(4)} (${RECIPES[arch].epochs} epochs)`);
       model.dispose();
