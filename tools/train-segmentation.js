@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as cnn from '../web/index.js';
-import { RECIPES, LAYERWISE, AUGMENT, buildModel, compileOptions, toTensors, train, trainLayerwise, score } from '../demos/segmentation/recipes.js';
+import { RECIPES, LAYERWISE, AUGMENT, DATASET_BUILD, buildModel, compileOptions, toTensors, train, trainLayerwise, score } from '../demos/segmentation/recipes.js';
 import { makeScenes } from '../demos/segmentation/scenes.js';
 
 const { values: args } = parseArgs({
@@ -51,7 +51,7 @@ async function main() {
     const file = `${args.out.replace(/\/$/, '')}/${arch}-${args.dataset}${args.layerwise ? '-layerwise' : ''}.wcnn`;
     writeFileSync(file, model.save({ metadata: {
       trainedBy: 'tools/train-segmentation.js', arch, dataset: args.dataset, size, seed, trainScenes: trainSet.count,
-      testScenes: testSet.count, recipe: RECIPES[arch], ...extra,
+      testScenes: testSet.count, recipe: RECIPES[arch], build: { ...RECIPES[arch].build, ...(DATASET_BUILD[args.dataset]?.[arch] ?? {}) }, ...extra,
       heldOut: { meanIoU: result.meanIoU, pixelAccuracy: result.pixelAccuracy, loss: result.loss },
     } }));
     console.log(`  saved ${file}`);
@@ -71,7 +71,7 @@ async function main() {
     return;
   }
   for (const arch of archs) {
-    const model = buildModel(cnn, arch, { inputShape: [size, size, trainSet.channels], numClasses, seed });
+    const model = buildModel(cnn, arch, { inputShape: [size, size, trainSet.channels], numClasses, seed, dataset: args.dataset });
     model.compile(compileOptions(cnn, arch));
     console.log(`${arch}: ${model.countParams()} parameters`);
     const started = performance.now();

@@ -41,13 +41,16 @@ function stageFilters(width, s) { return width * Math.min(2 ** (s - 1), 8); }
 
 /**
  * zoo.fcn({ inputShape = [64, 64, 3], numClasses = 4, depth = 4, width = 16, variant = '8s', convsPerStage = 2,
- *           batchNorm = true })
+ *           batchNorm = true, dropout = 0 })
  * variant: '32s' (upsample the final score map in one step), '16s' (one skip), '8s' (two skips). With depth d the
  * coarsest map is 2^d times smaller than the input; the names keep the paper's meaning for its depth of 5.
  */
 export function fcn(config = {}) {
   const o = options('fcn', config, { inputShape: [64, 64, 3], numClasses: 4, depth: 4, width: 16, variant: '8s',
-    convsPerStage: 2, batchNorm: true, seed: undefined, name: 'fcn' });
+    convsPerStage: 2, batchNorm: true, dropout: 0, seed: undefined, name: 'fcn' });
+  if (typeof o.dropout !== 'number' || !(o.dropout >= 0 && o.dropout < 1)) {
+    throw new CnnError(`zoo.fcn: dropout must be in [0, 1), got ${JSON.stringify(o.dropout)}`);
+  }
   const skips = { '32s': 0, '16s': 1, '8s': 2 }[o.variant];
   if (skips === undefined) throw new CnnError(`zoo.fcn: variant must be '32s', '16s' or '8s', got ${JSON.stringify(o.variant)}`);
   if (skips > o.depth - 1) throw new CnnError(`zoo.fcn: variant '${o.variant}' needs depth >= ${skips + 1}, got ${o.depth}`);
@@ -70,8 +73,11 @@ export function fcn(config = {}) {
   }
   // The fully connected layers of the classifier, as convolutions.
   const head = stageFilters(o.width, o.depth);
+  // FCN keeps VGG's dropout after fc6 and fc7 (off by default: on the shapes scenes augmentation suffices).
   x = conv(x, 'fc6', head, 3);
+  if (o.dropout > 0) x = layers.dropout({ name: 'drop6', rate: o.dropout }).apply(x);
   x = conv(x, 'fc7', head, 1);
+  if (o.dropout > 0) x = layers.dropout({ name: 'drop7', rate: o.dropout }).apply(x);
   let score = layers.conv2d({ name: 'score', filters: o.numClasses, kernelSize: 1 }).apply(x);
   // Each skip: upsample ×2 (bilinear init), add the score of a shallower pooling, as FCN-16s/8s.
   for (let k = 1; k <= skips; k++) {

@@ -38,6 +38,12 @@ export async function trainLayerwise(cnn, { x, y }, { inputShape, numClasses, se
   });
 }
 
+/**
+ * Per-data-set changes to the architecture: on MNIST scenes (no augmentation possible) FCN overfits its 2,000
+ * scenes (0.86 mean IoU on them, 0.72 held-out), so it gets back FCN's dropout after fc6 and fc7.
+ */
+export const DATASET_BUILD = Object.freeze({ shapes: {}, mnist: { fcn: { dropout: 0.5 } } });
+
 /** Tensors for a generated data set ({ images, masks, count, height, width, channels }). */
 export function toTensors(cnn, set) {
   return {
@@ -47,10 +53,11 @@ export function toTensors(cnn, set) {
 }
 
 /** Builds the recipe's model for the data set's shape and classes. */
-export function buildModel(cnn, arch, { inputShape, numClasses, seed = 1, overrides = {} }) {
+export function buildModel(cnn, arch, { inputShape, numClasses, seed = 1, overrides = {}, dataset = 'shapes' }) {
   const recipe = RECIPES[arch];
   if (!recipe) throw new Error(`unknown architecture '${arch}': expected one of ${Object.keys(RECIPES).join(', ')}`);
-  return cnn.zoo[arch]({ ...recipe.build, ...overrides, inputShape, numClasses, seed, name: arch });
+  const perDataset = DATASET_BUILD[dataset]?.[arch] ?? {};
+  return cnn.zoo[arch]({ ...recipe.build, ...perDataset, ...overrides, inputShape, numClasses, seed, name: arch });
 }
 
 export function compileOptions(cnn, arch, learningRate) {

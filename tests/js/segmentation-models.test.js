@@ -108,7 +108,7 @@ for (const dataset of ['shapes', 'mnist']) {
   for (const arch of ['segnet', 'fcn']) {
     test(`retrained ${arch} on ${dataset} reaches mean IoU >= ${TARGETS[dataset]}`, { skip: !LONG && 'set CNN_LONG_TESTS=1' }, async () => {
       const { trainSet, testSet, numClasses } = await makeScenes(cnn, dataset, { train: 2000, test: 500, size: 64, seed: 1 });
-      const model = buildModel(cnn, arch, { inputShape: [64, 64, trainSet.channels], numClasses, seed: 1 });
+      const model = buildModel(cnn, arch, { inputShape: [64, 64, trainSet.channels], numClasses, seed: 1, dataset });
       model.compile(compileOptions(cnn, arch));
       await train(cnn, arch, model, toTensors(cnn, trainSet), { seed: 1, dataset });
       const result = score(model, toTensors(cnn, testSet));
