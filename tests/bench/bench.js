@@ -2,18 +2,20 @@
 /**
  * wasm-cnn vs TensorFlow.js, side by side in one Node process, one thread each, fp32.
  *
- *   node tests/bench/bench.js [--quick] [--json out.json]
+ *   node tests/bench/bench.js [--quick] [--json out.json] [--only <substring>[,<substring>...]] [--tfjs-train-batch <n>]
  *   npm run bench                      (builds first)
  *
  * Forward kernels at batch 1 (conv2d + bias, max pool) against @tensorflow/tfjs-backend-wasm (XNNPACK, the SIMD
  * build, one thread: tfjs-wasm cannot start threads in Node), LeNet-5 inference at batch 64 against the same, and one
  * LeNet-5 training step at batch 64 against the tfjs cpu backend (tfjs-wasm has no gradient kernels for conv2d; the
- * bench tries and prints the error). In each case the libraries take turns sample by sample (tests/bench/timing.js),
- * so that both see the same machine load. The figures are medians of per-call process CPU time (getrusage), which
- * leaves out the time the process waits while other processes run: this machine is shared, and under load wall-clock
- * samples of a few ms are inflated by whole scheduler time slices. Wall-clock medians are reported alongside ("wall
- * ratio", and in --json). The ratio is tfjs time / our time (> 1: we are faster). Each case also checks that both
- * libraries compute the same outputs.
+ * bench tries and prints the error). Then whole zoo models: ResNet-20 and GoogLeNet-mini (32x32x3, 10 classes) and
+ * the segmentation models FCN-8s and SegNet (4 classes), inference at batch 1 (segmentation: 256x256x3) against
+ * tfjs-wasm, and one SGD training step (batch 32; segmentation: batch 8 of 64x64x3) against tfjs-cpu. In each case the
+ * libraries take turns sample by sample (tests/bench/timing.js), so that both see the same machine load. The figures
+ * are medians of per-call process CPU time (getrusage), which leaves out the time the process waits while other
+ * processes run: this machine is shared, and under load wall-clock samples of a few ms are inflated by whole scheduler
+ * time slices. Wall-clock medians are reported alongside ("wall ratio", and in --json). The ratio is tfjs time / our
+ * time (> 1: we are faster). Each case also checks that both libraries compute the same outputs.
  *
  * What is timed:
  * - ours: model.predict(x) of a one-layer cnn.sequential on a preallocated input Tensor. That includes copying the
@@ -25,8 +27,23 @@
  * - training: ours model.fit on N*64 samples (epochs 1, batch 64, per-step times from onBatchEnd); tfjs
  *   model.trainOnBatch per step (a few seconds each: at most 5 steps, capped at ~50 s). Same architecture, same
  *   initial weights (checked: same first-batch loss), same loss (sparse categorical cross-entropy) and optimizer (SGD).
+ * - zoo / segmentation models: the tfjs model is rebuilt layer by layer from our model.getConfig()
+ *   (tests/bench/tfjs-models.js) and gets our weights with one setWeights (same order); outputs must agree to 1e-4
+ *   (relative to the largest) before timing. Inference: ours model.predict vs tfjs LayersModel.predict + dataSync().
+ *   Training: ours model.fit over exactly one batch per call, tfjs model.trainOnBatch, both SGD; the first-step losses
+ *   are compared. A tfjs-cpu training step costs ~8 s (ResNet-20) to ~60 s (GoogLeNet-mini) per 32x32 image, 96-99%
+ *   of it in its Conv2DBackpropFilter kernel, and grows linearly with the batch (ResNet-20, batch 32: 241 s measured,
+ *   16 x the batch-2 step = 260 s), so by default tfjs-cpu runs steps of batch 1 (2 steps; GoogLeNet-mini 1, none with
+ *   --quick) and the model's batch is extrapolated (marked "~" / "est."); ours is timed at the model's batch and at
+ *   batch 1 (the measured-on-both-sides rows). --tfjs-train-batch n times tfjs at batch n instead (minutes per step).
+ * - SegNet: tfjs has no max-unpooling, so the tfjs model has upSampling2d (nearest) in place of each maxUnpooling2d
+ *   and plain max pooling; ours runs both its SegNet and that same variant ("upSampling2d" rows: identical networks,
+ *   on which the output and loss checks are made).
  *
- * The whole run takes about 1.5 minutes (--quick: about 40 s).
+ * --only runs the cases whose names contain one of the comma-separated substrings (case-insensitive): e.g. "conv",
+ * "LeNet", "ResNet", "segnet,fcn", "inference", "train step".
+ *
+ * The whole run takes about 5 minutes (--quick: about 1.5 minutes) on the 2-core development machine.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -37,7 +54,7 @@ import { getThreadsCount, version_wasm as tfjsWasmVersion } from '@tensorflow/tf
 import * as cnn from '../../web/index.js';
 import { lenet5, loadMnist, DEFAULT_SOURCE, ROWS, COLS } from '../../demos/mnist/data.js';
 import { engine } from '../../web/engine.js';
-import { compareSync, summarize, cpuMs, median } from './timing.js';
+import { compareSync, summarize, cpuMs } from './timing.js';
 import { rebuild, copyAllWeights } from './tfjs-models.js';
 
 const require = createRequire(import.meta.url);
@@ -945,6 +962,7 @@ async function main() {
   if (anyTraining) parts.push('tfjs-wasm cannot train');
   const load1 = os.loadavg();
   const seconds = (performance.now() - started) / 1000;
+  if (!parts.length) parts.push(`no case matches --only ${ONLY?.join(',')}`);
   const summary = `summary: ${parts.join('; ')}; ${seconds.toFixed(0)} s, load average ${load0[0].toFixed(2)} -> ${load1[0].toFixed(2)}`;
   log(summary);
 
