@@ -227,10 +227,11 @@ describe('zoo: parameter counts equal those of the same architecture in tfjs', (
   }
 });
 
-test('zoo: chain-shaped models list their weights in the order of the tfjs model (whole-model setWeights)', () => {
-  // Branching models (googlenet, resnet) order their layers differently from tfjs (depth-first from the output vs
-  // tfjs's by-depth order), so for them weights are matched layer by layer, by name, as copyWeights does.
-  for (const [name, opts] of [['lenet5', {}], ['alexnet', { widthMultiplier: 0.125 }], ['vgg', { depth: 11, batchNorm: true, widthMultiplier: 0.125 }], ['nin', { batchNorm: true, widthMultiplier: 0.125 }]]) {
+test('zoo: every model lists its weights in the order of the tfjs model (whole-model setWeights)', () => {
+  // Branching models included: layers are ordered as tfjs's Container orders them.
+  for (const [name, opts] of [['lenet5', {}], ['alexnet', { widthMultiplier: 0.125 }], ['vgg', { depth: 11, batchNorm: true, widthMultiplier: 0.125 }],
+    ['nin', { batchNorm: true, widthMultiplier: 0.125 }], ['googlenet', { widthMultiplier: 0.125, blocksPerStage: [1, 2, 1] }],
+    ['resnet', { depth: 20, widthMultiplier: 0.25 }]]) {
     const ours = cnn.zoo[name]({ ...opts, seed: 1 });
     const theirs = toTf(ours);
     assert.deepEqual(theirs.weights.map((w) => w.originalName), ours.weightNames(), name);
