@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as cnn from '../web/index.js';
-import { RECIPES, LAYERWISE, AUGMENT, DATASET_BUILD, buildModel, compileOptions, toTensors, train, trainLayerwise, score } from '../demos/segmentation/recipes.js';
+import { RECIPES, LAYERWISE, AUGMENT, DATASET_BUILD, epochsFor, buildModel, compileOptions, toTensors, train, trainLayerwise, score } from '../demos/segmentation/recipes.js';
 import { makeScenes } from '../demos/segmentation/scenes.js';
 
 const { values: args } = parseArgs({
@@ -86,7 +86,7 @@ async function main() {
         },
       },
     });
-    report(arch, arch, model, started, { epochs: args.epochs ? Number(args.epochs) : RECIPES[arch].epochs,
+    report(arch, arch, model, started, { epochs: args.epochs ? Number(args.epochs) : epochsFor(arch, args.dataset),
       augment: AUGMENT[args.dataset] ?? null });
     model.dispose();
   }

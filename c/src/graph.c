@@ -49,6 +49,7 @@ int cnn_graph_add_node(cnn_model* m, const cnn_layer_ops* ops, const int* inputs
     node->c = c;
     node->first_param = m->n_params;
     node->trainable = 1;
+    m->output_before_add = m->output_node;
     m->output_node = node->id;
     return m->n_nodes++;
 }
@@ -89,7 +90,7 @@ int cnn_graph_rollback(cnn_model* m, int node, int status) {
             free(m->params[m->n_params].data);
         }
         m->n_nodes--;
-        m->output_node = m->n_nodes - 1;
+        m->output_node = m->output_before_add; /* a failed add leaves the model as it was */
     }
     return status;
 }

@@ -93,6 +93,7 @@ struct cnn_model {
     int n_params, params_cap;
     int input_node;
     int output_node;
+    int output_before_add; /* output_node before the last node was added, restored if adding it fails */
     cnn_rng rng;          /* initialisation */
     cnn_rng dropout_rng;  /* training-time randomness, re-seedable per fit */
 

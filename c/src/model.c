@@ -77,6 +77,10 @@ cnn_status cnn_model_set_output(cnn_model* m, int node) {
     if (node < 0 || node >= m->n_nodes)
         return cnn_fail(CNN_STATUS_INVALID_ARG, "output node %d does not exist (the model has %d nodes)", node,
                         m->n_nodes);
+    /* The plan sized the label, output and class-count buffers for the output node it saw. */
+    if (m->capacity > 0 && node != m->output_node)
+        return cnn_fail(CNN_STATUS_INVALID_STATE, "set_output: cannot change the output of a planned model (from node "
+                        "%d to %d)", m->output_node, node);
     m->output_node = node;
     return CNN_STATUS_OK;
 }

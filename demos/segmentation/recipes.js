@@ -44,6 +44,11 @@ export async function trainLayerwise(cnn, { x, y }, { inputShape, numClasses, se
  */
 export const DATASET_BUILD = Object.freeze({ shapes: {}, mnist: { fcn: { dropout: 0.5 } } });
 
+/** Epochs per data set where they differ from the recipe's (FCN needs longer on shapes under augmentation). */
+export const DATASET_EPOCHS = Object.freeze({ shapes: { fcn: 28 }, mnist: {} });
+
+export function epochsFor(arch, dataset) { return DATASET_EPOCHS[dataset]?.[arch] ?? RECIPES[arch].epochs; }
+
 /** Tensors for a generated data set ({ images, masks, count, height, width, channels }). */
 export function toTensors(cnn, set) {
   return {
@@ -77,7 +82,7 @@ export async function train(cnn, arch, model, { x, y }, { epochs, batchSize, pea
   const peak = peakLearningRate ?? recipe.peakLearningRate;
   return model.fit(x, y, {
     augment: AUGMENT[dataset],
-    epochs: epochs ?? recipe.epochs,
+    epochs: epochs ?? epochsFor(arch, dataset),
     batchSize: batchSize ?? recipe.batchSize,
     seed,
     learningRateSchedule: cnn.train.oneCycle(peak),

@@ -134,17 +134,18 @@ int cnn_model_add_batchnorm(cnn_model* m, int input, float momentum, float epsil
                          "batchNormalization: momentum must be in [0, 1] and epsilon > 0, got %g and %g",
                          (double)momentum, (double)epsilon);
     const cnn_node* in = &m->nodes[input];
-    int id = cnn_graph_add_node(m, &cnn_batchnorm_ops, &input, 1, in->h, in->w, in->c);
+    const int c = in->c; /* adding the node may move m->nodes, and `in` with them */
+    int id = cnn_graph_add_node(m, &cnn_batchnorm_ops, &input, 1, in->h, in->w, c);
     if (id < 0) return id;
     cnn_bn_cfg cfg = {momentum, epsilon, center != 0, scale != 0};
     m->nodes[id].cfg.bn = cfg;
-    int32_t dims[1] = {in->c};
+    int32_t dims[1] = {c};
     int p = 0;
-    if (scale) p = cnn_graph_add_param(m, id, 1, dims, in->c, in->c, CNN_INIT_ONES, 0);
-    if (p >= 0 && center) p = cnn_graph_add_param(m, id, 1, dims, in->c, in->c, CNN_INIT_ZEROS, 0);
-    if (p >= 0) p = cnn_graph_add_param(m, id, 1, dims, in->c, in->c, CNN_INIT_ZEROS, 0);
+    if (scale) p = cnn_graph_add_param(m, id, 1, dims, c, c, CNN_INIT_ONES, 0);
+    if (p >= 0 && center) p = cnn_graph_add_param(m, id, 1, dims, c, c, CNN_INIT_ZEROS, 0);
+    if (p >= 0) p = cnn_graph_add_param(m, id, 1, dims, c, c, CNN_INIT_ZEROS, 0);
     if (p >= 0) m->params[p].is_state = 1;
-    if (p >= 0) p = cnn_graph_add_param(m, id, 1, dims, in->c, in->c, CNN_INIT_ONES, 0);
+    if (p >= 0) p = cnn_graph_add_param(m, id, 1, dims, c, c, CNN_INIT_ONES, 0);
     if (p >= 0) m->params[p].is_state = 1;
     if (p < 0) return cnn_graph_rollback(m, id, p);
     return id;

@@ -142,6 +142,9 @@ int cnn_model_add_conv2d(cnn_model* m, int input, int filters, int kh, int kw, i
                          "kernel=%dx%d strides=%dx%d dilation=%dx%d", filters, kh, kw, sh, sw, dh, dw);
     if (padding != CNN_PADDING_VALID && padding != CNN_PADDING_SAME)
         return -cnn_fail(CNN_STATUS_INVALID_ARG, "conv2d: unknown padding %d", padding);
+    if ((int64_t)(kh - 1) * dh + 1 > CNN_MAX_DIM || (int64_t)(kw - 1) * dw + 1 > CNN_MAX_DIM)
+        return -cnn_fail(CNN_STATUS_INVALID_ARG, "conv2d: kernel %dx%d with dilation %dx%d spans more than %d pixels",
+                         kh, kw, dh, dw, CNN_MAX_DIM);
     if ((dh > 1 || dw > 1) && (sh > 1 || sw > 1))
         return -cnn_fail(CNN_STATUS_INVALID_ARG,
                          "conv2d: dilation %dx%d with strides %dx%d: dilation needs strides 1 (as in tfjs)", dh, dw,
@@ -156,11 +159,12 @@ int cnn_model_add_conv2d(cnn_model* m, int input, int filters, int kh, int kw, i
     if ((int64_t)kh * kw * in->c > CNN_MAX_ELEMENTS / (filters > 0 ? filters : 1))
         return -cnn_fail(CNN_STATUS_INVALID_SHAPE, "conv2d: kernel of %dx%dx%dx%d is too large", kh, kw, in->c,
                          filters);
+    const int in_c = in->c; /* adding the node may move m->nodes, and `in` with them */
     int id = cnn_graph_add_node(m, &cnn_conv2d_ops, &input, 1, cfg.oh, cfg.ow, filters);
     if (id < 0) return id;
     m->nodes[id].cfg.conv = cfg;
-    int32_t kdims[4] = {kh, kw, in->c, filters};
-    int fan_in = kh * kw * in->c, fan_out = kh * kw * filters;
+    int32_t kdims[4] = {kh, kw, in_c, filters};
+    int fan_in = kh * kw * in_c, fan_out = kh * kw * filters;
     int p = cnn_graph_add_param(m, id, 4, kdims, fan_in, fan_out, kernel_init, 1);
     if (p < 0) return cnn_graph_rollback(m, id, p);
     if (cfg.use_bias) {

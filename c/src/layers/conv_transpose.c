@@ -128,16 +128,17 @@ int cnn_model_add_conv2d_transpose(cnn_model* m, int input, int filters, int kh,
     if (back_h != in->h || back_w != in->w)
         return -cnn_fail(CNN_STATUS_INVALID_SHAPE, "conv2dTranspose: kernel %dx%d with strides %dx%d does not fit input "
                          "%dx%d", kh, kw, sh, sw, in->h, in->w);
+    const int in_c = in->c; /* adding the node may move m->nodes, and `in` with them */
     int id = cnn_graph_add_node(m, &cnn_conv2d_transpose_ops, &input, 1, (int)oh, (int)ow, filters);
     if (id < 0) return id;
     m->nodes[id].cfg.conv = cfg;
-    int32_t kdims[4] = {kh, kw, filters, in->c};
+    int32_t kdims[4] = {kh, kw, filters, in_c};
     /* tfjs's fans for a transposed kernel [kh, kw, out, in]: fan_in = kh·kw·out, fan_out = kh·kw·in. */
-    int fan_in = kh * kw * filters, fan_out = kh * kw * in->c;
+    int fan_in = kh * kw * filters, fan_out = kh * kw * in_c;
     int init = kernel_init == CNN_INIT_BILINEAR ? CNN_INIT_ZEROS : kernel_init;
     int p = cnn_graph_add_param(m, id, 4, kdims, fan_in, fan_out, init, 1);
     if (p < 0) return cnn_graph_rollback(m, id, p);
-    if (kernel_init == CNN_INIT_BILINEAR) fill_bilinear(m->params[p].data, kh, kw, filters, in->c);
+    if (kernel_init == CNN_INIT_BILINEAR) fill_bilinear(m->params[p].data, kh, kw, filters, in_c);
     if (cfg.use_bias) {
         int32_t bdims[1] = {filters};
         p = cnn_graph_add_param(m, id, 1, bdims, fan_in, fan_out, CNN_INIT_ZEROS, 0);
