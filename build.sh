@@ -65,5 +65,21 @@ for test_src in tests/c/test_*.c; do
   fi
 done
 
+# libFuzzer target of the public API (tests/fuzz), when clang with libFuzzer is installed (Debian: clang and
+# libclang-rt-14-dev); skipped quietly otherwise, and tests/native.test.js then skips the fuzz run.
+FUZZ_FLAGS=(-g -O1 -std=c11 -Wall -Wextra -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+            -Ic/include -Ic/src)
+if command -v clang >/dev/null 2>&1 && stale build/native/fuzz_graph c tests/fuzz/fuzz_graph.c build.sh; then
+  probe=$(mktemp -d)
+  printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \
+    'int LLVMFuzzerTestOneInput(const uint8_t* d, size_t n) { (void)d; (void)n; return 0; }' > "$probe/probe.c"
+  if clang -fsanitize=fuzzer,address,undefined "$probe/probe.c" -o "$probe/probe" >/dev/null 2>&1; then
+    say "building build/native/fuzz_graph (clang, libFuzzer + ASan/UBSan)"
+    clang "${FUZZ_FLAGS[@]}" tests/fuzz/fuzz_graph.c "${SOURCES[@]}" -lm -o build/native/fuzz_graph ||
+      die "build of the fuzz target failed"
+  fi
+  rm -rf "$probe"
+fi
+
 if [ -f tools/prepare-mnist.js ]; then node tools/prepare-mnist.js || die "preparing MNIST data failed"; fi
 say "ok"

@@ -1,9 +1,13 @@
 // Runs the native engine test programs (built by build.sh with ASan/UBSan), and the kernel tests once more under
-// valgrind (a separate build without sanitizers) when valgrind is installed.
+// valgrind (a separate build without sanitizers) when valgrind is installed. Then fuzzes the public API for a bounded
+// time with the libFuzzer target build/native/fuzz_graph (built when clang with libFuzzer is installed), starting
+// from a copy of tests/fuzz/corpus (seeds and reproducers of fixed bugs); CNN_FUZZ_SECONDS changes the time (20).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, existsSync } from 'node:fs';
+import { readdirSync, existsSync, mkdtempSync, cpSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -29,3 +33,25 @@ for (const name of programs) {
     assert.equal(run.status, 0, `${name} under valgrind failed:\n${tail}`);
   });
 }
+
+const fuzzer = `${dir}/fuzz_graph`;
+test('fuzz the public API (libFuzzer, ASan/UBSan/LeakSanitizer)', {
+  skip: existsSync(fuzzer) ? false
+    : 'build/native/fuzz_graph not built: needs clang with libFuzzer (Debian packages clang, libclang-rt-14-dev)',
+}, () => {
+  const seconds = Number(process.env.CNN_FUZZ_SECONDS ?? 20);
+  const work = mkdtempSync(join(tmpdir(), 'wasm-cnn-fuzz-'));
+  cpSync(`${root}tests/fuzz/corpus`, `${work}/corpus`, { recursive: true });
+  const run = spawnSync(fuzzer, [`-max_total_time=${seconds}`, '-rss_limit_mb=1024', '-timeout=10',
+    `-artifact_prefix=${work}/`, '-print_final_stats=1', `${work}/corpus`],
+  { encoding: 'utf8', timeout: (seconds + 120) * 1000 });
+  const log = `${run.stdout}\n${run.stderr}`.trim().split('\n');
+  const artifacts = readdirSync(work).filter((f) => f !== 'corpus');
+  const report = [...log.filter((l) => /ERROR|SUMMARY|runtime error|fuzz_graph:/.test(l)).slice(0, 10),
+    ...log.slice(-12)].join('\n');
+  // On failure the work directory stays, with the crashing input (reproduce: build/native/fuzz_graph <file>).
+  assert.equal(run.status, 0, `fuzz_graph failed; artifacts in ${work}: ${artifacts.join(', ') || 'none'}\n${report}`);
+  const stats = log.filter((l) => /^stat::(number_of_executed_units|average_exec_per_sec)/.test(l));
+  console.log(`fuzz_graph: ${stats.map((l) => l.replace('stat::', '').replace(/:\s+/, ' ')).join(', ')}`);
+  rmSync(work, { recursive: true, force: true });
+});

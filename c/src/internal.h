@@ -102,6 +102,7 @@ struct cnn_model {
     cnn_optimizer_config opt;
     int64_t step;         /* optimizer steps taken (Adam bias correction) */
     float* class_weights; /* NULL or one weight per output class (sparse cross-entropy) */
+    int n_class_weights;  /* as many as the output had classes when they were set */
     double* class_counts; /* 3 × classes: true positives, predicted, true (see cnn_model_take_class_counts) */
     int has_ignore_label;
     int ignore_label;     /* sparse labels equal to this count neither in the loss nor in accuracy */

@@ -59,6 +59,10 @@ int cnn_loss_compute(cnn_model* m, int n, int grads, float* stats) {
     const float* targets = (const float*)m->labels;
 
     if (m->loss == CNN_LOSS_SPARSE_CE) {
+        /* The output may have changed since the weights were set (layers added after them). */
+        if (m->class_weights && m->n_class_weights != c)
+            return -cnn_fail(CNN_STATUS_INVALID_STATE, "loss: %d class weights were set, the output has %d classes",
+                             m->n_class_weights, c);
         for (size_t r = 0; r < rows; r++) {
             int32_t label = labels[r];
             if ((label < 0 || label >= c) && !(m->has_ignore_label && label == m->ignore_label))
@@ -166,6 +170,7 @@ cnn_status cnn_model_set_class_weights(cnn_model* m, const float* weights, int c
     if (count == 0 || !weights) {
         free(m->class_weights);
         m->class_weights = NULL;
+        m->n_class_weights = 0;
         return CNN_STATUS_OK;
     }
     if (m->output_node < 0 || count != m->nodes[m->output_node].c)
@@ -180,6 +185,7 @@ cnn_status cnn_model_set_class_weights(cnn_model* m, const float* weights, int c
     memcpy(copy, weights, (size_t)count * sizeof(float));
     free(m->class_weights);
     m->class_weights = copy;
+    m->n_class_weights = count;
     return CNN_STATUS_OK;
 }
 

@@ -141,9 +141,9 @@ static int valid_node(const state* st, int id) { return id >= 0 && id < st->n_no
 
 static int in_dim(int v) { return v >= 1 && v <= ENGINE_MAX_DIM; }
 
-/* A parameter of `floats` values that the engine may accept but that would break the budget. */
-static int too_many_params(const state* st, double floats) {
-    return floats <= ENGINE_MAX_ELEMENTS && (double)st->params + floats > PARAM_BUDGET;
+/* A kernel of `floats` values (plus a bias) that the engine may accept but that would break the budget. */
+static int too_many_params(const state* st, double floats, int bias) {
+    return floats <= ENGINE_MAX_ELEMENTS && (double)st->params + floats + (bias > 0 ? bias : 0) > PARAM_BUDGET;
 }
 
 static double total_cost(const state* st) {
@@ -262,9 +262,10 @@ static void layer_op(state* st, reader* r, int op) {
         double k = 0; /* kernel floats (double: the product of fuzzed sizes overflows int64) */
         if (valid_node(st, in) && in_dim(filters) && in_dim(kh) && in_dim(kw))
             k = (double)kh * kw * st->nodes[in].c * filters;
-        if (too_many_params(st, k + (double)filters)) return;
+        if (too_many_params(st, k, filters)) return;
         int id = cnn_model_add_conv2d(m, in, filters, kh, kw, sh, sw, dh, dw, padding, bias, init);
-        added(st, "conv2d", id, id >= 0 ? (double)kh * kw * st->nodes[in].c : 0, id >= 0 ? (int64_t)k + (bias ? filters : 0) : 0);
+        double cost = id >= 0 ? (double)kh * kw * st->nodes[in].c : 0;
+        added(st, "conv2d", id, cost, id >= 0 ? (int64_t)k + (bias ? filters : 0) : 0);
         break;
     }
     case OP_POOL: {
@@ -283,9 +284,10 @@ static void layer_op(state* st, reader* r, int op) {
         int in = fz_node(r, n), units = fz_int(r, 1, 16), bias = fz_int(r, 0, 1), init = fz_int(r, 0, 6);
         double k = 0;
         if (valid_node(st, in) && in_dim(units)) k = (double)size_of(st->nodes[in]) * units;
-        if (too_many_params(st, k + (double)units)) return;
+        if (too_many_params(st, k, units)) return;
         int id = cnn_model_add_dense(m, in, units, bias, init);
-        added(st, "dense", id, id >= 0 ? (double)size_of(st->nodes[in]) : 0, id >= 0 ? (int64_t)k + (bias ? units : 0) : 0);
+        double cost = id >= 0 ? (double)size_of(st->nodes[in]) : 0;
+        added(st, "dense", id, cost, id >= 0 ? (int64_t)k + (bias ? units : 0) : 0);
         break;
     }
     case OP_FLATTEN:
@@ -338,7 +340,7 @@ static void layer_op(state* st, reader* r, int op) {
         double k = 0; /* kernel floats (double: the product of fuzzed sizes overflows int64) */
         if (valid_node(st, in) && in_dim(filters) && in_dim(kh) && in_dim(kw))
             k = (double)kh * kw * st->nodes[in].c * filters;
-        if (too_many_params(st, k + (double)filters)) return;
+        if (too_many_params(st, k, filters)) return;
         int id = cnn_model_add_conv2d_transpose(m, in, filters, kh, kw, sh, sw, padding, bias, init);
         double cost = 0;
         if (id >= 0) /* per output value: the input pixels whose kernel window covers it, times input channels */

@@ -258,13 +258,17 @@ static int conv_in_place(const cnn_conv_geom* g) {
            conv_span(g->ow, g->sw, g->kw, g->dw) <= g->w;
 }
 
+/* Floats of the zero-padded copy of one image (0 when it is read in place). size_t: a kernel far larger than the
+ * image makes it huge. */
+static size_t conv_padded_floats(const cnn_conv_geom* g) {
+    if (conv_in_place(g)) return 0;
+    return (size_t)conv_span(g->oh, g->sh, g->kh, g->dh) * (size_t)conv_span(g->ow, g->sw, g->kw, g->dw) *
+           (size_t)g->c;
+}
+
 size_t cnn_f32_conv2d_workspace_floats(const cnn_conv_geom* g, int N) {
     const size_t K = (size_t)g->kh * g->kw * g->c, np = (size_t)round_up(N, GEMM_NR);
-    size_t floats = K * np + np;
-    if (!conv_in_place(g))
-        floats += (size_t)round_up(conv_span(g->oh, g->sh, g->kh, g->dh) *
-                                   conv_span(g->ow, g->sw, g->kw, g->dw) * g->c, 4);
-    return floats;
+    return K * np + np + ((conv_padded_floats(g) + 3) & ~(size_t)3);
 }
 
 int cnn_f32_conv2d_supported(const cnn_conv_geom* g, int N) {
@@ -277,7 +281,9 @@ int cnn_f32_conv2d_supported(const cnn_conv_geom* g, int N) {
  * filters (N ≤ 8) — and loses 5-25% on long kernel rows with N ≥ 16 (64→64 3x3, 16→32 3x3), where the blocked
  * GEMM keeps its B panels in L1 better. */
 int cnn_f32_conv2d_preferred(const cnn_conv_geom* g, int N) {
-    return cnn_f32_conv2d_supported(g, N) && (g->kw * g->c <= 40 || N <= 8);
+    /* Not when the padded copy outgrows the patch matrix it replaces (kernels much larger than the image). */
+    return cnn_f32_conv2d_supported(g, N) && (g->kw * g->c <= 40 || N <= 8) &&
+           conv_padded_floats(g) <= (size_t)g->oh * g->ow * g->kh * g->kw * g->c;
 }
 
 static void ukernel_conv(int kh, int seg, size_t ky_step, const float* const* rows, const float* b,

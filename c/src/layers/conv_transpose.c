@@ -117,6 +117,9 @@ int cnn_model_add_conv2d_transpose(cnn_model* m, int input, int filters, int kh,
         return -cnn_fail(CNN_STATUS_INVALID_ARG, "conv2dTranspose: unknown padding %d", padding);
     if (kernel_init != CNN_INIT_BILINEAR && !cnn_init_is_valid(kernel_init))
         return -cnn_fail(CNN_STATUS_INVALID_ARG, "conv2dTranspose: unknown initializer %d", kernel_init);
+    if ((int64_t)kh * kw * in->c > CNN_MAX_ELEMENTS / filters) /* before the fans are computed in int */
+        return -cnn_fail(CNN_STATUS_INVALID_SHAPE, "conv2dTranspose: kernel of %dx%dx%dx%d is too large", kh, kw,
+                         filters, in->c);
     int64_t oh = transpose_out(in->h, kh, sh, padding), ow = transpose_out(in->w, kw, sw, padding);
     if (oh > CNN_MAX_DIM || ow > CNN_MAX_DIM)
         return -cnn_fail(CNN_STATUS_INVALID_SHAPE, "conv2dTranspose: output %lldx%lld is too large", (long long)oh,
