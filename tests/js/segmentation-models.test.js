@@ -18,8 +18,10 @@ const TARGETS = { shapes: 0.85, mnist: 0.75 };
 // Each entry says what the recipe reaches; remove it once a model that meets the target ships.
 const OPEN = {
   'segnet-shapes': 'SegNet (width 12, 16 epochs, flips/rotations) reaches 0.81 on held-out shapes; 0.85 needs a wider net or more epochs',
-  'fcn-shapes': 'FCN-8s (width 12, 28 epochs, flips/rotations) stays below 0.85 on held-out shapes',
-  'fcn-mnist': 'FCN-8s overfits 2,000 MNIST scenes (0.86 on them, 0.70-0.72 held-out)',
+  'fcn-shapes': 'FCN-8s (width 12, 28 epochs, flips/rotations) reaches 0.79 on held-out shapes',
+  'fcn-mnist': 'FCN-8s overfits 2,000 MNIST scenes (0.86 on them, 0.70 held-out with dropout, 0.72 without)',
+  layerwise: 'layer-wise SegNet (4/5/8 epochs per stage, 3 fine-tune epochs) reaches 0.70 against 0.81 end-to-end: the ' +
+    'outermost pair alone learns little (0.21) and, frozen, holds the inner ones back until the fine-tune',
 };
 const heldOutCache = new Map();
 
@@ -61,7 +63,7 @@ for (const dataset of ['shapes', 'mnist']) {
   }
 }
 
-test('shipped layer-wise SegNet is within 0.05 mean IoU of end-to-end SegNet (shapes)', async () => {
+test('shipped layer-wise SegNet is within 0.05 mean IoU of end-to-end SegNet (shapes)', { todo: OPEN.layerwise }, async () => {
   const endToEnd = await scoreShipped('segnet-shapes.wcnn', 'shapes');
   const layerwise = await scoreShipped('segnet-shapes-layerwise.wcnn', 'shapes');
   console.log(`# layer-wise ${layerwise.result.meanIoU.toFixed(4)} vs end-to-end ${endToEnd.result.meanIoU.toFixed(4)}`);
@@ -127,7 +129,7 @@ for (const dataset of ['shapes', 'mnist']) {
   }
 }
 
-test('retrained layer-wise SegNet is within 0.05 of end-to-end (shapes)', { skip: !LONG && 'set CNN_LONG_TESTS=1' }, async () => {
+test('retrained layer-wise SegNet is within 0.05 of end-to-end (shapes)', { skip: !LONG && 'set CNN_LONG_TESTS=1', todo: OPEN.layerwise }, async () => {
   const { trainSet, testSet, numClasses } = await makeScenes(cnn, 'shapes', { train: 2000, test: 500, size: 64, seed: 1 });
   const { model } = await trainLayerwise(cnn, toTensors(cnn, trainSet), { inputShape: [64, 64, 3], numClasses, seed: 1 });
   const layerwise = score(model, toTensors(cnn, testSet)).meanIoU;
