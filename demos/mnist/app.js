@@ -6,7 +6,7 @@
  * window.__demo exposes { cnn, model, data, batchLogs, preprocess } for tests and the console.
  */
 import * as cnn from '../../web/index.js';
-import { loadMnist, splitMnist, lenet5, ROWS, COLS, PIXELS } from './data.js';
+import { loadMnist, splitMnist, lenet5, LENET_RECIPE, ROWS, COLS, PIXELS } from './data.js';
 
 const SEED = 1; // fixed, so that a page reload reproduces the same run
 const $ = (id) => document.getElementById(id);
@@ -81,7 +81,9 @@ async function train() {
 
   model?.dispose();
   model = lenet5(cnn, { seed: SEED });
-  model.compile({ optimizer: cnn.train.adam(0.001), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  // The Node script's recipe: Adam on a one-cycle schedule (see LENET_RECIPE in data.js).
+  const peak = LENET_RECIPE.peakLearningRate;
+  model.compile({ optimizer: cnn.train.adam(peak), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
 
   const nTrain = data.train.count;
   const batches = Math.ceil(nTrain / batchSize);
@@ -92,7 +94,7 @@ async function train() {
   let images = 0;
   const t0 = performance.now();
   await model.fit(tensors.xTrain, tensors.yTrain, {
-    epochs, batchSize, seed: SEED, shuffle: true, signal: abort.signal,
+    epochs, batchSize, seed: SEED, shuffle: true, signal: abort.signal, learningRateSchedule: cnn.train.oneCycle(peak),
     callbacks: {
       onBatchEnd(batch, logs) {
         images += Math.min(batchSize, nTrain - batch * batchSize);
