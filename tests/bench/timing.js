@@ -1,5 +1,6 @@
-// Timing helpers for tests/bench/bench.js: warm-up, calibrated samples, and interleaved rounds so that two libraries
-// measured side by side see the same machine noise (this machine is shared; absolute times drift by 10-30%).
+// Timing helpers for tests/bench/bench.js and tests/bench/bench-models.js: warm-up, calibrated samples, and interleaved
+// rounds so that two libraries measured side by side see the same machine noise (this machine is shared; absolute
+// times drift by 10-30%); and the small helpers both use: test data, output comparisons, number formats, tables.
 
 /** Median of a numeric array (NaN for an empty one). */
 export function median(values) {
@@ -82,4 +83,53 @@ export function compareSync(fns, { budgetMs, sampleMs = 4, warmMs = 200 }) {
   const out = fns.map((_, i) => ({ cpu: summarize(cpu[i], calls[i]), wall: summarize(wall[i], calls[i]) }));
   out.pairedRatio = (i, j) => median(cpu[i].map((t, n) => t / cpu[j][n]));
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Test data, comparisons and formatting
+
+/** Deterministic uniform values in [-scale, scale) (mulberry32). */
+export function randomArray(n, seed, scale = 1) {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
+  }
+  return out;
+}
+
+export function maxAbsDiff(a, b) {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+export function maxAbs(a) {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+
+export const fmtMs = (ms) => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3));
+export const fmtNum = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+export const fmtRatio = (r) => (Number.isFinite(r) ? `${r >= 100 ? r.toFixed(0) : r.toFixed(2)}x` : '-');
+export const fmtSpread = (s) => `±${Math.round(s * 100)}%`;
+
+export function table(headers, rows, align) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const cell = (v, i) => (align[i] === 'l' ? String(v).padEnd(widths[i]) : String(v).padStart(widths[i]));
+  const line = (r) => `| ${r.map(cell).join(' | ')} |`;
+  const sep = `|${widths.map((w, i) => (align[i] === 'l' ? ':' : '-') + '-'.repeat(w) + (align[i] === 'l' ? '-' : ':')).join('|')}|`;
+  return [line(headers), sep, ...rows.map(line)].join('\n');
+}
+
+/** One library's figures: CPU-time summary (the headline), plus the wall-clock median and spread. */
+export function timed(s, extra = {}) {
+  if (!s) return null;
+  return { ...s.cpu, wallMedianMs: s.wall.medianMs, wallSpread: s.wall.spread, ...extra };
 }

@@ -174,6 +174,23 @@ export function randomizeWeights(model, seed) {
   return weights;
 }
 
+/**
+ * A Sequential of layer specs ([{ type, cfg }], type = the factory name in cnn.layers / tf.layers) in both libraries,
+ * with our seeded kernels and random biases (N(0, 0.3²)) in both. Returns { ours, theirs, weights }.
+ */
+export function sequentialPair(tf, specs, inputShape, seed) {
+  const withShape = (s, i) => ({ ...s.cfg, ...(i === 0 ? { inputShape } : {}) });
+  const ours = cnn.sequential({ seed, layers: specs.map((s, i) => cnn.layers[s.type](withShape(s, i))) });
+  const theirs = tf.sequential({ layers: specs.map((s, i) => tf.layers[s.type](withShape(s, i))) });
+  const weights = ours.getWeights().map((w, i) => (w.rank === 1 ? cnn.tensor(normals(w.size, seed * 31 + i, 0.3), w.shape) : w));
+  ours.setWeights(weights);
+  assert.deepEqual(theirs.trainableWeights.map((w) => w.shape), weights.map((w) => [...w.shape]), 'weight shapes (tfjs vs ours)');
+  const tfWeights = weights.map((w) => tf.tensor(w.dataSync(), w.shape));
+  theirs.setWeights(tfWeights);
+  tf.dispose(tfWeights);
+  return { ours, theirs, weights };
+}
+
 /** Copies every layer's weights from our model into the tfjs layer of the same name. */
 export function copyWeightsToTfjs(tf, ours, theirs) {
   for (const layer of ours.layers) {
@@ -220,14 +237,15 @@ function gcCompare(analytic, numeric, scale, what, index) {
 
 /**
  * d loss / d input from base = model.computeGradients(x, y) against central differences of the loss computeGradients
- * reports, on GC_COORDS coordinates picked with seed + 3; x (values xv) is perturbed by ±eps in new tensors.
+ * reports, on `coords` (default GC_COORDS) coordinates picked with seed + 3; x (values xv) is perturbed by ±eps in new
+ * tensors.
  */
-export function checkInputGradient({ model, base, x, xv, y, seed, eps }) {
+export function checkInputGradient({ model, base, x, xv, y, seed, eps, coords = GC_COORDS }) {
   const lossAt = (xt) => model.computeGradients(xt, y).loss;
   const gx = base.inputGradient.dataSync();
   const scaleX = maxAbs(gx);
   assert.ok(scaleX > 0, 'input gradient is all zero');
-  for (const i of pickIndices(xv.length, GC_COORDS, seed + 3)) {
+  for (const i of pickIndices(xv.length, coords, seed + 3)) {
     const plus = Float32Array.from(xv); plus[i] += eps;
     const minus = Float32Array.from(xv); minus[i] -= eps;
     const numeric = (lossAt(cnn.tensor(plus, x.shape)) - lossAt(cnn.tensor(minus, x.shape))) / (plus[i] - minus[i]);
@@ -237,10 +255,10 @@ export function checkInputGradient({ model, base, x, xv, y, seed, eps }) {
 
 /**
  * d loss / d weights[wi] (called `name`) from base = model.computeGradients(x, y) against central differences, on
- * GC_COORDS coordinates picked with seed + 10 + wi; the weight is set to its value ±eps (rounded to float32) with
- * setWeights, and all weights are set back to `weights` afterwards.
+ * `coords` (default GC_COORDS) coordinates picked with seed + 10 + wi; the weight is set to its value ±eps (rounded to
+ * float32) with setWeights, and all weights are set back to `weights` afterwards.
  */
-export function checkWeightGradient({ model, base, weights, wi, name, x, y, seed, eps }) {
+export function checkWeightGradient({ model, base, weights, wi, name, x, y, seed, eps, coords = GC_COORDS }) {
   const lossAt = (xt) => model.computeGradients(xt, y).loss;
   const w = weights[wi];
   const g = base.gradients[wi].dataSync();
@@ -253,7 +271,7 @@ export function checkWeightGradient({ model, base, weights, wi, name, x, y, seed
     model.setWeights(list);
     return lossAt(x);
   };
-  for (const i of pickIndices(values.length, GC_COORDS, seed + 10 + wi)) {
+  for (const i of pickIndices(values.length, coords, seed + 10 + wi)) {
     const hi = Math.fround(values[i] + eps);
     const lo = Math.fround(values[i] - eps);
     const numeric = (withValue(i, hi) - withValue(i, lo)) / (hi - lo);
