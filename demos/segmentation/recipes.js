@@ -39,13 +39,14 @@ export async function trainLayerwise(cnn, { x, y }, { inputShape, numClasses, se
 }
 
 /**
- * Per-data-set changes to the architecture: on MNIST scenes (no augmentation possible) FCN overfits its 2,000
+ * Per-data-set changes to the architecture. Shapes: SegNet at width 12 stopped at 0.81 held-out mean IoU after 16
+ * epochs; width 16 for 24 epochs reaches 0.89. On MNIST scenes (no augmentation possible) FCN overfits its 2,000
  * scenes (0.86 mean IoU on them, 0.72 held-out), so it gets back FCN's dropout after fc6 and fc7.
  */
-export const DATASET_BUILD = Object.freeze({ shapes: {}, mnist: { fcn: { dropout: 0.5 } } });
+export const DATASET_BUILD = Object.freeze({ shapes: { segnet: { width: 16 } }, mnist: { fcn: { dropout: 0.5 } } });
 
 /** Epochs per data set where they differ from the recipe's (FCN needs longer on shapes under augmentation). */
-export const DATASET_EPOCHS = Object.freeze({ shapes: { fcn: 28 }, mnist: {} });
+export const DATASET_EPOCHS = Object.freeze({ shapes: { fcn: 28, segnet: 24 }, mnist: {} });
 
 export function epochsFor(arch, dataset) { return DATASET_EPOCHS[dataset]?.[arch] ?? RECIPES[arch].epochs; }
 
