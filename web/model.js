@@ -9,6 +9,7 @@ import './layers-segmentation.js';
 import { topologicalLayers, SymbolicTensor } from './symbolic.js';
 import { parseOptimizer, parseLoss, LOSSES } from './optimizers.js';
 import { lint } from './lint.js';
+import { mulberry32 } from './random.js';
 import { parseMetrics, MetricCounts } from './metrics.js';
 import { parseAugment, drawTransform, copyTransformed } from './augment.js';
 
@@ -31,17 +32,6 @@ class Builder {
     this.nodes.push(id);
     return id;
   }
-}
-
-function seededRandom(seed) { // mulberry32: small, fast, good enough for shuffling
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const yieldToEventLoop = typeof setImmediate === 'function'
@@ -448,9 +438,9 @@ export class Model {
     }
     if (trainCount === 0) throw new CnnError('fit: no training samples');
     const seed = options.seed === undefined ? (Math.random() * 2 ** 32) >>> 0 : checkSeed(options.seed, 'fit');
-    const random = seededRandom(seed);
+    const random = mulberry32(seed);
     const augmentOptions = parseAugment(options.augment, this.inputs[0].sampleShape);
-    const augment = augmentOptions ? { options: augmentOptions, random: seededRandom(seed ^ 0x9e3779b9) } : null;
+    const augment = augmentOptions ? { options: augmentOptions, random: mulberry32(seed ^ 0x9e3779b9) } : null;
     const e = engine();
     this.#plan(Math.min(batchSize, trainCount), true);
     e.cnn_model_set_seed(this.#handle, seed);

@@ -122,6 +122,15 @@ static inline int cnn_node_size(const cnn_node* node) { return node->h * node->w
 /* Whether backward must produce the gradient of node `id` (the model input's only when asked for). */
 static inline int cnn_wants_grad(const cnn_model* m, int id) { return id != m->input_node || m->want_input_grad; }
 
+/* Rows of the patch matrix processed at once by the convolutions (conv.c, conv_transpose.c): about 64K floats
+ * (256 KiB, L2-resident) of patches, at least 16 rows, a multiple of the GEMM's 8-row tiles, at most M. */
+static inline int cnn_patch_chunk_rows(int K, int M) {
+    int rows = (64 * 1024) / (K > 0 ? K : 1);
+    if (rows < 16) rows = 16;
+    rows -= rows % 8;
+    return rows < M ? rows : M;
+}
+
 /* The shared scratch space, aligned to 64 bytes (the plan allocates 16 spare floats for this). */
 static inline float* cnn_scratch(cnn_model* m) {
     uintptr_t p = (uintptr_t)m->scratch;

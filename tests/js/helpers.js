@@ -14,16 +14,9 @@ export async function readyWithTfjsCpu(tf) {
 }
 
 // ---- deterministic random numbers ----------------------------------------------------------------------------
-export function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../web/random.js';
+
+export { mulberry32 };
 export function normals(count, seed, scale = 1) {
   const r = mulberry32(seed);
   const out = new Float32Array(count);

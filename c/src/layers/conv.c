@@ -8,9 +8,6 @@
 #include "../internal.h"
 #include "../kernels/kernels.h"
 
-/* Target size of one im2col chunk: 64K floats (256 KiB) fits the L2 of anything we run on. */
-#define CONV_CHUNK_FLOATS (64 * 1024)
-
 static cnn_conv_geom geometry(const cnn_model* m, const cnn_node* node, int n) {
     const cnn_node* in = &m->nodes[node->inputs[0]];
     const cnn_conv_cfg* cfg = &node->cfg.conv;
@@ -23,19 +20,12 @@ static int is_pointwise(const cnn_conv_cfg* cfg) {
     return cfg->kh == 1 && cfg->kw == 1 && cfg->sh == 1 && cfg->sw == 1 && cfg->pad_top == 0 && cfg->pad_left == 0;
 }
 
-static int chunk_rows(int K, int M) {
-    int rows = CONV_CHUNK_FLOATS / (K > 0 ? K : 1);
-    if (rows < 16) rows = 16;
-    rows -= rows % 8;
-    return rows < M ? rows : M;
-}
-
 static cnn_layer_needs conv_needs(const cnn_model* m, const cnn_node* node, int capacity) {
     const cnn_node* in = &m->nodes[node->inputs[0]];
     const cnn_conv_cfg* cfg = &node->cfg.conv;
     int K = cfg->kh * cfg->kw * in->c, N = cfg->filters;
     int M = capacity * node->h * node->w;
-    int rows = chunk_rows(K, M);
+    int rows = cnn_patch_chunk_rows(K, M);
     size_t gemm = 0, g;
     /* The three GEMM shapes this layer runs, each with the chunked M. */
     g = cnn_f32_gemm_workspace_floats(rows, N, K); if (g > gemm) gemm = g;
@@ -79,7 +69,7 @@ static void conv_forward(cnn_model* m, cnn_node* node, int n, int training) {
             cnn_f32_conv2d(&g, in->out, kernel->data, bias, N, node->out, scratch);
             return;
         }
-        int rows = chunk_rows(K, M);
+        int rows = cnn_patch_chunk_rows(K, M);
         size_t cols_floats = ((size_t)rows * (size_t)K + 15) & ~(size_t)15;
         float* cols = scratch;
         float* gemm_ws = scratch + cols_floats;
@@ -108,7 +98,7 @@ static void conv_backward(cnn_model* m, cnn_node* node, int n) {
     }
     if (!need_dw && !need_dx) return;
     cnn_conv_geom g = geometry(m, node, n);
-    int rows = chunk_rows(K, M);
+    int rows = cnn_patch_chunk_rows(K, M);
     size_t cols_floats = ((size_t)rows * (size_t)K + 15) & ~(size_t)15;
     float* cols = scratch;
     float* gemm_ws = scratch + cols_floats;

@@ -10,8 +10,6 @@
 #include "../internal.h"
 #include "../kernels/kernels.h"
 
-#define CHUNK_FLOATS (64 * 1024)
-
 /* The convolution running from this layer's output (as its input) to this layer's input (as its output). */
 static cnn_conv_geom geometry(const cnn_model* m, const cnn_node* node, int n) {
     const cnn_node* in = &m->nodes[node->inputs[0]];
@@ -21,18 +19,11 @@ static cnn_conv_geom geometry(const cnn_model* m, const cnn_node* node, int n) {
     return g;
 }
 
-static int chunk_rows(int K, int M) {
-    int rows = CHUNK_FLOATS / (K > 0 ? K : 1);
-    if (rows < 16) rows = 16;
-    rows -= rows % 8;
-    return rows < M ? rows : M;
-}
-
 static cnn_layer_needs tconv_needs(const cnn_model* m, const cnn_node* node, int capacity) {
     const cnn_node* in = &m->nodes[node->inputs[0]];
     const cnn_conv_cfg* cfg = &node->cfg.conv;
     int K = cfg->kh * cfg->kw * node->c, C = in->c, M = capacity * in->h * in->w;
-    int rows = chunk_rows(K, M);
+    int rows = cnn_patch_chunk_rows(K, M);
     size_t gemm = 0, g;
     g = cnn_f32_gemm_workspace_floats(rows, K, C); if (g > gemm) gemm = g;
     g = cnn_f32_gemm_workspace_floats(rows, C, K); if (g > gemm) gemm = g;
@@ -49,7 +40,7 @@ static void tconv_forward(cnn_model* m, cnn_node* node, int n, int training) {
     const float* kernel = m->params[node->first_param].data;
     int K = cfg->kh * cfg->kw * node->c, C = in->c, M = n * in->h * in->w;
     cnn_conv_geom g = geometry(m, node, n);
-    int rows = chunk_rows(K, M);
+    int rows = cnn_patch_chunk_rows(K, M);
     float* cols = cnn_scratch(m);
     float* ws = cols + (((size_t)rows * (size_t)K + 15) & ~(size_t)15);
     memset(node->out, 0, (size_t)n * (size_t)cnn_node_size(node) * sizeof(float));
@@ -73,7 +64,7 @@ static void tconv_backward(cnn_model* m, cnn_node* node, int n) {
         cnn_f32_sum_rows_add(n * node->h * node->w, node->c, node->grad, m->params[node->first_param + 1].grad);
     if (!need_dx && !need_dw) return;
     cnn_conv_geom g = geometry(m, node, n);
-    int rows = chunk_rows(K, M);
+    int rows = cnn_patch_chunk_rows(K, M);
     float* cols = cnn_scratch(m);
     float* ws = cols + (((size_t)rows * (size_t)K + 15) & ~(size_t)15);
     for (int row0 = 0; row0 < M; row0 += rows) {
