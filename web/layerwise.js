@@ -1,7 +1,9 @@
 // Layer-wise training (from the SegNet notes): train the outermost encoder/decoder pair first, freeze it, add the
 // next inner pair, train that, and so on. Each stage is a new model one stage deeper, built by the caller's
 // `build(stages)`; layers it shares by name with the previous stage's model take over their trained weights and
-// stay frozen (batch norm in them runs on its moving statistics), so only the new inner pair learns.
+// stay frozen (batch norm in them runs on its moving statistics), so only the new inner pair learns, together with
+// the layers named in `keepTrainable` (the classifier on top of the outermost decoder belongs to no pair: frozen,
+// it keeps mapping features to classes the way the shallow first stage could, and the inner pairs cannot fix that).
 import { CnnError } from './engine.js';
 
 /**
@@ -12,17 +14,19 @@ import { CnnError } from './engine.js';
  *   x, y, fit: { epochs: 5, batchSize: 16, validationData, ... },  // options for every stage's fit()
  *   epochsPerStage: [4, 4, 6],                                  // optional, overrides fit.epochs per stage
  *   fineTune: { epochs: 2 },                                    // optional: unfreeze everything and train at the end
+ *   keepTrainable: ['classifier'],                              // optional: shared layers retrained at every stage
  *   onStageBegin(stage, model), onStageEnd(stage, model, history),
  * }) → { model, histories }
  * The models of earlier stages are disposed; the returned model is the deepest one, with every layer trainable
  * again (call fit on it to fine-tune further).
  */
 export async function layerwise(options) {
-  const known = ['build', 'stages', 'compile', 'x', 'y', 'fit', 'epochsPerStage', 'fineTune', 'onStageBegin', 'onStageEnd'];
+  const known = ['build', 'stages', 'compile', 'x', 'y', 'fit', 'epochsPerStage', 'fineTune', 'keepTrainable', 'onStageBegin',
+    'onStageEnd'];
   for (const key of Object.keys(options ?? {})) {
     if (!known.includes(key)) throw new CnnError(`train.layerwise: unknown option '${key}'; known options: ${known.join(', ')}`);
   }
-  const { build, stages, compile, x, y, fit = {}, epochsPerStage, fineTune, onStageBegin, onStageEnd } = options;
+  const { build, stages, compile, x, y, fit = {}, epochsPerStage, fineTune, keepTrainable = [], onStageBegin, onStageEnd } = options;
   if (typeof build !== 'function') throw new CnnError('train.layerwise: build must be a function (stages) => model');
   if (!Number.isInteger(stages) || stages < 1) throw new CnnError(`train.layerwise: stages must be a positive integer, got ${stages}`);
   if (typeof compile !== 'function') {
@@ -31,6 +35,9 @@ export async function layerwise(options) {
   if (epochsPerStage !== undefined && (!Array.isArray(epochsPerStage) || epochsPerStage.length !== stages)) {
     throw new CnnError(`train.layerwise: epochsPerStage must list ${stages} epoch counts`);
   }
+  if (!Array.isArray(keepTrainable) || keepTrainable.some((name) => typeof name !== 'string')) {
+    throw new CnnError(`train.layerwise: keepTrainable must be an array of layer names, got ${JSON.stringify(keepTrainable)}`);
+  }
   const histories = [];
   let previous = null;
   let model = null;
@@ -38,7 +45,8 @@ export async function layerwise(options) {
     for (let stage = 1; stage <= stages; stage++) {
       model = build(stage);
       model.build(); // weights exist (and can be inherited) once the engine model is built
-      if (previous) inherit(model, previous, stage);
+      if (stage === 1) checkNames(model, keepTrainable);
+      if (previous) inherit(model, previous, stage, keepTrainable);
       model.compile(compile(stage));
       await onStageBegin?.(stage, model);
       const epochs = epochsPerStage ? epochsPerStage[stage - 1] : fit.epochs;
@@ -64,8 +72,21 @@ export async function layerwise(options) {
   }
 }
 
-/** Copies the weights of every layer `model` shares by name with `previous`, and freezes those layers. */
-function inherit(model, previous, stage) {
+/** A misspelt name would silently freeze the layer it meant: every name must be a layer of the first stage. */
+function checkNames(model, keepTrainable) {
+  const names = new Set(model.layers.map((l) => l.name));
+  const unknown = keepTrainable.filter((name) => !names.has(name));
+  if (unknown.length) {
+    throw new CnnError(`train.layerwise: keepTrainable names ${unknown.map((n) => `'${n}'`).join(', ')}, which the ` +
+      `stage 1 model does not have; its layers are ${[...names].join(', ')}`);
+  }
+}
+
+/**
+ * Copies the weights of every layer `model` shares by name with `previous`, and freezes those layers (except the
+ * ones named in keepTrainable, which start from their trained weights and go on learning).
+ */
+function inherit(model, previous, stage, keepTrainable) {
   const before = new Map(previous.layers.map((l) => [l.name, l]));
   let shared = 0;
   for (const layer of model.layers) {
@@ -80,7 +101,7 @@ function inherit(model, previous, stage) {
     } finally {
       weights.forEach((w) => w.dispose());
     }
-    layer.trainable = false;
+    layer.trainable = keepTrainable.includes(layer.name);
     shared++;
   }
   if (shared === 0) {

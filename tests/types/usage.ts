@@ -177,6 +177,7 @@ async function segmentation(): Promise<void> {
     y: masks,
     fit: { epochs: 1, batchSize: 4 },
     fineTune: { epochs: 1 },
+    keepTrainable: ['classifier'],
     onStageEnd: (stage, _model, h) => console.log(stage, h.history.loss),
   });
   console.log(histories.length);
