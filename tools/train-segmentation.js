@@ -62,8 +62,12 @@ async function main() {
       inputShape: [size, size, trainSet.channels], numClasses, seed,
       onStageEnd(stage, m, history) {
         const last = history.history.meanIoU.length - 1;
-        console.log(`  stage ${stage}: ${m.countParams()} parameters, loss ${history.history.loss[last].toFixed(4)}, ` +
-          `mean IoU ${history.history.meanIoU[last].toFixed(3)}  (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+        // Held-out score after every stage: shows what each stage (and the fine-tune) adds.
+        const heldOut = score(m, testTensors).meanIoU;
+        const label = stage > RECIPES.segnet.build.depth ? 'fine-tune' : `stage ${stage}`;
+        console.log(`  ${label}: ${m.countParams()} parameters, loss ${history.history.loss[last].toFixed(4)}, ` +
+          `mean IoU ${history.history.meanIoU[last].toFixed(3)}, held-out ${heldOut.toFixed(3)}  ` +
+          `(${((performance.now() - started) / 1000).toFixed(0)} s)`);
       },
     });
     report('segnet', 'segnet (layer-wise)', model, started, { layerwise: LAYERWISE });

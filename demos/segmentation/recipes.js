@@ -21,9 +21,10 @@ export const AUGMENT = Object.freeze({ shapes: { flips: true, rotations: true },
 
 /**
  * SegNet's layer-wise schedule: the outermost encoder/decoder pair alone, then each inner pair with the outer ones
- * frozen, then a short end-to-end fine-tune (same data and batch size as the end-to-end recipe).
+ * frozen (the classifier keeps learning), then an end-to-end fine-tune; 24 epochs in all, as end-to-end training
+ * (same data and batch size).
  */
-export const LAYERWISE = Object.freeze({ epochsPerStage: [4, 5, 8], fineTuneEpochs: 3 });
+export const LAYERWISE = Object.freeze({ epochsPerStage: [3, 4, 5], fineTuneEpochs: 12 });
 
 /** Trains SegNet layer-wise (cnn.train.layerwise); returns { model, histories }. */
 export async function trainLayerwise(cnn, { x, y }, { inputShape, numClasses, seed = 1, onStageEnd, schedule = LAYERWISE } = {}) {
@@ -38,6 +39,7 @@ export async function trainLayerwise(cnn, { x, y }, { inputShape, numClasses, se
     fit: fitFor(schedule.epochsPerStage[0]),
     epochsPerStage: schedule.epochsPerStage,
     fineTune: schedule.fineTuneEpochs ? { epochs: schedule.fineTuneEpochs } : undefined,
+    keepTrainable: ['classifier'],
     onStageEnd,
   });
 }

@@ -14,15 +14,6 @@ import { epochsFor, buildModel, compileOptions, toTensors, train, trainLayerwise
 const modelsDir = fileURLToPath(new URL('../../demos/models/', import.meta.url));
 const LONG = process.env.CNN_LONG_TESTS === '1';
 const TARGETS = { shapes: 0.85, mnist: 0.75 };
-// Targets the shipped models do not reach yet: reported as TODO (the run stays green, the figure stays visible).
-// Each entry says what the recipe reaches; remove it once a model that meets the target ships.
-const OPEN = {
-  'fcn-shapes': 'FCN-8s (width 12, 28 epochs, flips/rotations) reaches 0.79 on held-out shapes',
-  'fcn-mnist': 'FCN-8s overfits 2,000 MNIST scenes (0.86 on them, 0.70 held-out with dropout, 0.72 without)',
-  layerwise: 'layer-wise SegNet (width 12; 4/5/8 epochs per stage, 3 fine-tune epochs) reaches 0.70 against 0.81 for ' +
-    'end-to-end training of the same width (0.89 at width 16): the outermost pair alone learns little (0.21) and, ' +
-    'frozen, holds the inner ones back until the fine-tune',
-};
 const heldOutCache = new Map();
 
 before(async () => { await cnn.ready(); });
@@ -49,7 +40,7 @@ async function scoreShipped(file, dataset) {
 
 for (const dataset of ['shapes', 'mnist']) {
   for (const arch of ['segnet', 'fcn']) {
-    test(`shipped ${arch} on ${dataset}: held-out mean IoU >= ${TARGETS[dataset]}`, { todo: OPEN[`${arch}-${dataset}`] }, async () => {
+    test(`shipped ${arch} on ${dataset}: held-out mean IoU >= ${TARGETS[dataset]}`, async () => {
       const { result, metadata } = await scoreShipped(`${arch}-${dataset}.wcnn`, dataset);
       console.log(`# ${arch}-${dataset}: mean IoU ${result.meanIoU.toFixed(4)}, pixel accuracy ${(100 * result.pixelAccuracy).toFixed(2)}%`);
       assert.ok(result.meanIoU >= TARGETS[dataset], `mean IoU ${result.meanIoU} < ${TARGETS[dataset]}`);
@@ -63,7 +54,7 @@ for (const dataset of ['shapes', 'mnist']) {
   }
 }
 
-test('shipped layer-wise SegNet is within 0.05 mean IoU of end-to-end SegNet (shapes)', { todo: OPEN.layerwise }, async () => {
+test('shipped layer-wise SegNet is within 0.05 mean IoU of end-to-end SegNet (shapes)', async () => {
   const endToEnd = await scoreShipped('segnet-shapes.wcnn', 'shapes');
   const layerwise = await scoreShipped('segnet-shapes-layerwise.wcnn', 'shapes');
   console.log(`# layer-wise ${layerwise.result.meanIoU.toFixed(4)} vs end-to-end ${endToEnd.result.meanIoU.toFixed(4)}`);
@@ -150,7 +141,7 @@ for (const dataset of ['shapes', 'mnist']) {
   }
 }
 
-test('retrained layer-wise SegNet is within 0.05 of end-to-end (shapes)', { skip: !LONG && 'set CNN_LONG_TESTS=1', todo: OPEN.layerwise }, async () => {
+test('retrained layer-wise SegNet is within 0.05 of end-to-end (shapes)', { skip: !LONG && 'set CNN_LONG_TESTS=1' }, async () => {
   const { trainSet, testSet, numClasses } = await makeScenes(cnn, 'shapes', { train: 2000, test: 500, size: 64, seed: 1 });
   const { model } = await trainLayerwise(cnn, toTensors(cnn, trainSet), { inputShape: [64, 64, 3], numClasses, seed: 1 });
   const layerwise = score(model, toTensors(cnn, testSet)).meanIoU;
