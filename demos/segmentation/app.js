@@ -2,14 +2,16 @@
  * Segmentation demo page: a pretrained SegNet or FCN (demos/models/<arch>-shapes.wcnn, written by
  * tools/train-segmentation.js) segments generated shapes scenes, drawings and dropped images; the mask is overlaid on
  * the image, with a legend, the time model.segment took and, for generated scenes, the ground truth and the mean IoU.
- * A fine-tune button trains the loaded model further in the page on new generated scenes (recipes.train, low peak).
+ * A fine-tune button trains the loaded model further on new generated scenes (recipes.train, low peak), in a module
+ * worker (fine-tune-worker.js) so that the page keeps answering, or on the page's thread where no worker can start.
  *
  * document.body.dataset.state: 'loading' (engine / model) → 'ready' ⇄ 'busy' (fine-tuning), or 'error'.
  * window.__seg exposes { cnn, model, arch, segmentScene(seed), selectModel(arch), fineTune(options), stop(),
- * tuneLogs, heldOut, scoreMasks, palette } for tests and the console.
+ * tuneLogs, tunedIn ('worker' | 'page': where the last fine-tune ran), heldOut, scoreMasks, palette } for tests and
+ * the console.
  */
 import * as cnn from '../../web/index.js';
-import { compileOptions, toTensors, train } from './recipes.js';
+import { fineTune as fineTuneModel } from './fine-tune-worker.js';
 
 const SIZE = 64;                 // the scenes' and the models' input size
 const HELD_OUT = { seed: 1001, count: 100 }; // the first 100 of tools/train-segmentation.js's held-out scenes
@@ -17,6 +19,7 @@ const FIRST_SCENE_SEED = 2001;   // scenes shown in the page: seeds that trainin
 const DRAW_SIZE = 256;           // the drawing canvas; its background is a 64×64 scene background scaled ×4
 const MAX_IMAGE_SIDE = 512;      // dropped images are scaled down to this before segmenting and display
 const VIEW = 256;                // CSS pixels of each view
+const WORKER_URL = new URL('./fine-tune-worker.js', import.meta.url);
 const MODEL_URL = (arch) => new URL(`../models/${arch}-shapes.wcnn`, import.meta.url);
 const ARCH_NAMES = { segnet: 'SegNet', fcn: 'FCN-8s' };
 const ARCH_NOTES = { segnet: 'encoder–decoder, upsampled by max-unpooling', fcn: 'fully convolutional, 8× upsampling with skips' };
@@ -53,6 +56,7 @@ let last = null;             // the last segmentation: { result, score? }
 let abort = null;            // AbortController of a running fine-tune
 let tuneRuns = 0;
 let tuneLogs = [];           // per-batch { loss, pixelAccuracy, meanIoU } of the last fine-tune
+let tunedIn = null;          // where the last fine-tune ran: 'worker', or 'page' without module workers
 let pendingSegment = false;
 let lastSceneSeed = null;    // "New scene" shows the next seed
 
@@ -144,8 +148,12 @@ async function heldOutScore(m) {
   const px = set.height * set.width;
   const counts = new Float64Array(NUM_CLASSES * 3); // [tp, predicted, true] per class
   let correct = 0;
-  const chunk = 20;
+  // 2 scenes take 15–50 ms (FCN), so the page keeps answering while it measures, also right after fine-tuning; the
+  // scores do not depend on the chunk size (predictions are per scene), nor does the total time.
+  const chunk = 2;
   for (let start = 0; start < set.count; start += chunk) {
+    // Yield first, so that a chunk never runs in the same task as the caller's work (loading the fine-tuned model).
+    await new Promise((r) => setTimeout(r));
     const n = Math.min(chunk, set.count - start);
     const x = cnn.tensor(set.images.subarray(start * px * 3, (start + n) * px * 3), [n, set.height, set.width, 3]);
     const y = m.predict(x);
@@ -155,7 +163,6 @@ async function heldOutScore(m) {
     const pred = argmax(probs, NUM_CLASSES);
     const truth = set.masks.subarray(start * px, (start + n) * px);
     correct += accumulate(counts, pred, truth);
-    await new Promise((r) => setTimeout(r));
   }
   return { ...iouFromCounts(counts), pixelAccuracy: correct / (set.count * px), count: set.count };
 }
@@ -559,8 +566,106 @@ function readTuneOptions() {
 }
 
 /**
- * Trains the loaded model on `count` new generated scenes (recipes.train: Adam, one-cycle schedule up to
- * `peakLearningRate`), then measures it on the held-out scenes and segments the input again.
+ * Progress of one fine-tune, fed after each batch by the worker's messages or by fit's callback in the page: tuneLogs,
+ * the progress line (debiased moving averages of loss and mean IoU, scenes per second) and the meter.
+ */
+function tuneProgress({ count, epochs, batchSize }) {
+  const batches = Math.ceil(count / batchSize);
+  const ema = { loss: 0, miou: 0, n: 0 };
+  const p = {
+    total: batches * epochs,
+    done: 0,
+    t0: performance.now(),
+    start() { p.t0 = performance.now(); }, // once the scenes are made
+    seconds: () => (performance.now() - p.t0) / 1000,
+    batch(epoch, batch, logs) {
+      p.done++;
+      tuneLogs.push({ loss: logs.loss, pixelAccuracy: logs.pixelAccuracy, meanIoU: logs.meanIoU });
+      const beta = 0.8;
+      ema.n++;
+      ema.loss = beta * ema.loss + (1 - beta) * logs.loss;
+      ema.miou = beta * ema.miou + (1 - beta) * logs.meanIoU;
+      const debias = 1 - beta ** ema.n;
+      const rate = (p.done * batchSize) / p.seconds();
+      ui.progress.textContent = `epoch ${epoch + 1}/${epochs} · batch ${batch + 1}/${batches} · ` +
+        `loss ${(ema.loss / debias).toFixed(3)} · mIoU ${(ema.miou / debias).toFixed(3)} · ${rate.toFixed(0)} scenes/s`;
+      ui.meter.style.width = `${((100 * p.done) / p.total).toFixed(1)}%`;
+    },
+  };
+  return p;
+}
+
+/**
+ * Fine-tunes a copy of `m` in a module worker (fine-tune-worker.js), so that the page keeps answering while it trains;
+ * resolves to { trained, history } with `trained` a new model, or to null when no worker could be started.
+ */
+function tuneInWorker(m, run, signal, progress) {
+  const bytes = m.save();
+  let worker;
+  try {
+    worker = new Worker(WORKER_URL, { type: 'module' });
+  } catch (err) {
+    console.warn(`fine-tuning in the page: could not start a module worker (${err.message})`);
+    return Promise.resolve(null);
+  }
+  return new Promise((resolve, reject) => {
+    let heard = false;
+    const stop = () => worker.postMessage({ type: 'stop' });
+    const finish = (settle, value) => {
+      signal.removeEventListener('abort', stop);
+      worker.terminate();
+      settle(value);
+    };
+    signal.addEventListener('abort', stop);
+    worker.onmessage = ({ data }) => {
+      heard = true;
+      if (data.type === 'training') {
+        tunedIn = 'worker';
+        progress.start();
+      } else if (data.type === 'batch') {
+        progress.batch(data.epoch, data.batch, data.logs);
+      } else if (data.type === 'done') {
+        cnn.loadModel(data.bytes).then((trained) => finish(resolve, { trained, history: data.history }),
+          (err) => finish(reject, err));
+      } else if (data.type === 'error') {
+        finish(reject, new Error(data.message));
+      }
+    };
+    // An error before the worker said anything means it could not start (a browser without module workers, or its
+    // script failed to load): the caller trains in the page instead. Later ones are the run's own.
+    worker.onerror = (e) => {
+      e.preventDefault();
+      if (heard) {
+        finish(reject, new Error(e.message || 'the fine-tune worker stopped with an error'));
+      } else {
+        console.warn(`fine-tuning in the page: the module worker did not start (${e.message || 'no message'})`);
+        finish(resolve, null);
+      }
+    };
+    worker.postMessage({ type: 'start', bytes, run }, [bytes.buffer]);
+  });
+}
+
+/** The fallback: the same run on the page's thread, which then freezes for one batch at a time. */
+async function tuneInPage(m, run, signal, progress) {
+  tunedIn = 'page';
+  const history = await fineTuneModel(m, run, {
+    signal,
+    onTraining: progress.start,
+    async onBatch(epoch, batch, logs) {
+      progress.batch(epoch, batch, logs);
+      // fit yields to the event loop between batches, but a busy page may get no frame painted; wait for one (not in
+      // a hidden tab, where animation frames do not come).
+      if (!document.hidden) await nextFrame();
+    },
+  });
+  return { trained: m, history };
+}
+
+/**
+ * Trains the loaded model on `count` new generated scenes (fine-tune-worker.js's fineTune: recipes.train with Adam,
+ * one-cycle schedule up to `peakLearningRate`) in a worker, or in the page without one; then puts the trained model in
+ * place, measures it on the held-out scenes and segments the input again.
  */
 async function fineTune({ count = 200, epochs = 1, batchSize = 16, peakLearningRate = 0.001 } = {}) {
   if (document.body.dataset.state !== 'ready') throw new Error(`fineTune: the page is ${document.body.dataset.state}, not ready`);
@@ -571,56 +676,32 @@ async function fineTune({ count = 200, epochs = 1, batchSize = 16, peakLearningR
   abort = new AbortController();
   tuneLogs = [];
   tuneRuns++;
-  const seed = 10_000 * (tuneRuns + 1); // new scenes every run, none of them seen in training or shown as scenes
+  tunedIn = null;
   ui.progress.textContent = `Generating ${count} scenes…`;
   ui.meter.style.width = '0%';
   await new Promise((r) => setTimeout(r, 20)); // let the status paint
-  const set = cnn.data.shapes({ count, size: SIZE, seed });
-  const tensors = toTensors(cnn, set);
-  const batches = Math.ceil(count / batchSize);
-  const total = batches * epochs;
-  let done = 0;
-  let epoch = 0;
-  const ema = { loss: 0, miou: 0, n: 0 };
-  const t0 = performance.now();
-  let history;
-  try {
-    m.compile(compileOptions(cnn, arch, peakLearningRate));
-    history = await train(cnn, arch, m, tensors, {
-      epochs, batchSize, peakLearningRate, seed: tuneRuns, signal: abort.signal,
-      callbacks: {
-        async onBatchEnd(batch, logs) {
-          done++;
-          tuneLogs.push({ loss: logs.loss, pixelAccuracy: logs.pixelAccuracy, meanIoU: logs.meanIoU });
-          const beta = 0.8;
-          ema.n++;
-          ema.loss = beta * ema.loss + (1 - beta) * logs.loss;
-          ema.miou = beta * ema.miou + (1 - beta) * logs.meanIoU;
-          const debias = 1 - beta ** ema.n;
-          const rate = (done * batchSize) / ((performance.now() - t0) / 1000);
-          ui.progress.textContent = `epoch ${epoch + 1}/${epochs} · batch ${batch + 1}/${batches} · ` +
-            `loss ${(ema.loss / debias).toFixed(3)} · mIoU ${(ema.miou / debias).toFixed(3)} · ${rate.toFixed(0)} scenes/s`;
-          ui.meter.style.width = `${((100 * done) / total).toFixed(1)}%`;
-          // fit yields to the event loop between batches, but a busy page may get no frame painted; wait for one
-          // (not in a hidden tab, where animation frames do not come).
-          if (!document.hidden) await nextFrame();
-        },
-        onEpochEnd(e) { epoch = e + 1; },
-      },
-    });
-  } finally {
-    tensors.x.dispose();
-    tensors.y.dispose();
+  const run = {
+    arch, size: SIZE, count, epochs, batchSize, peakLearningRate,
+    sceneSeed: 10_000 * (tuneRuns + 1), // new scenes every run, none of them seen in training or shown as scenes
+    fitSeed: tuneRuns,
+  };
+  const progress = tuneProgress(run);
+  const { trained, history } = await tuneInWorker(m, run, abort.signal, progress) ??
+    await tuneInPage(m, run, abort.signal, progress);
+  if (trained !== m) {
+    entry.model = model = trained;
+    m.dispose();
   }
   const stopped = abort.signal.aborted;
   abort = null;
-  const seconds = (performance.now() - t0) / 1000;
+  const { done, total } = progress;
+  const seconds = progress.seconds();
   entry.tuned = true;
   entry.before ??= entry.heldOut;
   const summary = `${stopped ? 'Stopped' : 'Fine-tuned'} after ${done} of ${total} batches (${done * batchSize > count * epochs ? count * epochs : done * batchSize} scenes) in ${seconds.toFixed(1)} s`;
   ui.progress.textContent = `${summary}. Measuring on held-out scenes…`;
   ui.heldout.textContent = 'measuring…';
-  entry.heldOut = await heldOutScore(m);
+  entry.heldOut = await heldOutScore(model);
   showHeldOut(entry);
   showModelInfo(entry);
   const lastLog = tuneLogs.at(-1);
@@ -628,7 +709,7 @@ async function fineTune({ count = 200, epochs = 1, batchSize = 16, peakLearningR
     `mIoU ${lastLog ? lastLog.meanIoU.toFixed(3) : '–'}.`;
   setState('ready');
   segmentInput();
-  return { stopped, batches: done, total, seconds, logs: tuneLogs, history: history?.history, heldOut: entry.heldOut };
+  return { stopped, batches: done, total, seconds, logs: tuneLogs, history, heldOut: entry.heldOut, ranIn: tunedIn };
 }
 
 ui.tuneForm.addEventListener('submit', (e) => {
@@ -674,6 +755,7 @@ window.__seg = {
   get model() { return model; },
   get arch() { return arch; },
   get tuneLogs() { return tuneLogs; },
+  get tunedIn() { return tunedIn; },
   get heldOut() { return shipped.get(arch)?.heldOut ?? null; },
   get current() { return current && { kind: current.kind, seed: current.seed, hasTruth: !!current.truth }; },
   palette: Array.from(PALETTE),
