@@ -17,9 +17,10 @@
 import * as tf from '@tensorflow/tfjs';
 import * as cnn from '../../web/index.js';
 import {
-  compareSync, summarize, cpuMs, timed, randomArray, maxAbs, maxAbsDiff, table, fmtMs, fmtNum, fmtRatio, fmtSpread,
+  compareNamed, summarize, cpuMs, timed, randomArray, maxAbs, maxAbsDiff, table, fmtMs, fmtNum, fmtRatio, fmtSpread,
 } from './timing.js';
 import { rebuild, copyAllWeights } from './tfjs-models.js';
+import { ortSession, checkOrt } from './ort.js';
 
 const ZOO_LR = 0.01;
 const ZOO_SEED = 11;
@@ -75,7 +76,7 @@ function oursSubstitute(model) {
   return m;
 }
 
-async function benchModelInference(c, cfg) {
+async function benchModelInference(c, cfg, withOrt) {
   await tf.setBackend('wasm');
   const ours = c.build(c.inferShape);
   ours.build();
@@ -98,20 +99,37 @@ async function benchModelInference(c, cfg) {
   ref.dispose(); yt.dispose();
   if (!(relDiff <= 1e-4)) throw new Error(`${c.name}: outputs differ from tfjs by ${relDiff.toExponential(2)} (relative) > 1e-4`);
 
-  const fns = [
-    () => { ours.predict(x).dispose(); },
-    () => { const y = theirs.predict(tx); y.dataSync(); y.dispose(); },
-  ];
-  if (same) fns.push(() => { same.predict(x).dispose(); });
-  const res = compareSync(fns, cfg);
-  const [a, b, s] = res;
+  // ONNX Runtime runs our own network, SegNet included: MaxPool with its indices output and MaxUnpool are in ONNX and
+  // in ORT Web's wasm execution provider. Checked against ours (same weights) before timing.
+  let session = null;
+  let feeds = null;
+  let ortRelDiff = null;
+  if (withOrt) {
+    session = await ortSession(ours, { batch: 1 });
+    feeds = session.feed(xData);
+    const y = ours.predict(x);
+    ortRelDiff = checkOrt(c.name, y.dataSync(), await session.outputNhwc(feeds));
+    y.dispose();
+  }
+
+  const res = await compareNamed({
+    ours: () => { ours.predict(x).dispose(); },
+    tfjs: () => { const y = theirs.predict(tx); y.dataSync(); y.dispose(); },
+    same: same && (() => { same.predict(x).dispose(); }),
+    ort: session && (() => session.run(feeds)),
+  }, cfg);
+  const { ours: a, tfjs: b, same: s, ort: o } = res;
   x.dispose(); ours.dispose(); same?.dispose(); tx.dispose(); theirs.dispose();
+  await session?.release();
   const ips = (r) => ({ imagesPerSec: 1000 / r.cpu.medianMs });
   return {
     name: inferName(c), key: c.key, kind: 'inference', section: c.section, batch: 1, inputShape: c.inferShape, params: params.ours,
-    relDiff, substituted, ours: timed(a, ips(a)), tfjs: timed(b, ips(b)), oursSame: s ? timed(s, ips(s)) : null,
-    ratio: b.cpu.medianMs / a.cpu.medianMs, wallRatio: b.wall.medianMs / a.wall.medianMs, pairedRatio: res.pairedRatio(1, 0),
+    relDiff, ortRelDiff, substituted, ours: timed(a, ips(a)), tfjs: timed(b, ips(b)), oursSame: s ? timed(s, ips(s)) : null,
+    ort: o ? timed(o, ips(o)) : null,
+    ratio: b.cpu.medianMs / a.cpu.medianMs, wallRatio: b.wall.medianMs / a.wall.medianMs, pairedRatio: res.pairedRatio('tfjs', 'ours'),
     ratioSame: s ? b.cpu.medianMs / s.cpu.medianMs : null, wallRatioSame: s ? b.wall.medianMs / s.wall.medianMs : null,
+    ratioOrt: o ? o.cpu.medianMs / a.cpu.medianMs : null, wallRatioOrt: o ? o.wall.medianMs / a.wall.medianMs : null,
+    pairedRatioOrt: o ? res.pairedRatio('ort', 'ours') : null,
   };
 }
 
@@ -238,8 +256,11 @@ async function benchModelTraining(c, cfg, progress) {
   return { key: c.key, name: trainName(c), rows, tfjsBatch: tb, tfjsSteps: steps, hasDropout };
 }
 
-/** Table of one section: inference rows (vs tfjs-wasm), training rows (vs tfjs-cpu), and a tfjs-wasm training row. */
-function modelTable(inference, training, wasmTrain) {
+/**
+ * Table of one section: inference rows (vs tfjs-wasm, and vs ONNX Runtime Web if it ran), training rows (vs tfjs-cpu),
+ * and rows for the peers that cannot train (tfjs-wasm; ORT Web).
+ */
+function modelTable(inference, training, wasmTrain, withOrt) {
   const rows = [];
   const ms = (r) => (r && Number.isFinite(r.medianMs) ? `${fmtMs(r.medianMs)}${r.samples > 1 ? ` ${fmtSpread(r.spread)}` : ''}` : '-');
   for (const r of inference) {
@@ -248,6 +269,10 @@ function modelTable(inference, training, wasmTrain) {
     if (r.oursSame) {
       rows.push([`${r.name}, upSampling2d`, 'tfjs-wasm', ms(r.oursSame), fmtNum(r.oursSame.imagesPerSec, 1), ms(r.tfjs),
         fmtNum(r.tfjs.imagesPerSec, 1), fmtRatio(r.ratioSame), fmtRatio(r.wallRatioSame), 'same network']);
+    }
+    if (r.ort) {
+      rows.push([r.name, r.oursSame ? 'ORT Web (MaxUnpool)' : 'ORT Web', ms(r.ours), fmtNum(r.ours.imagesPerSec, 1), ms(r.ort),
+        fmtNum(r.ort.imagesPerSec, 1), fmtRatio(r.ratioOrt), fmtRatio(r.wallRatioOrt), `diff ${r.ortRelDiff.toExponential(1)}`]);
     }
   }
   for (const t of training) {
@@ -267,6 +292,7 @@ function modelTable(inference, training, wasmTrain) {
   if (training.length) {
     rows.push([`${training.map((t) => t.name.split(' train')[0]).join(', ')} train step`, 'tfjs-wasm', '', '', 'cannot train', '-', '-', '-',
       wasmTrain?.ok === false ? 'no conv backprop kernel' : '']);
+    if (withOrt) rows.push([`${training.map((t) => t.name.split(' train')[0]).join(', ')} train step`, 'ORT Web', '', '', 'no training', '-', '-', '-', '']);
   }
   return table(['case', 'peer', 'ours ms', 'ours img/s', 'peer ms', 'peer img/s', 'ratio', 'wall ratio', 'check'], rows,
     ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'l']);
@@ -283,7 +309,7 @@ export function anyModelTraining(selected) {
  * selected(name): the --only filter; wasmTrainAttempt(): bench.js's one-off tfjs-wasm training attempt (returns its
  * { ok, message }); log / progress: stdout / stderr lines. Returns { zoo, segmentation }, each { inference, training }.
  */
-export async function runModelBenchmarks({ cfg, quick, selected, wasmTrainAttempt, log, progress }) {
+export async function runModelBenchmarks({ cfg, quick, selected, wasmTrainAttempt, log, progress, ort = false }) {
   let wasmTrain = null;
   const models = { zoo: { inference: [], training: [] }, segmentation: { inference: [], training: [] } };
   const sectionTitle = {
@@ -296,7 +322,7 @@ export async function runModelBenchmarks({ cfg, quick, selected, wasmTrainAttemp
     for (const c of cases) {
       if (!selected(inferName(c))) continue;
       progress(inferName(c));
-      models[section].inference.push(await benchModelInference(c, cfg));
+      models[section].inference.push(await benchModelInference(c, cfg, ort));
     }
     for (const c of cases) {
       if (!selected(trainName(c))) continue;
@@ -313,11 +339,16 @@ export async function runModelBenchmarks({ cfg, quick, selected, wasmTrainAttemp
     }).filter(Boolean);
     log(`parameters: ${paramCounts.join('; ')}`);
     log('');
-    log(modelTable(inf, tr, wasmTrain));
+    log(modelTable(inf, tr, wasmTrain, ort));
     log('');
     log('- inference: ours model.predict(x) on a preallocated Tensor; tfjs-wasm LayersModel.predict + dataSync() + dispose(). ' +
       'The tfjs model is rebuilt from our getConfig() (tests/bench/tfjs-models.js) and gets our weights by one setWeights; ' +
       'diff = max |ours - tfjs| / max |tfjs| of the outputs, checked <= 1e-4 before timing (biases and batch-norm statistics randomised for the check).');
+    if (ort && inf.length) {
+      log('- ORT Web: await session.run() of the same network written as ONNX (NCHW, opset 17) by tests/bench/onnx-writer.js ' +
+        'with the same weights; the input is transposed to NCHW once, outside the timed region; diff = max |ours - ORT| / ' +
+        'max |ours|, checked <= 1e-4 before timing. ORT Web has no training: no ORT figure for training steps.');
+    }
     if (tr.length) {
       const t0 = tr[0];
       log(`- training: ours model.fit over exactly one batch per call (SGD, lr ${ZOO_LR}), medians of per-call CPU time over rounds ` +
@@ -330,7 +361,9 @@ export async function runModelBenchmarks({ cfg, quick, selected, wasmTrainAttemp
       log(`- tfjs-wasm training: ${wasmTrain?.ok ? 'ran (unexpected!)' : `fails (no gradient kernels for conv2d): "${wasmTrain?.message}"`}`);
     }
     if (section === 'segmentation' && cases.some((c) => c.substitute && (selected(inferName(c)) || selected(trainName(c))))) {
-      log(`- SegNet: ${SUBSTITUTE_NOTE}; diff and loss checks of SegNet compare that variant with tfjs.`);
+      log(`- SegNet: ${SUBSTITUTE_NOTE}; diff and loss checks of SegNet compare that variant with tfjs.` +
+        (ort ? ' ORT Web runs the real SegNet (ONNX MaxPool with its indices output + MaxUnpool, both supported by its wasm ' +
+          'execution provider), compared with our SegNet.' : ''));
     }
     log('');
   }
@@ -344,6 +377,9 @@ export function modelSummaryParts(models) {
   if (modelInf.length) {
     parts.push(`inference vs tfjs-wasm: ${modelInf.map((r) => `${r.name.split(' inference')[0]} ${fmtRatio(r.ratio)}` +
       (r.oursSame ? ` (same network ${fmtRatio(r.ratioSame)})` : '')).join(', ')}`);
+    if (modelInf.some((r) => r.ort)) {
+      parts.push(`inference vs ORT Web: ${modelInf.filter((r) => r.ort).map((r) => `${r.name.split(' inference')[0]} ${fmtRatio(r.ratioOrt)}`).join(', ')}`);
+    }
   }
   const modelTrain = [...models.zoo.training, ...models.segmentation.training];
   if (modelTrain.length) {

@@ -1,27 +1,36 @@
 #!/usr/bin/env node
 /**
- * wasm-cnn vs TensorFlow.js, side by side in one Node process, one thread each, fp32.
+ * wasm-cnn vs TensorFlow.js and ONNX Runtime Web, side by side in one Node process, one thread each, fp32.
  *
- *   node tests/bench/bench.js [--quick] [--json out.json] [--only <substring>[,<substring>...]] [--tfjs-train-batch <n>]
+ *   node tests/bench/bench.js [--quick] [--json out.json] [--only <substring>[,<substring>...]] [--tfjs-train-batch <n>] [--no-ort]
  *   npm run bench                      (builds first)
  *
  * Forward kernels at batch 1 (conv2d + bias, max pool) against @tensorflow/tfjs-backend-wasm (XNNPACK, the SIMD
- * build, one thread: tfjs-wasm cannot start threads in Node), LeNet-5 inference at batch 64 against the same, and one
- * LeNet-5 training step at batch 64 against the tfjs cpu backend (tfjs-wasm has no gradient kernels for conv2d; the
- * bench tries and prints the error). Then whole zoo models: ResNet-20 and GoogLeNet-mini (32x32x3, 10 classes) and
- * the segmentation models FCN-8s and SegNet (4 classes), inference at batch 1 (segmentation: 256x256x3) against
- * tfjs-wasm, and one SGD training step (batch 32; segmentation: batch 8 of 64x64x3) against tfjs-cpu. In each case the
- * libraries take turns sample by sample (tests/bench/timing.js), so that both see the same machine load. The figures
- * are medians of per-call process CPU time (getrusage), which leaves out the time the process waits while other
- * processes run: this machine is shared, and under load wall-clock samples of a few ms are inflated by whole scheduler
- * time slices. Wall-clock medians are reported alongside ("wall ratio", and in --json). The ratio is tfjs time / our
- * time (> 1: we are faster). Each case also checks that both libraries compute the same outputs.
+ * build, one thread: tfjs-wasm cannot start threads in Node) and onnxruntime-web (wasm execution provider, SIMD,
+ * numThreads 1), LeNet-5 inference at batch 64 against the same two, and one LeNet-5 training step at batch 64
+ * against the tfjs cpu backend (tfjs-wasm has no gradient kernels for conv2d; the bench tries and prints the error;
+ * ONNX Runtime Web has no training at all, so it has no training figures). Then whole zoo models: ResNet-20 and
+ * GoogLeNet-mini (32x32x3, 10 classes) and the segmentation models FCN-8s and SegNet (4 classes), inference at batch 1
+ * (segmentation: 256x256x3) against tfjs-wasm and ORT Web, and one SGD training step (batch 32; segmentation: batch 8
+ * of 64x64x3) against tfjs-cpu. In each case the libraries take turns sample by sample (tests/bench/timing.js), so
+ * that all see the same machine load. The figures are medians of per-call process CPU time (getrusage), which leaves
+ * out the time the process waits while other processes run: this machine is shared, and under load wall-clock samples
+ * of a few ms are inflated by whole scheduler time slices. Wall-clock medians are reported alongside ("wall ratio",
+ * and in --json). A ratio is the peer's time / our time (> 1: we are faster): "vs tfjs-wasm" and "vs ORT" columns in
+ * the forward table, one row per peer in the others. Each case also checks that the libraries compute the same
+ * outputs.
  *
  * What is timed:
  * - ours: model.predict(x) of a one-layer cnn.sequential on a preallocated input Tensor. That includes copying the
  *   input into the wasm heap and the output out of it into a new JS Float32Array.
  * - tfjs-wasm: tf.fused.conv2d with bias (the kernel tfjs-layers' conv2d uses) / tf.maxPool on a tensor already on
  *   the wasm backend, then dataSync() (a copy out of the wasm heap) and dispose().
+ * - ORT Web: `await session.run(feeds)` of the same model written as ONNX by tests/bench/onnx-writer.js (a one-node
+ *   Conv with bias / MaxPool; the whole network for LeNet-5 and the zoo models), same weights. ONNX is NCHW: the graph
+ *   is NCHW throughout, the input ort.Tensor is transposed from our NHWC once, outside the timed region, and the output
+ *   is transposed back only for the check (max |ours - ORT| / max |ours| <= 1e-4, else the bench stops). session.run
+ *   copies the input into the wasm heap and the outputs out of it, like model.predict. Loading and threads: see
+ *   tests/bench/ort.js. --no-ort leaves ORT out (saves its session set-up and its share of the samples).
  * - ours, "engine-only": the C forward pass alone (cnn_model_forward through web/engine.js, an internal entry point),
  *   for information: it shows what model.predict's copies and input checks cost.
  * - training: ours model.fit on N*64 samples (epochs 1, batch 64, per-step times from onBatchEnd); tfjs
@@ -29,12 +38,15 @@
  *   initial weights (checked: same first-batch loss), same loss (sparse categorical cross-entropy) and optimizer (SGD).
  * - zoo / segmentation models: see tests/bench/bench-models.js (tfjs model rebuilt from our getConfig(), same
  *   weights, outputs checked before timing; tfjs-cpu training steps at batch 1 by default, the model's batch
- *   extrapolated; SegNet compared through an upSampling2d variant, as tfjs has no max-unpooling).
+ *   extrapolated; SegNet compared with tfjs through an upSampling2d variant, as tfjs has no max-unpooling, while ORT
+ *   runs the real SegNet: ONNX MaxPool with its indices output + MaxUnpool, which ORT Web's wasm EP supports).
  *
  * --only runs the cases whose names contain one of the comma-separated substrings (case-insensitive): e.g. "conv",
  * "LeNet", "ResNet", "segnet,fcn", "inference", "train step".
  *
- * The whole run takes about 5 minutes (--quick: about 1.5 minutes) on the 2-core development machine.
+ * The whole run takes about 5 minutes (--quick: about 1.5 minutes) on the 2-core development machine when it is quiet,
+ * up to 7 (--quick: 3.5) when it is loaded. ONNX Runtime Web adds about 15% (its session set-ups, 0.5-2.5 s each, and
+ * its share of the samples): --quick measured 184 s with --no-ort and 213 s with ORT, under similar load.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -46,9 +58,10 @@ import * as cnn from '../../web/index.js';
 import { lenet5, loadMnist, DEFAULT_SOURCE, ROWS, COLS } from '../../demos/mnist/data.js';
 import { engine } from '../../web/engine.js';
 import {
-  compareSync, summarize, cpuMs, timed, randomArray, maxAbs, maxAbsDiff, table, fmtMs, fmtNum, fmtRatio, fmtSpread,
+  compareNamed, summarize, cpuMs, timed, randomArray, maxAbs, maxAbsDiff, table, fmtMs, fmtNum, fmtRatio, fmtSpread,
 } from './timing.js';
 import { runModelBenchmarks, anyModelTraining, modelSummaryParts } from './bench-models.js';
+import { setUpOrt, ortSession, checkOrt } from './ort.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json');
@@ -59,15 +72,17 @@ const { values: args } = parseArgs({
     json: { type: 'string' },
     only: { type: 'string' },
     'tfjs-train-batch': { type: 'string' },
+    'no-ort': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (args.help) {
-  console.log('usage: node tests/bench/bench.js [--quick] [--json out.json] [--only <substring>] [--tfjs-train-batch <n>]\n' +
+  console.log('usage: node tests/bench/bench.js [--quick] [--json out.json] [--only <substring>] [--tfjs-train-batch <n>] [--no-ort]\n' +
     '  --only: run only the cases whose name contains <substring> (case-insensitive; several: comma-separated),\n' +
     '          e.g. --only resnet, --only "segnet,fcn", --only inference, --only "train step", --only conv\n' +
     '  --tfjs-train-batch: batch of the timed tfjs-cpu training steps of the zoo / segmentation models (default 1;\n' +
-    '          the model\'s own batch gives measured instead of extrapolated figures, at ~8-60 s per image and step)');
+    '          the model\'s own batch gives measured instead of extrapolated figures, at ~8-60 s per image and step)\n' +
+    '  --no-ort: leave ONNX Runtime Web out (its column shows "-")');
   process.exit(0);
 }
 
@@ -82,6 +97,8 @@ if (!Number.isInteger(CFG.tfjsTrainBatch) || CFG.tfjsTrainBatch < 1) {
   console.error(`bench: --tfjs-train-batch must be a positive integer, got ${args['tfjs-train-batch']}`);
   process.exit(2);
 }
+/** Whether ONNX Runtime Web runs (--no-ort leaves it out). */
+const ORT = !args['no-ort'];
 const ONLY = args.only ? args.only.toLowerCase().split(',').map((t) => t.trim()).filter(Boolean) : null;
 /** Whether the case called `name` runs (--only). */
 const selected = (name) => !ONLY || ONLY.some((t) => name.toLowerCase().includes(t));
@@ -167,7 +184,7 @@ async function setUpTfjsWasm() {
 // ---------------------------------------------------------------------------------------------------------------------
 // Cases
 
-function benchConv(c) {
+async function benchConv(c) {
   const { h, w, cin, cout, k } = c;
   const flop = 2 * h * w * cin * cout * k * k;
   const xData = randomArray(h * w * cin, 1 + k * 7 + cin, 1);
@@ -199,21 +216,37 @@ function benchConv(c) {
   const yo = model.predict(x);
   const yt = tf.fused.conv2d({ x: tx, filter: tk, bias: tb, strides: 1, pad: 'same' });
   const diff = maxAbsDiff(yo.dataSync(), yt.dataSync()) / Math.max(1e-6, maxAbs(yt.dataSync()));
+  // ONNX Runtime: the same one-layer model as an ONNX Conv (NCHW; input transposed here, once).
+  const session = ORT ? await ortSession(model, { batch: 1 }) : null;
+  const feeds = session?.feed(xData);
+  const ortDiff = session ? checkOrt(c.name, yo.dataSync(), await session.outputNhwc(feeds)) : null;
   yo.dispose(); yt.dispose();
 
-  const res = compareSync([ours, theirs, kernelOnly(model, x, 1)].filter(Boolean), CFG);
-  const [a, b, kern] = res;
+  const res = await compareNamed({ ours, tfjs: theirs, ort: session && (() => session.run(feeds)), kern: kernelOnly(model, x, 1) }, CFG);
   x.dispose(); model.dispose();
   tf.dispose([tx, tk, tb]);
+  await session?.release();
   const gf = (x) => (x ? { gflops: flop / (x.cpu.medianMs * 1e6) } : {});
   return {
-    name: c.name, kind: 'conv2d', shape: c, flop, relDiff: diff,
-    ours: timed(a, gf(a)), oursKernel: timed(kern, gf(kern)), tfjs: timed(b, gf(b)),
-    ratio: b.cpu.medianMs / a.cpu.medianMs, wallRatio: b.wall.medianMs / a.wall.medianMs, pairedRatio: res.pairedRatio(1, 0),
+    name: c.name, kind: 'conv2d', shape: c, flop, relDiff: diff, ortRelDiff: ortDiff, ...peerFigures(res, gf),
   };
 }
 
-function benchPool(c) {
+/**
+ * The figures of one case from compareNamed's result { ours, tfjs, ort?, kern? }: timed summaries (with `extra(x)`
+ * added) and the ratios peer time / our time (CPU-time medians; wall-clock medians; median of paired samples).
+ */
+function peerFigures(res, extra = () => ({})) {
+  const { ours: a, tfjs: b, ort: o, kern } = res;
+  return {
+    ours: timed(a, extra(a)), oursKernel: timed(kern, kern && extra(kern)), tfjs: timed(b, extra(b)), ort: timed(o, o && extra(o)),
+    ratio: b.cpu.medianMs / a.cpu.medianMs, wallRatio: b.wall.medianMs / a.wall.medianMs, pairedRatio: res.pairedRatio('tfjs', 'ours'),
+    ratioOrt: o ? o.cpu.medianMs / a.cpu.medianMs : null, wallRatioOrt: o ? o.wall.medianMs / a.wall.medianMs : null,
+    pairedRatioOrt: o ? res.pairedRatio('ort', 'ours') : null,
+  };
+}
+
+async function benchPool(c) {
   const { h, w, c: ch } = c;
   const xData = randomArray(h * w * ch, 11, 1);
   const model = cnn.sequential({ layers: [cnn.layers.maxPooling2d({ inputShape: [h, w, ch], poolSize: 2, strides: 2 })] });
@@ -225,15 +258,15 @@ function benchPool(c) {
   const yo = model.predict(x);
   const yt = tf.maxPool(tx, 2, 2, 'valid');
   const diff = maxAbsDiff(yo.dataSync(), yt.dataSync());
+  const session = ORT ? await ortSession(model, { batch: 1 }) : null; // ONNX MaxPool, NCHW
+  const feeds = session?.feed(xData);
+  const ortDiff = session ? checkOrt(c.name, yo.dataSync(), await session.outputNhwc(feeds)) : null;
   yo.dispose(); yt.dispose();
 
-  const res = compareSync([ours, theirs, kernelOnly(model, x, 1)].filter(Boolean), CFG);
-  const [a, b, kern] = res;
+  const res = await compareNamed({ ours, tfjs: theirs, ort: session && (() => session.run(feeds)), kern: kernelOnly(model, x, 1) }, CFG);
   x.dispose(); model.dispose(); tx.dispose();
-  return {
-    name: c.name, kind: 'maxPool', shape: c, relDiff: diff, ours: timed(a), oursKernel: timed(kern), tfjs: timed(b),
-    ratio: b.cpu.medianMs / a.cpu.medianMs, wallRatio: b.wall.medianMs / a.wall.medianMs, pairedRatio: res.pairedRatio(1, 0),
-  };
+  await session?.release();
+  return { name: c.name, kind: 'maxPool', shape: c, relDiff: diff, ortRelDiff: ortDiff, ...peerFigures(res) };
 }
 
 /** The LeNet-5 of demos/mnist/data.js, in tfjs-layers. */
@@ -287,7 +320,7 @@ async function loadTrainingData(n) {
   return { images, labels, source };
 }
 
-function benchLenetInference(data) {
+async function benchLenetInference(data) {
   const n = TRAIN_BATCH;
   const ourModel = lenet5(cnn, { seed: 7 });
   ourModel.compile({ optimizer: cnn.train.sgd(LR), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
@@ -301,16 +334,16 @@ function benchLenetInference(data) {
   const po = ourModel.predict(x, { batchSize: n });
   const pt = tfModel.predict(tx, { batchSize: n });
   const diff = maxAbsDiff(po.dataSync(), pt.dataSync());
+  // ONNX Runtime: the whole LeNet-5 at batch 64 (dropout is the identity at inference and is left out).
+  const session = ORT ? await ortSession(ourModel, { batch: n }) : null;
+  const feeds = session?.feed(xs);
+  const ortDiff = session ? checkOrt('LeNet-5', po.dataSync(), await session.outputNhwc(feeds)) : null;
   po.dispose(); pt.dispose();
-  const res = compareSync([ours, theirs, kernelOnly(ourModel, x, n)].filter(Boolean), CFG);
-  const [a, b, kern] = res;
+  const res = await compareNamed({ ours, tfjs: theirs, ort: session && (() => session.run(feeds)), kern: kernelOnly(ourModel, x, n) }, CFG);
   x.dispose(); ourModel.dispose(); tx.dispose(); tfModel.dispose();
+  await session?.release();
   const extra = (x) => (!x ? {} : { imagesPerSec: n / (x.cpu.medianMs / 1000), gflops: (LENET_FLOP * n) / (x.cpu.medianMs * 1e6) });
-  return {
-    name: 'LeNet-5 inference, batch 64', kind: 'inference', relDiff: diff,
-    ours: timed(a, extra(a)), oursKernel: timed(kern, extra(kern)), tfjs: timed(b, extra(b)),
-    ratio: b.cpu.medianMs / a.cpu.medianMs, wallRatio: b.wall.medianMs / a.wall.medianMs, pairedRatio: res.pairedRatio(1, 0),
-  };
+  return { name: 'LeNet-5 inference, batch 64', kind: 'inference', relDiff: diff, ortRelDiff: ortDiff, ...peerFigures(res, extra) };
 }
 
 /** tfjs-wasm has no Conv2DBackpropFilter kernel: try one step and report the error. */
@@ -447,6 +480,7 @@ async function main() {
   tf.enableProdMode();
   await cnn.ready();
   const wasmInfo = await setUpTfjsWasm();
+  const ortInfo = ORT ? await setUpOrt() : null;
   const cpu = cpuModel();
   const oursWasmBytes = fs.statSync(new URL('../../dist/wasm-cnn.wasm', import.meta.url)).size;
 
@@ -456,19 +490,23 @@ async function main() {
     versions: {
       'wasm-cnn': `${cnn.version} (package ${pkg.version})`, '@tensorflow/tfjs': tf.version.tfjs,
       '@tensorflow/tfjs-backend-wasm': tfjsWasmVersion, '@tensorflow/tfjs-backend-cpu': tf.version['tfjs-backend-cpu'],
+      'onnxruntime-web': ortInfo?.version ?? null,
     },
-    tfjsWasm: wasmInfo, oursWasmBytes, quick: QUICK, config: CFG, loadavgStart: load0,
+    tfjsWasm: wasmInfo, ort: ortInfo, oursWasmBytes, quick: QUICK, config: CFG, loadavgStart: load0,
     timing: 'medianMs etc. are per-call process CPU time (process.cpuUsage); wallMedianMs is wall clock',
   };
   log(`# wasm-cnn benchmark${QUICK ? ' (--quick)' : ''}`);
   log(`machine: ${cpu.model}, ${cpu.cores} cores, ${header.platform}; load average ${load0.map((l) => l.toFixed(2)).join(' ')}`);
   log(`node ${process.version}; wasm-cnn ${cnn.version} (dist/wasm-cnn.wasm ${(oursWasmBytes / 1024).toFixed(0)} KB, SIMD, 1 thread); ` +
     `@tensorflow/tfjs ${tf.version.tfjs}, tfjs-backend-wasm ${tfjsWasmVersion} (${wasmInfo.binary}, ` +
-    `WASM_HAS_SIMD_SUPPORT=${wasmInfo.simd}, threads ${wasmInfo.threads}), tfjs-backend-cpu ${tf.version['tfjs-backend-cpu']}`);
+    `WASM_HAS_SIMD_SUPPORT=${wasmInfo.simd}, threads ${wasmInfo.threads}), tfjs-backend-cpu ${tf.version['tfjs-backend-cpu']}; ` +
+    (ortInfo ? `onnxruntime-web ${ortInfo.version} (wasm execution provider, ${ortInfo.binary}, SIMD, numThreads ${ortInfo.threads}, ` +
+      'fp32, graph optimization level all)' : 'onnxruntime-web left out (--no-ort)'));
   log(`method: per case, after a warm-up, the libraries take turns sample by sample (a sample = enough calls for ~4 ms) ` +
     `until each has run ~${(CFG.budgetMs / 1000).toFixed(1)} s. Times are medians of per-call process CPU time ` +
     '(getrusage: time spent descheduled while other processes run is left out); "wall ratio" is the same ratio from ' +
-    'wall-clock medians. ratio = tfjs time / our time (> 1: we are faster).');
+    'wall-clock medians. ratio = peer time / our time (> 1: we are faster). ONNX Runtime Web ("ORT") runs the same ' +
+    'networks, written as ONNX (NCHW) by tests/bench/onnx-writer.js from our models and weights; it has no training.');
   if (ONLY) log(`--only ${ONLY.join(',')}: only the cases whose name contains ${ONLY.map((t) => `"${t}"`).join(' or ')}`);
   if (load0[0] > 0.75 * cpu.cores) {
     log(`note: the machine is busy (load average ${load0[0].toFixed(1)} on ${cpu.cores} cores): wall-clock times are ` +
@@ -482,28 +520,33 @@ async function main() {
     if (!selected(c.name)) continue;
     progress(c.name);
     await tf.setBackend('wasm');
-    forward.push(c === POOL_CASE ? benchPool(c) : benchConv(c));
+    forward.push(c === POOL_CASE ? await benchPool(c) : await benchConv(c));
   }
 
   if (forward.length) {
-    log('## Forward, batch 1, vs tfjs-wasm (SIMD, 1 thread)');
-    log('ours = model.predict(x) incl. copy in/out of the wasm heap; tfjs = tf.fused.conv2d(+bias) / tf.maxPool + dataSync()');
+    log('## Forward, batch 1, vs tfjs-wasm (SIMD, 1 thread) and ONNX Runtime Web (wasm EP, SIMD, 1 thread)');
+    log('ours = model.predict(x) incl. copy in/out of the wasm heap; tfjs = tf.fused.conv2d(+bias) / tf.maxPool + dataSync(); ' +
+      'ORT = await session.run() of a one-node ONNX model (Conv with bias / MaxPool, NCHW), outputs copied out');
     log('');
+    const msCell = (t) => (t ? `${fmtMs(t.medianMs)} ${fmtSpread(t.spread)}` : '-');
     log(table(
-      ['case', 'ours ms', 'ours GFLOP/s', 'tfjs-wasm ms', 'tfjs GFLOP/s', 'ratio', 'wall ratio', 'ours engine-only ms', 'diff'],
+      ['case', 'ours ms', 'ours GFLOP/s', 'tfjs-wasm ms', 'tfjs GFLOP/s', 'ORT ms', 'ORT GFLOP/s', 'vs tfjs-wasm', 'vs ORT',
+        'wall ratios', 'ours engine-only ms', 'diff tfjs / ORT'],
       forward.map((r) => [
         r.name,
-        `${fmtMs(r.ours.medianMs)} ${fmtSpread(r.ours.spread)}`, r.ours.gflops ? fmtNum(r.ours.gflops) : '-',
-        `${fmtMs(r.tfjs.medianMs)} ${fmtSpread(r.tfjs.spread)}`, r.tfjs.gflops ? fmtNum(r.tfjs.gflops) : '-',
-        fmtRatio(r.ratio), fmtRatio(r.wallRatio),
+        msCell(r.ours), r.ours.gflops ? fmtNum(r.ours.gflops) : '-',
+        msCell(r.tfjs), r.tfjs.gflops ? fmtNum(r.tfjs.gflops) : '-',
+        msCell(r.ort), r.ort?.gflops ? fmtNum(r.ort.gflops) : '-',
+        fmtRatio(r.ratio), fmtRatio(r.ratioOrt), `${fmtRatio(r.wallRatio)} / ${fmtRatio(r.wallRatioOrt)}`,
         !r.oursKernel ? '-' : `${fmtMs(r.oursKernel.medianMs)}` + (r.oursKernel.gflops ? ` (${fmtNum(r.oursKernel.gflops)} GFLOP/s)` : ''),
-        r.relDiff.toExponential(1),
+        `${r.relDiff.toExponential(1)} / ${r.ortRelDiff === null ? '-' : r.ortRelDiff.toExponential(1)}`,
       ]),
-      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     ));
-    log('± = half the interquartile range of the samples, relative to the median. engine-only = our C forward pass without');
-    log('the copies in/out of model.predict (internal entry point; for information, not in the ratio). diff = max |ours -');
-    log('tfjs| / max |tfjs| of the outputs (max pool: max abs diff).');
+    log('± = half the interquartile range of the samples, relative to the median. vs X = X\'s time / ours (> 1: we are');
+    log('faster); wall ratios = the same from wall-clock medians (vs tfjs-wasm / vs ORT). engine-only = our C forward pass');
+    log('without the copies in/out of model.predict (internal entry point; for information, not in the ratio). diff: max');
+    log('|ours - tfjs| / max |tfjs| (max pool: max abs diff) / max |ours - ORT| / max |ours|, checked <= 1e-4 for ORT.');
     log('');
   }
 
@@ -530,7 +573,7 @@ async function main() {
     if (selected(LENET_INFER)) {
       progress(LENET_INFER);
       await tf.setBackend('wasm');
-      inference = benchLenetInference(data);
+      inference = await benchLenetInference(data);
     }
     if (selected(LENET_TRAIN)) {
       await wasmTrainAttempt(data);
@@ -545,19 +588,27 @@ async function main() {
       rows.push([inference.name, 'tfjs-wasm', `${fmtMs(inference.ours.medianMs)} ${fmtSpread(inference.ours.spread)}`,
         fmtNum(inference.ours.imagesPerSec, 0), `${fmtMs(inference.tfjs.medianMs)} ${fmtSpread(inference.tfjs.spread)}`,
         fmtNum(inference.tfjs.imagesPerSec, 0), fmtRatio(inference.ratio), fmtRatio(inference.wallRatio)]);
+      if (inference.ort) {
+        rows.push([inference.name, 'ORT Web', `${fmtMs(inference.ours.medianMs)} ${fmtSpread(inference.ours.spread)}`,
+          fmtNum(inference.ours.imagesPerSec, 0), `${fmtMs(inference.ort.medianMs)} ${fmtSpread(inference.ort.spread)}`,
+          fmtNum(inference.ort.imagesPerSec, 0), fmtRatio(inference.ratioOrt), fmtRatio(inference.wallRatioOrt)]);
+      }
     }
     if (training) {
       rows.push([training.name, 'tfjs-cpu', `${fmtMs(training.ours.medianMs)} ${fmtSpread(training.ours.spread)}`,
         fmtNum(training.ours.imagesPerSec, 0), `${fmtMs(training.tfjs.medianMs)} ${fmtSpread(training.tfjs.spread)}`,
         fmtNum(training.tfjs.imagesPerSec, 1), fmtRatio(training.ratio), fmtRatio(training.wallRatio)]);
       rows.push(['LeNet-5 train step, batch 64', 'tfjs-wasm', '', '', 'cannot train', '-', '-', '-']);
+      rows.push(['LeNet-5 train step, batch 64', 'ORT Web', '', '', 'no training', '-', '-', '-']);
     }
     log(table(['case', 'peer', 'ours ms', 'ours img/s', 'peer ms', 'peer img/s', 'ratio', 'wall ratio'], rows,
       ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r']));
     log('');
     if (inference) {
       log(`- inference: outputs agree to ${inference.relDiff.toExponential(1)} (max abs diff of softmax outputs); ` +
-        `${fmtNum(inference.ours.gflops)} vs ${fmtNum(inference.tfjs.gflops)} GFLOP/s (conv + dense multiply-adds only); ` +
+        (inference.ort ? `ORT outputs agree with ours to ${inference.ortRelDiff.toExponential(1)} (relative); ` : '') +
+        `ours ${fmtNum(inference.ours.gflops)}, tfjs-wasm ${fmtNum(inference.tfjs.gflops)}` +
+        (inference.ort ? `, ORT ${fmtNum(inference.ort.gflops)}` : '') + ' GFLOP/s (conv + dense multiply-adds only); ' +
         (inference.oursKernel ? `ours engine-only ${fmtMs(inference.oursKernel.medianMs)} ms` : ''));
     }
     if (training) {
@@ -567,27 +618,34 @@ async function main() {
       log(`- training, tfjs-cpu: model.trainOnBatch, median of ${training.tfjs.samples} steps (after a warm-up step at batch 8)`);
       log(`- same initial weights: first-batch loss ours ${training.loss0.ours.toFixed(4)}, tfjs ${training.loss0.tfjs.toFixed(4)}`);
       log(`- tfjs-wasm training: ${wasmTrain.ok ? 'ran (unexpected!)' : `fails: "${wasmTrain.message}"`}`);
+      log('- ONNX Runtime Web: no training (inference only; its training build was removed), so no ORT figure for training');
     }
     log('');
   }
 
   // ---- zoo (ResNet-20, GoogLeNet-mini) and segmentation (FCN-8s, SegNet) models: tests/bench/bench-models.js
-  const models = await runModelBenchmarks({ cfg: CFG, quick: QUICK, selected, wasmTrainAttempt, log, progress });
+  const models = await runModelBenchmarks({ cfg: CFG, quick: QUICK, selected, wasmTrainAttempt, log, progress, ort: ORT });
 
   // ---- summary
   const parts = [];
   const convs = forward.filter((r) => r.kind === 'conv2d');
   let geo = NaN;
+  let geoOrt = NaN;
   let faster = 0;
   if (convs.length) {
     geo = Math.exp(convs.reduce((s, r) => s + Math.log(r.ratio), 0) / convs.length);
     faster = convs.filter((r) => r.ratio > 1).length;
     parts.push(`conv2d forward ${fmtRatio(geo)} tfjs-wasm (geometric mean of ${convs.length} shapes, faster on ` +
       `${faster}/${convs.length}; range ${fmtRatio(Math.min(...convs.map((r) => r.ratio)))}–${fmtRatio(Math.max(...convs.map((r) => r.ratio)))})`);
+    if (ORT) {
+      geoOrt = Math.exp(convs.reduce((s, r) => s + Math.log(r.ratioOrt), 0) / convs.length);
+      parts.push(`${fmtRatio(geoOrt)} ORT Web (faster on ${convs.filter((r) => r.ratioOrt > 1).length}/${convs.length}; range ` +
+        `${fmtRatio(Math.min(...convs.map((r) => r.ratioOrt)))}–${fmtRatio(Math.max(...convs.map((r) => r.ratioOrt)))})`);
+    }
   }
   const pool = forward.find((r) => r.kind === 'maxPool');
-  if (pool) parts.push(`max pool ${fmtRatio(pool.ratio)}`);
-  if (inference) parts.push(`LeNet-5 inference ${fmtRatio(inference.ratio)} tfjs-wasm`);
+  if (pool) parts.push(`max pool ${fmtRatio(pool.ratio)} tfjs-wasm` + (pool.ort ? `, ${fmtRatio(pool.ratioOrt)} ORT Web` : ''));
+  if (inference) parts.push(`LeNet-5 inference ${fmtRatio(inference.ratio)} tfjs-wasm` + (inference.ort ? `, ${fmtRatio(inference.ratioOrt)} ORT Web` : ''));
   if (training) {
     parts.push(`LeNet-5 training ${fmtRatio(training.ratio)} tfjs-cpu (${fmtNum(training.ours.imagesPerSec, 0)} vs ` +
       `${fmtNum(training.tfjs.imagesPerSec, 1)} images/s)`);
@@ -595,7 +653,7 @@ async function main() {
   parts.push(...modelSummaryParts(models));
   const modelInf = [...models.zoo.inference, ...models.segmentation.inference];
   const modelTrain = [...models.zoo.training, ...models.segmentation.training];
-  if (anyTraining) parts.push('tfjs-wasm cannot train');
+  if (anyTraining) parts.push(`tfjs-wasm cannot train${ORT ? ', ORT Web has no training' : ''}`);
   const load1 = os.loadavg();
   const seconds = (performance.now() - started) / 1000;
   if (!parts.length) parts.push(`no case matches --only ${ONLY?.join(',')}`);
@@ -608,7 +666,9 @@ async function main() {
       forward, lenet: { inference, training, tfjsWasmTraining: wasmTrain }, zoo: models.zoo, segmentation: models.segmentation,
       summary: { convGeomeanRatio: geo, convFaster: faster, convCases: convs.length, maxPoolRatio: pool?.ratio ?? null,
         inferenceRatio: inference?.ratio ?? null, trainingRatioVsTfjsCpu: training?.ratio ?? null,
+        convGeomeanRatioVsOrt: ORT ? geoOrt : null, maxPoolRatioVsOrt: pool?.ratioOrt ?? null, inferenceRatioVsOrt: inference?.ratioOrt ?? null,
         modelInferenceRatios: Object.fromEntries(modelInf.map((r) => [r.key, r.ratio])),
+        modelInferenceRatiosVsOrt: Object.fromEntries(modelInf.map((r) => [r.key, r.ratioOrt])),
         modelTrainingRatios: Object.fromEntries(modelTrain.map((t) => [t.key, t.rows[0].ratio])), text: summary },
     };
     fs.writeFileSync(args.json, JSON.stringify(out, null, 2) + '\n');

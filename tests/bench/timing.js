@@ -1,5 +1,5 @@
 // Timing helpers for tests/bench/bench.js and tests/bench/bench-models.js: warm-up, calibrated samples, and interleaved
-// rounds so that two libraries measured side by side see the same machine noise (this machine is shared; absolute
+// rounds so that the libraries measured side by side see the same machine noise (this machine is shared; absolute
 // times drift by 10-30%); and the small helpers both use: test data, output comparisons, number formats, tables.
 
 /** Median of a numeric array (NaN for an empty one). */
@@ -28,16 +28,22 @@ export function summarize(samples, calls) {
   return { medianMs: med, q1Ms: q1, q3Ms: q3, spread: med > 0 ? (q3 - q1) / 2 / med : 0, samples: samples.length, calls };
 }
 
+/** Calls fn, waiting for it if it returns a promise (ONNX Runtime's session.run); synchronous functions are not awaited. */
+async function call(fn) {
+  const r = fn();
+  if (r && typeof r.then === 'function') await r;
+}
+
 /**
  * Runs `fn` until at least `minMs` have passed and at least `minCalls` calls were made; returns the median time of the
  * calls in the second half of the warm-up (ms per call), used to size the samples.
  */
-export function warmUp(fn, { minMs = 200, minCalls = 3, maxCalls = 100000 } = {}) {
+export async function warmUp(fn, { minMs = 200, minCalls = 3, maxCalls = 100000 } = {}) {
   const times = [];
   const t0 = performance.now();
   while ((times.length < minCalls || performance.now() - t0 < minMs) && times.length < maxCalls) {
     const t = performance.now();
-    fn();
+    await call(fn);
     times.push(performance.now() - t);
   }
   return median(times.slice(times.length >> 1));
@@ -50,16 +56,18 @@ export function cpuMs() {
 }
 
 /**
- * Times synchronous functions side by side. After a warm-up, the functions take turns, one sample each, until each
- * has had `budgetMs` (wall clock) of samples: a sample is `k` back-to-back calls (k sized so that a sample lasts about
+ * Times functions side by side. After a warm-up, the functions take turns, one sample each, until each has had
+ * `budgetMs` (wall clock) of samples: a sample is `k` back-to-back calls (k sized so that a sample lasts about
  * `sampleMs`), recorded as ms per call, both as process CPU time and as wall-clock time. Taking turns sample by sample
  * means that all functions see the same machine load; CPU time leaves out the time the process waits while other
  * processes run (on a shared, loaded machine, wall-clock samples of a few ms are often inflated by a whole scheduler
- * time slice). Returns one { cpu, wall } pair of summaries per function, plus `pairedRatio(i, j)`: the median over turns
- * of cpu time_i / cpu time_j.
+ * time slice). A function may return a promise (ONNX Runtime Web's session.run is async): it is awaited, call by
+ * call; a synchronous function runs without any await. Resolves to one { cpu, wall } pair of summaries per function,
+ * plus `pairedRatio(i, j)`: the median over turns of cpu time_i / cpu time_j.
  */
-export function compareSync(fns, { budgetMs, sampleMs = 4, warmMs = 200 }) {
-  const est = fns.map((fn) => warmUp(fn, { minMs: warmMs }));
+export async function compare(fns, { budgetMs, sampleMs = 4, warmMs = 200 }) {
+  const est = [];
+  for (const fn of fns) est.push(await warmUp(fn, { minMs: warmMs }));
   const k = est.map((t) => Math.max(1, Math.round(sampleMs / Math.max(t, 1e-4))));
   const cpu = fns.map(() => []);
   const wall = fns.map(() => []);
@@ -71,7 +79,7 @@ export function compareSync(fns, { budgetMs, sampleMs = 4, warmMs = 200 }) {
       const fn = fns[i];
       const c = cpuMs();
       const t = performance.now();
-      for (let j = 0; j < k[i]; j++) fn();
+      for (let j = 0; j < k[i]; j++) await call(fn);
       const ms = performance.now() - t;
       const cms = cpuMs() - c;
       wall[i].push(ms / k[i]);
@@ -82,6 +90,18 @@ export function compareSync(fns, { budgetMs, sampleMs = 4, warmMs = 200 }) {
   }
   const out = fns.map((_, i) => ({ cpu: summarize(cpu[i], calls[i]), wall: summarize(wall[i], calls[i]) }));
   out.pairedRatio = (i, j) => median(cpu[i].map((t, n) => t / cpu[j][n]));
+  return out;
+}
+
+/**
+ * compare() of named functions: `fns` is { key: fn } (falsy entries are left out); resolves to { key: result } and
+ * pairedRatio(keyA, keyB).
+ */
+export async function compareNamed(fns, cfg) {
+  const keys = Object.keys(fns).filter((k) => fns[k]);
+  const res = await compare(keys.map((k) => fns[k]), cfg);
+  const out = Object.fromEntries(keys.map((k, i) => [k, res[i]]));
+  out.pairedRatio = (a, b) => res.pairedRatio(keys.indexOf(a), keys.indexOf(b));
   return out;
 }
 
