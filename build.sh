@@ -31,7 +31,9 @@ stale() {
 
 apt_install emcc emscripten
 apt_install gcc gcc
-if [ ! -d node_modules ]; then
+# npm writes node_modules/.package-lock.json on every install: a lockfile newer than it (a pull that added a package)
+# means node_modules is stale.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages"
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
 fi
