@@ -2,34 +2,25 @@
 // indices a max pooling recorded (SegNet). maxPooling2d({ returnIndices: true }) lives with the other pooling
 // layers in layers.js; its second output is what maxUnpooling2d consumes.
 import { CnnError } from './engine.js';
-import { Layer, layers, registerLayers, ACTIVATIONS, INITIALIZERS, pair, enumOption, addActivation } from './layers.js';
+import {
+  Layer, layers, registerLayers, INITIALIZERS, PADDINGS, pair, positiveInt, enumOption, setKernelOptions, addActivation,
+} from './layers.js';
 
-const PADDINGS = { valid: 0, same: 1 };
 const BILINEAR_INIT = 6;
 
 class Conv2DTranspose extends Layer {
   constructor(config) {
     super('Conv2DTranspose', config, ['filters', 'kernelSize', 'strides', 'padding', 'activation', 'useBias',
       'kernelInitializer', 'biasInitializer', 'dataFormat', 'dilationRate']);
-    if (!Number.isInteger(config.filters) || config.filters < 1) {
-      throw new CnnError(`${this.name}: filters must be a positive integer, got ${JSON.stringify(config.filters)}`);
-    }
+    this.filters = positiveInt(config.filters, `${this.name}: filters`);
     if (config.dilationRate !== undefined && pair(config.dilationRate, `${this.name}: dilationRate`).some((d) => d !== 1)) {
       throw new CnnError(`${this.name}: dilationRate other than 1 is not supported, got ${JSON.stringify(config.dilationRate)}`);
     }
-    this.filters = config.filters;
     this.kernelSize = pair(config.kernelSize, `${this.name}: kernelSize`);
     this.strides = pair(config.strides ?? 1, `${this.name}: strides`);
     this.padding = config.padding ?? 'valid';
     enumOption(this.padding, PADDINGS, `${this.name}: padding`);
-    this.activation = config.activation ?? 'linear';
-    enumOption(this.activation, ACTIVATIONS, `${this.name}: activation`);
-    this.useBias = config.useBias ?? true;
-    this.kernelInitializer = config.kernelInitializer ?? 'glorotUniform';
-    enumOption(this.kernelInitializer, { ...INITIALIZERS, bilinear: BILINEAR_INIT }, `${this.name}: kernelInitializer`);
-    if ((config.biasInitializer ?? 'zeros') !== 'zeros') {
-      throw new CnnError(`${this.name}: biasInitializer must be 'zeros', got ${JSON.stringify(config.biasInitializer)}`);
-    }
+    setKernelOptions(this, config, { ...INITIALIZERS, bilinear: BILINEAR_INIT });
   }
   computeOutputShape([shape]) {
     this.requireRank(shape, 3, 'an image');

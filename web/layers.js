@@ -6,7 +6,7 @@ import * as graph from './symbolic.js';
 
 export const ACTIVATIONS = { linear: 0, relu: 1, sigmoid: 2, tanh: 3, softmax: 4 };
 export const INITIALIZERS = { zeros: 0, ones: 1, glorotUniform: 2, glorotNormal: 3, heNormal: 4, heUniform: 5 };
-const PADDINGS = { valid: 0, same: 1 };
+export const PADDINGS = { valid: 0, same: 1 };
 const COMMON_OPTIONS = ['name', 'inputShape', 'batchInputShape', 'batchSize', 'trainable', 'dtype'];
 
 const nameCounters = new Map();
@@ -122,6 +122,14 @@ export function positiveInts(value, what) {
   return value.slice();
 }
 
+/** filters / units: a positive integer. */
+export function positiveInt(value, what) {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new CnnError(`${what} must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 /** kernelSize / strides / poolSize / dilationRate: a number or [h, w], each a positive integer. */
 export function pair(value, what) {
   const v = typeof value === 'number' ? [value, value] : value;
@@ -137,6 +145,22 @@ export function enumOption(value, table, what) {
       `${JSON.stringify(value)}${typeof value === 'string' ? suggest(value, Object.keys(table)) : ''}`);
   }
   return table[value];
+}
+
+/**
+ * Sets and checks the options every layer with a kernel takes (Dense, Conv2D, Conv2DTranspose), with tfjs's defaults:
+ * activation, useBias, kernelInitializer (one of `initializers`) and biasInitializer (only 'zeros' is supported).
+ */
+export function setKernelOptions(layer, config, initializers = INITIALIZERS) {
+  layer.activation = config.activation ?? 'linear';
+  enumOption(layer.activation, ACTIVATIONS, `${layer.name}: activation`);
+  layer.useBias = config.useBias ?? true;
+  layer.kernelInitializer = config.kernelInitializer ?? 'glorotUniform';
+  enumOption(layer.kernelInitializer, initializers, `${layer.name}: kernelInitializer`);
+  layer.biasInitializer = config.biasInitializer ?? 'zeros';
+  if (layer.biasInitializer !== 'zeros') {
+    throw new CnnError(`${layer.name}: biasInitializer must be 'zeros', got ${JSON.stringify(layer.biasInitializer)}`);
+  }
 }
 
 /** Output size along one axis for 'same' / 'valid' windows (TensorFlow's rule). */
@@ -174,28 +198,17 @@ class Conv2D extends Layer {
   constructor(config) {
     super('Conv2D', config, ['filters', 'kernelSize', 'strides', 'padding', 'dilationRate', 'activation', 'useBias',
       'kernelInitializer', 'biasInitializer', 'dataFormat']);
-    if (!Number.isInteger(config.filters) || config.filters < 1) {
-      throw new CnnError(`${this.name}: filters must be a positive integer, got ${JSON.stringify(config.filters)}`);
-    }
+    this.filters = positiveInt(config.filters, `${this.name}: filters`);
     if (config.dataFormat !== undefined && config.dataFormat !== 'channelsLast') {
       throw new CnnError(`${this.name}: only dataFormat 'channelsLast' (NHWC) is supported, got ` +
         `${JSON.stringify(config.dataFormat)}`);
     }
-    this.filters = config.filters;
     this.kernelSize = pair(config.kernelSize, `${this.name}: kernelSize`);
     this.strides = pair(config.strides ?? 1, `${this.name}: strides`);
     this.dilationRate = pair(config.dilationRate ?? 1, `${this.name}: dilationRate`);
     this.padding = config.padding ?? 'valid';
     enumOption(this.padding, PADDINGS, `${this.name}: padding`);
-    this.activation = config.activation ?? 'linear';
-    enumOption(this.activation, ACTIVATIONS, `${this.name}: activation`);
-    this.useBias = config.useBias ?? true;
-    this.kernelInitializer = config.kernelInitializer ?? 'glorotUniform';
-    enumOption(this.kernelInitializer, INITIALIZERS, `${this.name}: kernelInitializer`);
-    this.biasInitializer = config.biasInitializer ?? 'zeros';
-    if (this.biasInitializer !== 'zeros') {
-      throw new CnnError(`${this.name}: biasInitializer must be 'zeros', got ${JSON.stringify(this.biasInitializer)}`);
-    }
+    setKernelOptions(this, config);
     if ((this.dilationRate[0] > 1 || this.dilationRate[1] > 1) && (this.strides[0] > 1 || this.strides[1] > 1)) {
       throw new CnnError(`${this.name}: dilationRate [${this.dilationRate}] needs strides 1, got [${this.strides}]`);
     }
@@ -259,20 +272,9 @@ class Pooling2D extends Layer {
 class Dense extends Layer {
   constructor(config) {
     super('Dense', config, ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'inputDim']);
-    if (!Number.isInteger(config.units) || config.units < 1) {
-      throw new CnnError(`${this.name}: units must be a positive integer, got ${JSON.stringify(config.units)}`);
-    }
+    this.units = positiveInt(config.units, `${this.name}: units`);
     if (config.inputDim !== undefined) this.inputShapeOption = positiveInts([config.inputDim], `${this.name}: inputDim`);
-    this.units = config.units;
-    this.activation = config.activation ?? 'linear';
-    enumOption(this.activation, ACTIVATIONS, `${this.name}: activation`);
-    this.useBias = config.useBias ?? true;
-    this.kernelInitializer = config.kernelInitializer ?? 'glorotUniform';
-    enumOption(this.kernelInitializer, INITIALIZERS, `${this.name}: kernelInitializer`);
-    this.biasInitializer = config.biasInitializer ?? 'zeros';
-    if (this.biasInitializer !== 'zeros') {
-      throw new CnnError(`${this.name}: biasInitializer must be 'zeros', got ${JSON.stringify(this.biasInitializer)}`);
-    }
+    setKernelOptions(this, config);
   }
   computeOutputShape([shape]) {
     this.requireRank(shape, 1, 'a flat');

@@ -131,6 +131,10 @@ static inline int cnn_patch_chunk_rows(int K, int M) {
     return rows < M ? rows : M;
 }
 
+/* Floats that `rows` rows of the patch matrix (K each) take at the start of the scratch space, rounded up to 16 so
+ * that the GEMM workspace placed after them stays 64-byte aligned. */
+static inline size_t cnn_patch_chunk_floats(int rows, int K) { return ((size_t)rows * (size_t)K + 15) & ~(size_t)15; }
+
 /* The shared scratch space, aligned to 64 bytes (the plan allocates 16 spare floats for this). */
 static inline float* cnn_scratch(cnn_model* m) {
     uintptr_t p = (uintptr_t)m->scratch;

@@ -269,22 +269,6 @@ async function benchPool(c) {
   return { name: c.name, kind: 'maxPool', shape: c, relDiff: diff, ortRelDiff: ortDiff, ...peerFigures(res) };
 }
 
-/** The LeNet-5 of demos/mnist/data.js, in tfjs-layers. */
-function tfjsLenet5() {
-  return tf.sequential({
-    layers: [
-      tf.layers.conv2d({ inputShape: [ROWS, COLS, 1], filters: 6, kernelSize: 5, padding: 'same', activation: 'relu' }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: 16, kernelSize: 5, padding: 'valid', activation: 'relu' }),
-      tf.layers.averagePooling2d({ poolSize: 2, strides: 2 }),
-      tf.layers.flatten(),
-      tf.layers.dense({ units: 120, activation: 'relu' }),
-      tf.layers.dropout({ rate: 0.25 }),
-      tf.layers.dense({ units: 10, activation: 'softmax' }),
-    ],
-  });
-}
-
 /** Multiply-adds x 2 of one LeNet-5 forward pass per image (conv, dense; pooling and activations not counted). */
 const LENET_FLOP = 2 * (28 * 28 * 1 * 6 * 25 + 10 * 10 * 6 * 16 * 25 + 400 * 120 + 120 * 10);
 
@@ -324,7 +308,7 @@ async function benchLenetInference(data) {
   const n = TRAIN_BATCH;
   const ourModel = lenet5(cnn, { seed: 7 });
   ourModel.compile({ optimizer: cnn.train.sgd(LR), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
-  const tfModel = tfjsLenet5();
+  const tfModel = lenet5(tf); // the same network, built by tfjs-layers
   copyWeights(ourModel, tfModel);
   const xs = data.images.subarray(0, n * ROWS * COLS);
   const x = cnn.tensor(xs, [n, ROWS, COLS, 1]);
@@ -348,7 +332,7 @@ async function benchLenetInference(data) {
 
 /** tfjs-wasm has no Conv2DBackpropFilter kernel: try one step and report the error. */
 async function tryTfjsWasmTraining(data) {
-  const m = tfjsLenet5();
+  const m = lenet5(tf);
   m.compile({ optimizer: tf.train.sgd(LR), loss: 'sparseCategoricalCrossentropy' });
   const tx = tf.tensor4d(data.images.subarray(0, 8 * ROWS * COLS), [8, ROWS, COLS, 1]);
   const ty = tf.tensor1d(data.labels.subarray(0, 8), 'float32');
@@ -368,7 +352,7 @@ async function benchTraining(data) {
   const n = steps * TRAIN_BATCH;
   const ourModel = lenet5(cnn, { seed: 3 });
   ourModel.compile({ optimizer: cnn.train.sgd(LR), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
-  const tfModel = tfjsLenet5();
+  const tfModel = lenet5(tf);
   copyWeights(ourModel, tfModel);
   tfModel.compile({ optimizer: tf.train.sgd(LR), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
 

@@ -34,6 +34,28 @@ static float loss_at(cnn_model* m, const setup* s, const float* x) {
     return stats[0];
 }
 
+/* Worst relative error between `analytic` and central differences of the loss at input x, over 12 random coordinates
+ * of `values` (count floats): x itself, or a parameter the model reads in place. Each is restored after use. */
+static double worst_gradient_error(cnn_model* m, const setup* s, const float* x, float* values, const float* analytic,
+                                   size_t count) {
+    const float eps = 1e-2f;
+    double worst = 0.0;
+    for (int t = 0; t < 12; t++) {
+        size_t i = (size_t)(rng_state % count);
+        frand();
+        float keep = values[i];
+        values[i] = keep + eps;
+        float lp = loss_at(m, s, x);
+        values[i] = keep - eps;
+        float lm = loss_at(m, s, x);
+        values[i] = keep;
+        double numeric = ((double)lp - lm) / (2.0 * eps);
+        double err = fabs(numeric - analytic[i]) / fmax(1e-2, fabs(numeric) + fabs(analytic[i]));
+        if (err > worst) worst = err;
+    }
+    return worst;
+}
+
 /* Compares analytic gradients with central differences on a sample of coordinates of the input and every
  * parameter. Labels must already be in the label buffer. */
 static void gradient_check(cnn_model* m, const setup* s, const char* name) {
@@ -52,21 +74,7 @@ static void gradient_check(cnn_model* m, const setup* s, const char* name) {
     }
     float* input_grad = malloc(in_count * sizeof(float));
     memcpy(input_grad, cnn_model_input_grad_buffer(m), in_count * sizeof(float));
-    const float eps = 1e-2f;
-    double worst = 0.0;
-    for (int t = 0; t < 12; t++) {
-        size_t i = (size_t)(rng_state % in_count);
-        frand();
-        float keep = x[i];
-        x[i] = keep + eps;
-        float lp = loss_at(m, s, x);
-        x[i] = keep - eps;
-        float lm = loss_at(m, s, x);
-        x[i] = keep;
-        double numeric = ((double)lp - lm) / (2.0 * eps);
-        double err = fabs(numeric - input_grad[i]) / fmax(1e-2, fabs(numeric) + fabs(input_grad[i]));
-        if (err > worst) worst = err;
-    }
+    double worst = worst_gradient_error(m, s, x, x, input_grad, in_count);
     snprintf(what, sizeof what, "%s: input gradient (worst relative error %.2e)", name, worst);
     expect(worst < 2e-2, what);
 
@@ -76,20 +84,7 @@ static void gradient_check(cnn_model* m, const setup* s, const char* name) {
         int size = dims[0] * dims[1] * dims[2] * dims[3];
         float* grad = malloc((size_t)size * sizeof(float));
         memcpy(grad, cnn_model_param_grad(m, p), (size_t)size * sizeof(float));
-        worst = 0.0;
-        for (int t = 0; t < 12; t++) {
-            int i = (int)(rng_state % (unsigned)size);
-            frand();
-            float keep = w[i];
-            w[i] = keep + eps;
-            float lp = loss_at(m, s, x);
-            w[i] = keep - eps;
-            float lm = loss_at(m, s, x);
-            w[i] = keep;
-            double numeric = ((double)lp - lm) / (2.0 * eps);
-            double err = fabs(numeric - grad[i]) / fmax(1e-2, fabs(numeric) + fabs(grad[i]));
-            if (err > worst) worst = err;
-        }
+        worst = worst_gradient_error(m, s, x, w, grad, (size_t)size);
         snprintf(what, sizeof what, "%s: parameter %d gradient (worst relative error %.2e)", name, p, worst);
         expect(worst < 2e-2, what);
         free(grad);

@@ -171,16 +171,7 @@ describe('building models', () => {
     assert.match(text, /Non-trainable params: 0/);
     assert.equal(m.countParams(), 51902);
 
-    const t = tf.sequential({ layers: [
-      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 6, kernelSize: 5, padding: 'same', activation: 'relu' }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: 16, kernelSize: 5, padding: 'valid', activation: 'relu' }),
-      tf.layers.averagePooling2d({ poolSize: 2, strides: 2 }),
-      tf.layers.flatten(),
-      tf.layers.dense({ units: 120, activation: 'relu' }),
-      tf.layers.dropout({ rate: 0.25 }),
-      tf.layers.dense({ units: 10, activation: 'softmax' }),
-    ] });
+    const t = lenet5(tf); // the same layers and options, built by tfjs-layers
     assert.equal(m.countParams(), t.countParams());
     // Every layer: the summary row shows its name, output shape and parameter count, equal to tfjs's.
     const ours = m.layers.filter((l) => l.className !== 'InputLayer');

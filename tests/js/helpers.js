@@ -204,6 +204,41 @@ export function tfLoss(tf, loss, yTrue, yPred) {
   return tf.mean(tf.metrics.categoricalCrossentropy(oneHot, clipped));
 }
 
+// Relative errors (max |ours - tfjs| / max |tfjs|) allowed against tfjs: float32 sums in another order.
+export const FORWARD_TOL = 1e-4; // forward outputs and losses
+export const GRAD_TOL = 1e-3;    // gradients
+
+/**
+ * Compares ours.computeGradients(x, y) — loss, d loss / d input, d loss / d every weight — with tfjs's gradients of
+ * the same loss (y: { ours, theirs } targets). tfGradFn (optional): (xVar, weightVars) => output, a functional tfjs
+ * forward used instead of the tfjs layers model (dilated convolutions, 'same' average pooling); its output is checked
+ * against the layers model. Returns what computeGradients returned.
+ */
+export function checkGradientsVsTfjs(tf, ours, theirs, xValues, xShape, loss, y, tfGradFn) {
+  const got = ours.computeGradients(cnn.tensor(xValues, xShape), y.ours);
+  const tx = tf.tensor(xValues, xShape);
+  const xVar = tf.variable(tx, true, `x_${Math.random()}`);
+  const vars = theirs.trainableWeights.map((w) => w.read());
+  const forward = tfGradFn ? () => tfGradFn(xVar, vars) : () => theirs.apply(xVar, { training: true });
+  if (tfGradFn) {
+    const a = forward();
+    const b = theirs.predict(tx);
+    assertClose(a.dataSync(), b.dataSync(), FORWARD_TOL, 'functional tfjs forward vs tfjs layers');
+    tf.dispose([a, b]);
+  }
+  const { value, grads } = tf.variableGrads(() => tfLoss(tf, loss, y.theirs, forward()), [xVar, ...vars]);
+  assertClose([got.loss], value.dataSync(), FORWARD_TOL, 'loss');
+  assert.deepEqual([...got.inputGradient.shape], xShape, 'input gradient shape');
+  assertClose(got.inputGradient.dataSync(), grads[xVar.name].dataSync(), GRAD_TOL, 'd loss / d input');
+  assert.equal(got.gradients.length, vars.length, 'number of weight gradients');
+  got.gradients.forEach((g, i) => {
+    assert.deepEqual([...g.shape], vars[i].shape, `gradient ${i} shape`);
+    assertClose(g.dataSync(), grads[vars[i].name].dataSync(), GRAD_TOL, `d loss / d ${vars[i].name} (weight ${i})`);
+  });
+  tf.dispose([xVar, tx, value, ...Object.values(grads)]);
+  return got;
+}
+
 /** Targets for a loss as plain values: { values, shape, dtype }. */
 export function makeTargets(loss, outShape, n, seed) {
   const classes = outShape[outShape.length - 1];

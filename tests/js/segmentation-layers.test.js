@@ -16,12 +16,9 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import * as cnn from '../../web/index.js';
 import {
-  normals, ints, size, maxAbs, assertClose, tfLoss, makeTargets, readyWithTfjsCpu, sequentialPair, checkInputGradient,
-  checkWeightGradient,
+  normals, ints, size, maxAbs, assertClose, makeTargets, readyWithTfjsCpu, sequentialPair, checkInputGradient,
+  checkWeightGradient, FORWARD_TOL, GRAD_TOL, checkGradientsVsTfjs,
 } from './helpers.js';
-
-const FORWARD_TOL = 1e-4;
-const GRAD_TOL = 1e-3;
 
 before(() => readyWithTfjsCpu(tf));
 
@@ -56,20 +53,8 @@ function crossCheck({ specs, inputShape, loss = 'meanSquaredError', n = 2, seed 
     assertClose(outOurs.dataSync(), outTf.dataSync(), FORWARD_TOL, 'forward output');
 
     const y = targetsFor(loss, outTf.shape.slice(1), n, seed + 200);
-    const got = ours.computeGradients(cnn.tensor(xv, xShape), y.ours);
-    const xVar = tf.variable(tx, true, `x_${Math.random()}`);
-    const vars = theirs.trainableWeights.map((w) => w.read());
-    const { value, grads } = tf.variableGrads(() => tfLoss(tf, loss, y.theirs, theirs.apply(xVar, { training: true })),
-      [xVar, ...vars]);
-    assertClose([got.loss], value.dataSync(), FORWARD_TOL, 'loss');
-    assert.deepEqual([...got.inputGradient.shape], xShape, 'input gradient shape');
-    assertClose(got.inputGradient.dataSync(), grads[xVar.name].dataSync(), GRAD_TOL, 'd loss / d input');
-    assert.equal(got.gradients.length, vars.length, 'number of weight gradients');
-    got.gradients.forEach((g, i) => {
-      assert.deepEqual([...g.shape], vars[i].shape, `gradient ${i} shape`);
-      assertClose(g.dataSync(), grads[vars[i].name].dataSync(), GRAD_TOL, `d loss / d ${vars[i].name}`);
-    });
-    tf.dispose([tx, outTf, xVar, value, y.theirs, ...Object.values(grads)]);
+    checkGradientsVsTfjs(tf, ours, theirs, xv, xShape, loss, y);
+    tf.dispose([tx, outTf, y.theirs]);
   } finally {
     ours.dispose();
     theirs.dispose();

@@ -14,11 +14,9 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import * as cnn from '../../web/index.js';
 import {
-  normals, ints, size, oneHotTargets, softTargets, assertClose, tfLoss, readyWithTfjsCpu,
+  normals, ints, size, oneHotTargets, softTargets, assertClose, tfLoss, readyWithTfjsCpu, sequentialPair, FORWARD_TOL,
+  checkGradientsVsTfjs,
 } from './helpers.js';
-
-const FORWARD_TOL = 1e-4;
-const GRAD_TOL = 1e-3;
 
 // ---- the same model in both libraries ------------------------------------------------------------------------
 const TF_ACT = {
@@ -26,25 +24,8 @@ const TF_ACT = {
   softmax: (t) => tf.softmax(t),
 };
 
-/** Layer specs: [{ type: 'conv2d' | 'maxPooling2d' | 'averagePooling2d' | 'dense' | 'flatten' | 'dropout' |
- * 'activation', cfg }]; the first gets inputShape. */
-function buildPair(specs, inputShape, seed) {
-  const ours = cnn.sequential({
-    seed,
-    layers: specs.map((s, i) => cnn.layers[s.type]({ ...s.cfg, ...(i === 0 ? { inputShape } : {}) })),
-  });
-  const theirs = tf.sequential({
-    layers: specs.map((s, i) => tf.layers[s.type]({ ...s.cfg, ...(i === 0 ? { inputShape } : {}) })),
-  });
-  // Biases start at zero in both libraries; give them values so that their effect on the forward pass is checked.
-  const weights = ours.getWeights().map((w, i) => (w.rank === 1 ? cnn.tensor(normals(w.size, seed * 31 + i, 0.3), w.shape) : w));
-  ours.setWeights(weights);
-  const tfWeights = weights.map((w) => tf.tensor(w.dataSync(), w.shape));
-  theirs.setWeights(tfWeights);
-  tf.dispose(tfWeights);
-  assert.deepEqual(theirs.trainableWeights.map((w) => w.shape), weights.map((w) => [...w.shape]), 'weight shapes');
-  return { ours, theirs, weights };
-}
+// Models: helpers.js's sequentialPair, from layer specs [{ type: 'conv2d' | 'maxPooling2d' | 'averagePooling2d' |
+// 'dense' | 'flatten' | 'dropout' | 'activation', cfg }], with random biases so that their effect is checked too.
 
 /** Targets for a loss: { ours: cnn Tensor, theirs: tf Tensor }. */
 function makeTargets(loss, outShape, n, seed, { soft = false } = {}) {
@@ -65,39 +46,9 @@ function makeTargets(loss, outShape, n, seed, { soft = false } = {}) {
   return { ours: cnn.tensor(values, shape), theirs: tf.tensor(values, shape) };
 }
 
-/**
- * Compares ours.computeGradients(x, y) — loss, d loss / d input, d loss / d every weight — with tfjs's gradients of
- * the same loss. tfGradFn (optional): (xVar, weightVars) => output, a functional tfjs forward used instead of the
- * tfjs layers model (dilated convolutions, 'same' average pooling); its output is checked against the layers model.
- */
-function checkGradients(ours, theirs, xValues, xShape, loss, y, tfGradFn) {
-  const got = ours.computeGradients(cnn.tensor(xValues, xShape), y.ours);
-  const tx = tf.tensor(xValues, xShape);
-  const xVar = tf.variable(tx, true, `x_${Math.random()}`);
-  const vars = theirs.trainableWeights.map((w) => w.read());
-  const forward = tfGradFn ? () => tfGradFn(xVar, vars) : () => theirs.apply(xVar, { training: true });
-  if (tfGradFn) {
-    const a = forward();
-    const b = theirs.predict(tx);
-    assertClose(a.dataSync(), b.dataSync(), FORWARD_TOL, 'functional tfjs forward vs tfjs layers');
-    tf.dispose([a, b]);
-  }
-  const { value, grads } = tf.variableGrads(() => tfLoss(tf, loss, y.theirs, forward()), [xVar, ...vars]);
-  assertClose([got.loss], value.dataSync(), FORWARD_TOL, 'loss');
-  assert.deepEqual([...got.inputGradient.shape], xShape, 'input gradient shape');
-  assertClose(got.inputGradient.dataSync(), grads[xVar.name].dataSync(), GRAD_TOL, 'd loss / d input');
-  assert.equal(got.gradients.length, vars.length, 'number of weight gradients');
-  got.gradients.forEach((g, i) => {
-    assert.deepEqual([...g.shape], vars[i].shape, `gradient ${i} shape`);
-    assertClose(g.dataSync(), grads[vars[i].name].dataSync(), GRAD_TOL, `d loss / d ${vars[i].name} (weight ${i})`);
-  });
-  tf.dispose([xVar, tx, value, ...Object.values(grads)]);
-  return got;
-}
-
-/** Runs one cross-check: forward outputs (predict), then loss and gradients (see checkGradients). */
+/** Runs one cross-check: forward outputs (predict), then loss and gradients (see helpers.js's checkGradientsVsTfjs). */
 function crossCheck({ specs, inputShape, loss, n = 3, seed = 1, soft = false, inputScale = 1, tfGradFn }) {
-  const { ours, theirs, weights } = buildPair(specs, inputShape, seed);
+  const { ours, theirs, weights } = sequentialPair(tf, specs, inputShape, seed);
   try {
     ours.compile({ optimizer: 'sgd', loss });
     const xValues = normals(n * size(inputShape), seed + 100, inputScale);
@@ -110,7 +61,7 @@ function crossCheck({ specs, inputShape, loss, n = 3, seed = 1, soft = false, in
     assertClose(outOurs.dataSync(), outTf.dataSync(), FORWARD_TOL, 'forward output');
 
     const y = makeTargets(loss, outTf.shape.slice(1), n, seed + 200, { soft });
-    checkGradients(ours, theirs, xValues, xShape, loss, y, tfGradFn);
+    checkGradientsVsTfjs(tf, ours, theirs, xValues, xShape, loss, y, tfGradFn);
     tf.dispose([outTf, y.theirs]);
     return { weights };
   } finally {
@@ -227,7 +178,7 @@ describe('conv2d vs tfjs', () => {
 
   test('conv2d with non-zero bias (set through setWeights) and rectangular kernel/strides', () => {
     const specs = [{ type: 'conv2d', cfg: { filters: 5, kernelSize: [3, 2], strides: [2, 1], padding: 'same', activation: 'tanh' } }];
-    const { ours, theirs } = buildPair(specs, [9, 7, 3], 77);
+    const { ours, theirs } = sequentialPair(tf, specs, [9, 7, 3], 77);
     try {
       const w = ours.getWeights();
       const bias = normals(5, 78, 0.5);
@@ -333,14 +284,14 @@ describe('batch sizes and repeated calls vs tfjs', () => {
   const loss = 'sparseCategoricalCrossentropy';
 
   test('computeGradients with 5, then 1, then 8, then 5 samples; repeated calls give identical results', () => {
-    const { ours, theirs } = buildPair(specs, inputShape, 1200);
+    const { ours, theirs } = sequentialPair(tf, specs, inputShape, 1200);
     try {
       ours.compile({ optimizer: 'sgd', loss });
       let first = null;
       for (const [step, n] of [5, 1, 8, 5].entries()) {
         const xValues = normals(n * size(inputShape), 1201 + n);
         const y = makeTargets(loss, [5], n, 1300 + n);
-        const got = checkGradients(ours, theirs, xValues, [n, ...inputShape], loss, y);
+        const got = checkGradientsVsTfjs(tf, ours, theirs, xValues, [n, ...inputShape], loss, y);
         if (n === 5 && step === 0) first = got;
         if (n === 5 && step === 3) { // same batch again, after other batch sizes: bit-identical (no accumulation)
           assert.equal(got.loss, first.loss);
@@ -356,7 +307,7 @@ describe('batch sizes and repeated calls vs tfjs', () => {
   });
 
   test('predict of 37 samples in batches of 8 (and of 1) equals tfjs', () => {
-    const { ours, theirs } = buildPair(specs, inputShape, 1210);
+    const { ours, theirs } = sequentialPair(tf, specs, inputShape, 1210);
     try {
       const xValues = normals(37 * size(inputShape), 1211);
       const want = theirs.predict(tf.tensor(xValues, [37, ...inputShape])).dataSync();
@@ -421,7 +372,7 @@ describe('losses vs tfjs', () => {
     });
   });
   test('evaluate() loss equals tfjs loss (inference mode)', () => {
-    const { ours, theirs } = buildPair(dense('softmax', 4), [6], 1013);
+    const { ours, theirs } = sequentialPair(tf, dense('softmax', 4), [6], 1013);
     try {
       ours.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy' });
       const xv = normals(10 * 6, 1014);

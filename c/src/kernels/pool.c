@@ -83,6 +83,21 @@ static inline int is_2x2_stride2(const cnn_pool_geom* g) {
     return g->ph == 2 && g->pw == 2 && g->sh == 2 && g->sw == 2 && g->pad_top == 0 && g->pad_left == 0;
 }
 
+/* The full outputs, rows [0, oh) × columns [0, ow), which the 2×2 row kernels compute when the geometry is 2×2
+ * stride 2 and `fast` (the SIMD path, and whatever else the row kernel needs) holds; all others take the general path. */
+typedef struct full_outputs {
+    int oh, ow;
+} full_outputs;
+
+static inline full_outputs full_2x2_outputs(const cnn_pool_geom* g, int fast) {
+    full_outputs full = {0, 0};
+    if (fast && is_2x2_stride2(g)) {
+        full.oh = g->oh < g->h / 2 ? g->oh : g->h / 2;
+        full.ow = g->ow < g->w / 2 ? g->ow : g->w / 2;
+    }
+    return full;
+}
+
 /* The running-max step of max_takes, on 4 lanes: take v when best is not NaN and !(v <= best), i.e. v > best or v is
  * NaN. Same decisions as the scalar rule, in 3 operations. */
 static CNN_ALWAYS_INLINE cnn_v4m max_take_mask(cnn_v4f v, cnn_v4f best) {
@@ -134,20 +149,18 @@ static CNN_ALWAYS_INLINE void maxpool_row_2x2(const cnn_pool_geom* g, const floa
 static void maxpool_impl(const cnn_pool_geom* g, const float* x, float* y, int32_t* idx, int use_simd) {
     const int c = g->c;
     const size_t image_len = (size_t)g->h * g->w * c;
-    const int fast = use_simd && c >= 4 && is_2x2_stride2(g);
-    const int oh_full = fast ? (g->oh < g->h / 2 ? g->oh : g->h / 2) : 0;
-    const int ow_full = fast ? (g->ow < g->w / 2 ? g->ow : g->w / 2) : 0;
+    const full_outputs full = full_2x2_outputs(g, use_simd && c >= 4); /* the row kernels step 4 channels */
     for (int b = 0; b < g->n; b++) {
         const float* image = x + b * image_len;
         for (int oy = 0; oy < g->oh; oy++) {
             const size_t row = ((size_t)b * g->oh + oy) * g->ow * c;
             int ox = 0;
-            if (oy < oh_full) {
+            if (oy < full.oh) {
                 if (idx)
-                    maxpool_row_2x2(g, image, oy, ow_full, y + row, idx + row, 1);
+                    maxpool_row_2x2(g, image, oy, full.ow, y + row, idx + row, 1);
                 else
-                    maxpool_row_2x2(g, image, oy, ow_full, y + row, NULL, 0);
-                ox = ow_full;
+                    maxpool_row_2x2(g, image, oy, full.ow, y + row, NULL, 0);
+                ox = full.ow;
             }
             for (; ox < g->ow; ox++) {
                 const size_t out = row + (size_t)ox * c;
@@ -248,17 +261,15 @@ static void avgpool_row_2x2(const cnn_pool_geom* g, const float* image, int oy, 
 static void avgpool_impl(const cnn_pool_geom* g, const float* x, float* y, int use_simd) {
     const int c = g->c;
     const size_t image_len = (size_t)g->h * g->w * c;
-    const int fast = use_simd && c >= 4 && is_2x2_stride2(g);
-    const int oh_full = fast ? (g->oh < g->h / 2 ? g->oh : g->h / 2) : 0;
-    const int ow_full = fast ? (g->ow < g->w / 2 ? g->ow : g->w / 2) : 0;
+    const full_outputs full = full_2x2_outputs(g, use_simd && c >= 4); /* the row kernels step 4 channels */
     for (int b = 0; b < g->n; b++) {
         const float* image = x + b * image_len;
         for (int oy = 0; oy < g->oh; oy++) {
             float* row = y + ((size_t)b * g->oh + oy) * g->ow * c;
             int ox = 0;
-            if (oy < oh_full) {
-                avgpool_row_2x2(g, image, oy, ow_full, row);
-                ox = ow_full;
+            if (oy < full.oh) {
+                avgpool_row_2x2(g, image, oy, full.ow, row);
+                ox = full.ow;
             }
             for (; ox < g->ow; ox++) avgpool_output(g, image, oy, ox, row + (size_t)ox * c, use_simd);
         }
@@ -324,17 +335,15 @@ static void avgpool_backward_row_2x2(const cnn_pool_geom* g, const float* dy, in
 static void avgpool_backward_impl(const cnn_pool_geom* g, const float* dy, float* dx, int use_simd) {
     const int c = g->c;
     const size_t image_len = (size_t)g->h * g->w * c;
-    const int fast = use_simd && is_2x2_stride2(g);
-    const int oh_full = fast ? (g->oh < g->h / 2 ? g->oh : g->h / 2) : 0;
-    const int ow_full = fast ? (g->ow < g->w / 2 ? g->ow : g->w / 2) : 0;
+    const full_outputs full = full_2x2_outputs(g, use_simd);
     for (int b = 0; b < g->n; b++) {
         float* image = dx + b * image_len;
         for (int oy = 0; oy < g->oh; oy++) {
             const float* row = dy + ((size_t)b * g->oh + oy) * g->ow * c;
             int ox = 0;
-            if (oy < oh_full) {
-                avgpool_backward_row_2x2(g, row, oy, ow_full, image);
-                ox = ow_full;
+            if (oy < full.oh) {
+                avgpool_backward_row_2x2(g, row, oy, full.ow, image);
+                ox = full.ow;
             }
             for (; ox < g->ow; ox++) avgpool_backward_output(g, row + (size_t)ox * c, oy, ox, image, use_simd);
         }

@@ -40,9 +40,7 @@ static cnn_layer_needs conv_needs(const cnn_model* m, const cnn_node* node, int 
         cnn_layer_needs needs = {gemm + 16, 0, 0};
         return needs;
     }
-    size_t cols = (size_t)rows * (size_t)K;
-    cols = (cols + 15) & ~(size_t)15;
-    cnn_layer_needs needs = {cols + gemm + 16, 0, 0};
+    cnn_layer_needs needs = {cnn_patch_chunk_floats(rows, K) + gemm + 16, 0, 0};
     cnn_conv_geom geom = geometry(m, node, capacity);
     if (cnn_f32_conv2d_preferred(&geom, N)) {
         /* The forward pass runs as a direct (implicit-GEMM) convolution. */
@@ -70,9 +68,8 @@ static void conv_forward(cnn_model* m, cnn_node* node, int n, int training) {
             return;
         }
         int rows = cnn_patch_chunk_rows(K, M);
-        size_t cols_floats = ((size_t)rows * (size_t)K + 15) & ~(size_t)15;
         float* cols = scratch;
-        float* gemm_ws = scratch + cols_floats;
+        float* gemm_ws = scratch + cnn_patch_chunk_floats(rows, K);
         for (int row0 = 0; row0 < M; row0 += rows) {
             int r = M - row0 < rows ? M - row0 : rows;
             cnn_f32_im2col(&g, in->out, row0, r, cols);
@@ -99,9 +96,8 @@ static void conv_backward(cnn_model* m, cnn_node* node, int n) {
     if (!need_dw && !need_dx) return;
     cnn_conv_geom g = geometry(m, node, n);
     int rows = cnn_patch_chunk_rows(K, M);
-    size_t cols_floats = ((size_t)rows * (size_t)K + 15) & ~(size_t)15;
     float* cols = scratch;
-    float* gemm_ws = scratch + cols_floats;
+    float* gemm_ws = scratch + cnn_patch_chunk_floats(rows, K);
     for (int row0 = 0; row0 < M; row0 += rows) {
         int r = M - row0 < rows ? M - row0 : rows;
         const float* dy = node->grad + (size_t)row0 * N;

@@ -28,8 +28,7 @@ static cnn_layer_needs tconv_needs(const cnn_model* m, const cnn_node* node, int
     g = cnn_f32_gemm_workspace_floats(rows, K, C); if (g > gemm) gemm = g;
     g = cnn_f32_gemm_workspace_floats(rows, C, K); if (g > gemm) gemm = g;
     g = cnn_f32_gemm_workspace_floats(K, C, rows); if (g > gemm) gemm = g;
-    size_t cols = ((size_t)rows * (size_t)K + 15) & ~(size_t)15;
-    cnn_layer_needs needs = {cols + gemm + 16, 0, 0};
+    cnn_layer_needs needs = {cnn_patch_chunk_floats(rows, K) + gemm + 16, 0, 0};
     return needs;
 }
 
@@ -42,7 +41,7 @@ static void tconv_forward(cnn_model* m, cnn_node* node, int n, int training) {
     cnn_conv_geom g = geometry(m, node, n);
     int rows = cnn_patch_chunk_rows(K, M);
     float* cols = cnn_scratch(m);
-    float* ws = cols + (((size_t)rows * (size_t)K + 15) & ~(size_t)15);
+    float* ws = cols + cnn_patch_chunk_floats(rows, K);
     memset(node->out, 0, (size_t)n * (size_t)cnn_node_size(node) * sizeof(float));
     for (int row0 = 0; row0 < M; row0 += rows) {
         int r = M - row0 < rows ? M - row0 : rows;
@@ -66,7 +65,7 @@ static void tconv_backward(cnn_model* m, cnn_node* node, int n) {
     cnn_conv_geom g = geometry(m, node, n);
     int rows = cnn_patch_chunk_rows(K, M);
     float* cols = cnn_scratch(m);
-    float* ws = cols + (((size_t)rows * (size_t)K + 15) & ~(size_t)15);
+    float* ws = cols + cnn_patch_chunk_floats(rows, K);
     for (int row0 = 0; row0 < M; row0 += rows) {
         int r = M - row0 < rows ? M - row0 : rows;
         cnn_f32_im2col(&g, node->grad, row0, r, cols);
