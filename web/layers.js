@@ -59,6 +59,11 @@ export class Layer {
       throw new CnnError(`${className}: name must be a non-empty string, got ${JSON.stringify(config.name)}`);
     }
     this.#trainable = config.trainable ?? true;
+    // tfjs layers take dataFormat; the engine is NHWC only, and a channelsFirst model run as NHWC would be silently wrong.
+    if (known.has('dataFormat') && config.dataFormat !== undefined && config.dataFormat !== 'channelsLast') {
+      throw new CnnError(`${this.name}: only dataFormat 'channelsLast' (NHWC) is supported, got ` +
+        `${JSON.stringify(config.dataFormat)}`);
+    }
     if (config.inputShape !== undefined || config.batchInputShape !== undefined) {
       const shape = config.inputShape ?? config.batchInputShape.slice(1);
       this.inputShapeOption = positiveInts(shape, `${this.name}: inputShape`);
@@ -199,10 +204,6 @@ class Conv2D extends Layer {
     super('Conv2D', config, ['filters', 'kernelSize', 'strides', 'padding', 'dilationRate', 'activation', 'useBias',
       'kernelInitializer', 'biasInitializer', 'dataFormat']);
     this.filters = positiveInt(config.filters, `${this.name}: filters`);
-    if (config.dataFormat !== undefined && config.dataFormat !== 'channelsLast') {
-      throw new CnnError(`${this.name}: only dataFormat 'channelsLast' (NHWC) is supported, got ` +
-        `${JSON.stringify(config.dataFormat)}`);
-    }
     this.kernelSize = pair(config.kernelSize, `${this.name}: kernelSize`);
     this.strides = pair(config.strides ?? 1, `${this.name}: strides`);
     this.dilationRate = pair(config.dilationRate ?? 1, `${this.name}: dilationRate`);

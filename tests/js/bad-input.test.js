@@ -248,6 +248,25 @@ describe('layer options', () => {
     await throwsWith(() => L.maxPooling2d({ padding: 'causal', name: 'p_pad' }), 'p_pad', 'padding', '"causal"');
   });
 
+  test('dataFormat channelsFirst is refused by every layer that takes the option (the engine is NHWC only)', async () => {
+    const makers = {
+      conv2d: (o) => L.conv2d({ filters: 2, kernelSize: 3, ...o }),
+      conv2dTranspose: (o) => L.conv2dTranspose({ filters: 2, kernelSize: 3, ...o }),
+      maxPooling2d: (o) => L.maxPooling2d(o),
+      averagePooling2d: (o) => L.averagePooling2d(o),
+      globalAveragePooling2d: (o) => L.globalAveragePooling2d(o),
+      globalMaxPooling2d: (o) => L.globalMaxPooling2d(o),
+      upSampling2d: (o) => L.upSampling2d(o),
+      zeroPadding2d: (o) => L.zeroPadding2d(o),
+      flatten: (o) => L.flatten(o),
+    };
+    for (const [kind, make] of Object.entries(makers)) {
+      await throwsWith(() => make({ dataFormat: 'channelsFirst', name: `${kind}_df` }), `${kind}_df`, 'dataFormat',
+        '"channelsFirst"', "'channelsLast'");
+      assert.equal(make({ dataFormat: 'channelsLast' }).config.dataFormat, 'channelsLast', kind);
+    }
+  });
+
   test('kernel larger than its valid-padded input, pool larger than its input', async () => {
     await throwsWith(() => cnn.sequential({ layers: [L.conv2d({ inputShape: [4, 4, 1], filters: 2, kernelSize: 5, name: 'big_kernel' })] }),
       'big_kernel', '5x5', '4x4', 'valid');
