@@ -239,7 +239,7 @@ static void test_im2col(void) {
         for (int stride = 1; stride <= 2; stride++)
             for (int dil = 1; dil <= 2; dil++) {
                 int cases = 0, ok = 1;
-                char why[240] = "";
+                char why[320] = ""; /* room for the case and its 200-byte detail */
                 for (size_t ic = 0; ic < 5 && ok; ic++)
                     for (size_t is = 0; is < 3 && ok; is++)
                         for (int pad = 0; pad <= 3 && ok; pad++) {
@@ -468,7 +468,7 @@ static void test_pool(void) {
     for (int c = 1; c <= 9; c++)
         for (int with_nan = 0; with_nan <= 1; with_nan++) {
             int cases = 0, ok = 1;
-            char why[240] = "";
+            char why[320] = ""; /* room for the case and its 200-byte detail */
             for (size_t is = 0; is < 4 && ok; is++)
                 for (int p = 1; p <= 3 && ok; p++)
                     for (int s = 1; s <= 3 && ok; s++)
@@ -493,7 +493,7 @@ static void test_pool(void) {
      * clipped), channels below, at and above the 4-lane step. */
     for (int with_nan = 0; with_nan <= 1; with_nan++) {
         int cases = 0, ok = 1;
-        char why[240] = "";
+        char why[320] = ""; /* room for the case and its 200-byte detail */
         for (int c = 1; c <= 13 && ok; c++)
             for (int h = 1; h <= 9 && ok; h++)
                 for (int w = 1; w <= 9 && ok; w += 2 - (w < 4))
