@@ -57,6 +57,7 @@ let abort = null;            // AbortController of a running fine-tune
 let tuneRuns = 0;
 let tuneLogs = [];           // per-batch { loss, pixelAccuracy, meanIoU } of the last fine-tune
 let tunedIn = null;          // where the last fine-tune ran: 'worker', or 'page' without module workers
+let cancelWorker = null;     // ends the running fine-tune worker (fail() calls it)
 let pendingSegment = false;
 let lastSceneSeed = null;    // "New scene" shows the next seed
 
@@ -71,6 +72,7 @@ function setState(state) {
 function fail(err) {
   console.error(err);
   showError(err);
+  cancelWorker?.();
   abort = null;
   setState('error');
   ui.arch.disabled = false; // switching the model is the way out of a failed load
@@ -92,6 +94,7 @@ window.addEventListener('unhandledrejection', (e) => fail(e.reason));
 /** Loads (once) and selects the shipped model of `name`; measures it on the held-out scenes. */
 async function selectModel(name) {
   if (!ARCH_NAMES[name]) throw new Error(`unknown model '${name}': expected segnet or fcn`);
+  if (document.body.dataset.state === 'busy') throw new Error('selectModel: the page is fine-tuning; stop it first');
   setState('loading');
   clearError();
   arch = name;
@@ -597,7 +600,8 @@ function tuneProgress({ count, epochs, batchSize }) {
 
 /**
  * Fine-tunes a copy of `m` in a module worker (fine-tune-worker.js), so that the page keeps answering while it trains;
- * resolves to { trained, history } with `trained` a new model, or to null when no worker could be started.
+ * resolves to { trained, history } with `trained` a new model (`m` itself when stopped before training began),
+ * to { cancelled: true } when fail() ended it, or to null when no worker could be started.
  */
 function tuneInWorker(m, run, signal, progress) {
   const bytes = m.save();
@@ -610,23 +614,40 @@ function tuneInWorker(m, run, signal, progress) {
   }
   return new Promise((resolve, reject) => {
     let heard = false;
-    const stop = () => worker.postMessage({ type: 'stop' });
+    let training = false;
+    let settled = false;
     const finish = (settle, value) => {
+      if (settled) return;
+      settled = true;
       signal.removeEventListener('abort', stop);
       worker.terminate();
+      if (cancelWorker === cancel) cancelWorker = null;
       settle(value);
     };
+    // Stop before training began (scenes still being made, or a worker stuck loading): nothing to wait for, the page
+    // keeps its model. Once it trains, the worker stops after the batch in progress and sends what it has.
+    function stop() {
+      if (training) worker.postMessage({ type: 'stop' });
+      else finish(resolve, { trained: m, history: null });
+    }
+    // fail() ends a run whose page has given up on it (an unexpected error elsewhere, already shown).
+    const cancel = () => finish(resolve, { cancelled: true });
+    cancelWorker = cancel;
     signal.addEventListener('abort', stop);
     worker.onmessage = ({ data }) => {
       heard = true;
+      if (settled) return;
       if (data.type === 'training') {
+        training = true;
         tunedIn = 'worker';
         progress.start();
       } else if (data.type === 'batch') {
         progress.batch(data.epoch, data.batch, data.logs);
       } else if (data.type === 'done') {
-        cnn.loadModel(data.bytes).then((trained) => finish(resolve, { trained, history: data.history }),
-          (err) => finish(reject, err));
+        cnn.loadModel(data.bytes).then((trained) => {
+          if (settled) trained.dispose(); // cancelled while loading
+          else finish(resolve, { trained, history: data.history });
+        }, (err) => finish(reject, err));
       } else if (data.type === 'error') {
         finish(reject, new Error(data.message));
       }
@@ -642,7 +663,13 @@ function tuneInWorker(m, run, signal, progress) {
         finish(resolve, null);
       }
     };
-    worker.postMessage({ type: 'start', bytes, run }, [bytes.buffer]);
+    try {
+      worker.postMessage({ type: 'start', bytes, run }, [bytes.buffer]);
+    } catch (err) {
+      finish(reject, err);
+    }
+    // An abort event does not reach listeners added after it fired: Stop pressed while the page was getting ready.
+    if (signal.aborted) stop();
   });
 }
 
@@ -662,16 +689,16 @@ async function tuneInPage(m, run, signal, progress) {
   return { trained: m, history };
 }
 
-/**
- * Trains the loaded model on `count` new generated scenes (fine-tune-worker.js's fineTune: recipes.train with Adam,
- * one-cycle schedule up to `peakLearningRate`) in a worker, or in the page without one; then puts the trained model in
- * place, measures it on the held-out scenes and segments the input again.
- */
 // Peak 0.0003: the shipped models are trained to convergence and Adam starts fine-tuning with fresh moments, so its
 // first steps move every weight by about the learning rate; at 0.001 one epoch on 640 new scenes took the shipped FCN
 // from 0.872 to 0.852 held-out mean IoU, at 0.0003 it holds (0.870; SegNet 0.893 -> 0.895).
 const FINE_TUNE_PEAK = 0.0003;
 
+/**
+ * Trains the loaded model on `count` new generated scenes (fine-tune-worker.js's fineTune: recipes.train with Adam,
+ * one-cycle schedule up to `peakLearningRate`) in a worker, or in the page without one; then puts the trained model in
+ * place, measures it on the held-out scenes and segments the input again.
+ */
 async function fineTune({ count = 200, epochs = 1, batchSize = 16, peakLearningRate = FINE_TUNE_PEAK } = {}) {
   if (document.body.dataset.state !== 'ready') throw new Error(`fineTune: the page is ${document.body.dataset.state}, not ready`);
   const entry = shipped.get(arch);
@@ -691,8 +718,9 @@ async function fineTune({ count = 200, epochs = 1, batchSize = 16, peakLearningR
     fitSeed: tuneRuns,
   };
   const progress = tuneProgress(run);
-  const { trained, history } = await tuneInWorker(m, run, abort.signal, progress) ??
+  const { trained, history, cancelled } = await tuneInWorker(m, run, abort.signal, progress) ??
     await tuneInPage(m, run, abort.signal, progress);
+  if (cancelled) return null; // fail() gave up on this run and has shown why
   if (trained !== m) {
     entry.model = model = trained;
     m.dispose();

@@ -309,6 +309,35 @@ test('an error in the fine-tune worker is shown on the page, which recovers by p
   }
 });
 
+test('Stop as a fine-tune starts, or while its worker hangs loading, ends it at once and keeps the model', { timeout: 60_000 }, async () => {
+  const { p, problems, waitFor } = await openDemo();
+  try {
+    const before = await p.textContent('#heldout');
+    // Stop in the same task as the start: the abort happens before the worker has been told anything.
+    const r = await p.evaluate(async () => {
+      const running = window.__seg.fineTune({ count: 640 });
+      window.__seg.stop();
+      const out = await running;
+      return { stopped: out.stopped, batches: out.batches, total: out.total };
+    });
+    assert.deepEqual(r, { stopped: true, batches: 0, total: 40 });
+    assert.match(await p.textContent('#progress'), /^Stopped after 0 of 40 batches/);
+    // A worker that never gets its engine (the request hangs) is ended by Stop too.
+    await p.route('**/dist/wasm-cnn.wasm', () => {}); // never answered
+    await p.fill('#tune-count', '32');
+    await p.click('#tune');
+    await waitFor('busy');
+    await p.waitForTimeout(300);
+    await p.click('#stop');
+    await waitFor('ready');
+    assert.match(await p.textContent('#progress'), /^Stopped after 0 of 2 batches/);
+    assert.match(await p.textContent('#heldout'), new RegExp(`^${before.slice(0, 5).replace('.', '\\.')}`));
+    assert.deepEqual(problems, []);
+  } finally {
+    await p.close();
+  }
+});
+
 test('without module workers the page fine-tunes on its own thread, with the same losses and score', { timeout: 90_000 }, async () => {
   // A browser without module workers runs the script as a classic one, which fails at its first `import`.
   const { p, waitFor } = await openDemo(() => {
