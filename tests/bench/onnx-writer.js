@@ -313,8 +313,8 @@ const ACTIVATION_OPS = { relu: 'Relu', sigmoid: 'Sigmoid', tanh: 'Tanh', softmax
 /**
  * Translates `model` (one of ours, built) to ONNX. Options: batch (fixed batch dimension of the input, default 1),
  * name. Returns { bytes, input: { name, shape }, outputs: [{ name, shape }] } with NCHW shapes for images ([N, F]
- * for vectors); the ONNX input and output names are our input and output layer names. Throws on a layer it cannot
- * translate.
+ * for vectors); the ONNX input name is our input layer's, an output's is the layer that computed it (a dropout, linear
+ * activation or flatten of a vector at the end passes its input's name through). Throws on a layer it cannot translate.
  */
 export function modelToOnnx(model, { batch = 1, name = 'wasm-cnn' } = {}) {
   const config = model.getConfig();

@@ -28,11 +28,6 @@ export function summarize(samples, calls) {
   return { medianMs: med, q1Ms: q1, q3Ms: q3, spread: med > 0 ? (q3 - q1) / 2 / med : 0, samples: samples.length, calls };
 }
 
-/** Calls fn, waiting for it if it returns a promise (ONNX Runtime's session.run); synchronous functions are not awaited. */
-async function call(fn) {
-  const r = fn();
-  if (r && typeof r.then === 'function') await r;
-}
 
 /**
  * Runs `fn` until at least `minMs` have passed and at least `minCalls` calls were made; returns the median time of the
@@ -43,7 +38,8 @@ export async function warmUp(fn, { minMs = 200, minCalls = 3, maxCalls = 100000 
   const t0 = performance.now();
   while ((times.length < minCalls || performance.now() - t0 < minMs) && times.length < maxCalls) {
     const t = performance.now();
-    await call(fn);
+    const r = fn();
+    if (r?.then) await r; // ONNX Runtime's session.run is async; synchronous calls pay no microtask hop
     times.push(performance.now() - t);
   }
   return median(times.slice(times.length >> 1));
@@ -79,7 +75,10 @@ export async function compare(fns, { budgetMs, sampleMs = 4, warmMs = 200 }) {
       const fn = fns[i];
       const c = cpuMs();
       const t = performance.now();
-      for (let j = 0; j < k[i]; j++) await call(fn);
+      for (let j = 0; j < k[i]; j++) {
+        const r = fn();
+        if (r?.then) await r;
+      }
       const ms = performance.now() - t;
       const cms = cpuMs() - c;
       wall[i].push(ms / k[i]);
