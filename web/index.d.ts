@@ -656,7 +656,10 @@ export interface LayerwiseOptions {
   epochsPerStage?: number[];
   /** Unfreeze everything and train once more at the end, with these fit() options on top of `fit`. */
   fineTune?: FitArgs;
-  /** Names of layers that are inherited but never frozen (e.g. SegNet's 'classifier', part of no encoder/decoder pair). */
+  /**
+   * Names of layers that are inherited but never frozen (e.g. SegNet's 'classifier', part of no encoder/decoder pair);
+   * each must be a layer of the stage 1 model.
+   */
   keepTrainable?: string[];
   onStageBegin?: (stage: number, model: Model) => void | Promise<void>;
   onStageEnd?: (stage: number, model: Model, history: History) => void | Promise<void>;

@@ -45,7 +45,8 @@ function stageFilters(width, s) { return width * Math.min(2 ** (s - 1), 8); }
  * variant: '32s' (upsample the final score map in one step), '16s' (one skip), '8s' (two skips). With depth d the
  * coarsest map is 2^d times smaller than the input; the names keep the paper's meaning for its depth of 5. The finest
  * score map of '8s' is 2^(d-2) times smaller than the input: for 64×64 inputs depth 3 (stride 2) segments edges and
- * thin strokes far better than depth 4 (0.87 against 0.79 held-out mean IoU on the shapes scenes).
+ * thin strokes far better than depth 4 (held-out mean IoU on shapes / MNIST scenes: depth 4 width 12 0.79 / 0.72,
+ * depth 3 width 16 0.85 / 0.85).
  */
 export function fcn(config = {}) {
   const o = options('fcn', config, { inputShape: [64, 64, 3], numClasses: 4, depth: 4, width: 16, variant: '8s',
