@@ -244,26 +244,16 @@ export function nchwToNhwc(data, [n, c, h, w]) {
   return out;
 }
 
-/** Conv kernel HWIO [kh, kw, ci, co] -> OIHW [co, ci, kh, kw]. */
-function hwioToOihw(k, [kh, kw, ci, co]) {
+/**
+ * Kernel [kh, kw, a, b] -> [b, a, kh, kw]: a Conv kernel HWIO -> OIHW, and a transposed-conv kernel [kh, kw, co, ci]
+ * (tfjs) -> ONNX ConvTranspose's [ci, co, kh, kw]: the same permutation.
+ */
+function kernelToOnnx(k, [kh, kw, a, b]) {
   const out = new Float32Array(k.length);
   for (let y = 0; y < kh; y++) {
     for (let x = 0; x < kw; x++) {
-      for (let i = 0; i < ci; i++) {
-        for (let o = 0; o < co; o++) out[((o * ci + i) * kh + y) * kw + x] = k[((y * kw + x) * ci + i) * co + o];
-      }
-    }
-  }
-  return out;
-}
-
-/** Transposed-conv kernel [kh, kw, co, ci] (tfjs) -> ONNX ConvTranspose [ci, co, kh, kw]. */
-function hwoiToIohw(k, [kh, kw, co, ci]) {
-  const out = new Float32Array(k.length);
-  for (let y = 0; y < kh; y++) {
-    for (let x = 0; x < kw; x++) {
-      for (let o = 0; o < co; o++) {
-        for (let i = 0; i < ci; i++) out[((i * co + o) * kh + y) * kw + x] = k[((y * kw + x) * co + o) * ci + i];
+      for (let i = 0; i < a; i++) {
+        for (let o = 0; o < b; o++) out[((o * a + i) * kh + y) * kw + x] = k[((y * kw + x) * a + i) * b + o];
       }
     }
   }
@@ -379,7 +369,7 @@ export function configToOnnx(config, weights, { batch = 1, name = 'wasm-cnn' } =
         const d = pairOf(c.dilationRate, 1);
         const win = window2d([h, w], k, s, d, c.padding ?? 'valid');
         const kw = weight(c.name, 'kernel');
-        const kernel = g.constant(`${c.name}/kernel`, [c.filters, cin, ...k], hwioToOihw(kw.data, kw.shape));
+        const kernel = g.constant(`${c.name}/kernel`, [c.filters, cin, ...k], kernelToOnnx(kw.data, kw.shape));
         const inputs = [x.name, kernel];
         if (c.useBias ?? true) inputs.push(g.constant(`${c.name}/bias`, [c.filters], weight(c.name, 'bias').data));
         const shape = [win.oh, win.ow, c.filters];
@@ -407,7 +397,7 @@ export function configToOnnx(config, weights, { batch = 1, name = 'wasm-cnn' } =
         const ah = axis(h, k[0], s[0]);
         const aw = axis(w, k[1], s[1]);
         const kw = weight(c.name, 'kernel');
-        const kernel = g.constant(`${c.name}/kernel`, [cin, c.filters, ...k], hwoiToIohw(kw.data, kw.shape));
+        const kernel = g.constant(`${c.name}/kernel`, [cin, c.filters, ...k], kernelToOnnx(kw.data, kw.shape));
         const inputs = [x.name, kernel];
         if (c.useBias ?? true) inputs.push(g.constant(`${c.name}/bias`, [c.filters], weight(c.name, 'bias').data));
         const shape = [ah.out, aw.out, c.filters];
