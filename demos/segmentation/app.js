@@ -12,6 +12,7 @@
  */
 import * as cnn from '../../web/index.js';
 import { fineTune as fineTuneModel } from './fine-tune-worker.js';
+import * as scoring from './scoring.js';
 
 const SIZE = 64;                 // the scenes' and the models' input size
 const HELD_OUT = { seed: 1001, count: 100 }; // the first 100 of tools/train-segmentation.js's held-out scenes
@@ -163,62 +164,17 @@ async function heldOutScore(m) {
     const probs = y.dataSync();
     x.dispose();
     y.dispose();
-    const pred = argmax(probs, NUM_CLASSES);
+    const pred = scoring.argmax(probs, NUM_CLASSES);
     const truth = set.masks.subarray(start * px, (start + n) * px);
-    correct += accumulate(counts, pred, truth);
+    correct += scoring.accumulate(counts, pred, truth, NUM_CLASSES);
   }
-  return { ...iouFromCounts(counts), pixelAccuracy: correct / (set.count * px), count: set.count };
+  return { ...scoring.iouFromCounts(counts, NUM_CLASSES), pixelAccuracy: correct / (set.count * px), count: set.count };
 }
 
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve)));
 
-function argmax(probs, k) {
-  const out = new Uint8Array(probs.length / k);
-  for (let i = 0, j = 0; i < out.length; i++, j += k) {
-    let best = 0;
-    for (let c = 1; c < k; c++) if (probs[j + c] > probs[j + best]) best = c;
-    out[i] = best;
-  }
-  return out;
-}
-
-/** Adds a prediction / truth pair to per-class [tp, predicted, true] counts; returns the correct pixels. */
-function accumulate(counts, pred, truth) {
-  let correct = 0;
-  for (let i = 0; i < pred.length; i++) {
-    const p = pred[i];
-    const t = truth[i];
-    counts[NUM_CLASSES + p]++;
-    counts[2 * NUM_CLASSES + t]++;
-    if (p === t) { counts[p]++; correct++; }
-  }
-  return correct;
-}
-
-function iouFromCounts(counts) {
-  const perClass = [];
-  let sum = 0;
-  let present = 0;
-  for (let c = 0; c < NUM_CLASSES; c++) {
-    const tp = counts[c];
-    const union = counts[NUM_CLASSES + c] + counts[2 * NUM_CLASSES + c] - tp;
-    const iou = union > 0 ? tp / union : null; // a class in neither mask does not count
-    perClass.push(iou);
-    if (iou !== null) { sum += iou; present++; }
-  }
-  return { meanIoU: present ? sum / present : 0, perClass };
-}
-
-/**
- * Mean IoU (over the classes present in the prediction or the truth), per-class IoU and pixel accuracy of one
- * class map against the expected one (same size).
- */
-function scoreMasks(pred, truth) {
-  if (pred.length !== truth.length) throw new Error(`scoreMasks: ${pred.length} predicted pixels but ${truth.length} expected`);
-  const counts = new Float64Array(NUM_CLASSES * 3);
-  const correct = accumulate(counts, pred, truth);
-  return { ...iouFromCounts(counts), pixelAccuracy: correct / pred.length };
-}
+/** Scores of one class map against the expected one: mean IoU, per-class IoU, pixel accuracy. */
+const scoreMasks = (pred, truth) => scoring.scoreMasks(pred, truth, NUM_CLASSES);
 
 // ---- inputs: scenes, drawings, images ---------------------------------------------------------------------------
 
