@@ -649,6 +649,7 @@ async function tuneInPage(m, run, signal, progress) {
 // first steps move every weight by about the learning rate; at 0.001 one epoch on 640 new scenes took the shipped FCN
 // from 0.872 to 0.852 held-out mean IoU, at 0.0003 it holds (0.870; SegNet 0.893 -> 0.895).
 const FINE_TUNE_PEAK = 0.0003;
+ui.tuneLr.value = String(FINE_TUNE_PEAK); // the form's default: one source for the page and for fineTune()
 
 /**
  * Trains the loaded model on `count` new generated scenes (fine-tune-worker.js's fineTune: recipes.train with Adam,
