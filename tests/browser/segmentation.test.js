@@ -13,7 +13,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useBrowserPage, openPage, waitForPageState } from './browser.js';
-import { data } from '../../web/datasets.js';
+import { data } from '../../web/data/index.js';
 
 const SEEDS = [3001, 3002, 3003, 3004, 3005]; // scenes no training run used (training: seed 1; held-out: 1001)
 const MIN_MEAN_IOU = 0.8;

@@ -2,7 +2,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as cnn from '../../web/index.js';
-import { drawTransform, copyTransformed } from '../../web/augment.js';
+import { drawTransform, copyTransformed } from '../../web/train/augment.js';
 
 before(async () => { await cnn.ready(); });
 

@@ -313,7 +313,7 @@ describe('layer options', () => {
 
   test('dropout rate 1 (and other rates outside [0, 1))', async () => {
     for (const rate of [1, 1.5, -0.1, NaN, '0.5', undefined]) {
-      await throwsWith(() => L.dropout({ rate, name: 'drop' }), 'drop', 'rate', '[0, 1)', String(JSON.stringify(rate) ?? 'undefined'));
+      await throwsWith(() => L.dropout({ rate, name: 'drop' }), 'drop', 'rate', '[0, 1)', typeof rate === 'number' ? String(rate) : String(JSON.stringify(rate) ?? 'undefined'));
     }
     L.dropout({ rate: 0 });
     L.dropout({ rate: 0.999 });

@@ -6,8 +6,8 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { data } from '../../web/datasets.js';
-import { CnnError } from '../../web/engine.js';
+import { data } from '../../web/data/index.js';
+import { CnnError } from '../../web/core/errors.js';
 import { loadMnist, splitMnist, DEFAULT_SOURCE } from '../../demos/mnist/data.js';
 
 const HAVE_MNIST = existsSync(DEFAULT_SOURCE);
@@ -35,13 +35,21 @@ test('cnn.data is exported with the generators, SHAPE_CLASSES and palette', asyn
   assert.deepEqual([...data.SHAPE_CLASSES], ['background', 'circle', 'rectangle', 'triangle']);
 });
 
-test('web/datasets.js is pure JS: no Node API, no DOM (usable in browsers and Web Workers)', () => {
-  const src = readFileSync(new URL('../../web/datasets.js', import.meta.url), 'utf8');
-  const imports = [...src.matchAll(/^\s*import\b.*?from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]);
-  assert.deepEqual(imports, ['./engine.js']);
-  const code = src.replace(/\/\/.*$/gm, '').replace(/\/\*[\s\S]*?\*\//g, '');
-  for (const word of ['process', 'Buffer', 'require', 'document', 'window', 'globalThis', 'import']) {
-    assert.ok(!new RegExp(`(?<![\\w.])${word}\\b`).test(code.replace(/^import .*$/gm, '')), `web/datasets.js uses ${word}`);
+test('web/data/ is pure JS: no Node API, no DOM (usable in browsers and Web Workers)', () => {
+  // The generators and everything they import (core/ and the palette) must run anywhere.
+  const files = ['data/index.js', 'data/common.js', 'data/shapes.js', 'data/mnist-scenes.js', 'core/errors.js',
+    'core/options.js', 'core/random.js', 'image/palette.js'];
+  for (const file of files) {
+    const src = readFileSync(new URL(`../../web/${file}`, import.meta.url), 'utf8');
+    const imports = [...src.matchAll(/^\s*import\b.*?from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]);
+    for (const spec of imports) {
+      const target = new URL(spec, new URL(`../../web/${file}`, import.meta.url)).pathname.split('/web/')[1];
+      assert.ok(files.includes(target), `web/${file} imports ${spec}, outside the pure-JS set`);
+    }
+    const code = src.replace(/\/\/.*$/gm, '').replace(/\/\*[\s\S]*?\*\//g, '');
+    for (const word of ['process', 'Buffer', 'require', 'document', 'window', 'globalThis', 'import']) {
+      assert.ok(!new RegExp(`(?<![\\w.])${word}\\b`).test(code.replace(/^import .*$/gm, '')), `web/${file} uses ${word}`);
+    }
   }
 });
 

@@ -14,7 +14,7 @@ export async function readyWithTfjsCpu(tf) {
 }
 
 // ---- deterministic random numbers ----------------------------------------------------------------------------
-import { mulberry32 } from '../../web/random.js';
+import { mulberry32 } from '../../web/core/random.js';
 
 export { mulberry32 };
 export function normals(count, seed, scale = 1) {

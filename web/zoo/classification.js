@@ -5,25 +5,16 @@
 //
 // Common options: inputShape (default [32, 32, 3]; LeNet-5: [28, 28, 1]), numClasses (10), widthMultiplier (1: scales
 // every filter count and hidden dense width, rounded, at least 1), seed (fixes weight initialisation), name.
-import { CnnError } from './engine.js';
-import { layers, input } from './layers.js';
-import './layers-blocks.js';
-import { Model } from './model.js';
+import { CnnError } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
+import { layers, input } from '../layers/index.js';
+import { Model } from '../model/model.js';
 
 const COMMON = ['inputShape', 'numClasses', 'widthMultiplier', 'seed', 'name'];
 
 /** Validates the options of zoo builder `what` and returns them with the common defaults filled in. */
 function parseOptions(what, options, extra, defaults = {}) {
-  if (options === undefined) options = {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new CnnError(`zoo.${what}: options must be an object, got ${JSON.stringify(options)}`);
-  }
-  const known = [...COMMON, ...extra];
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new CnnError(`zoo.${what}: unknown option '${key}'; known options: ${known.join(', ')}`);
-    }
-  }
+  options = checkOptions(options, [...COMMON, ...extra], `zoo.${what}`);
   const o = { inputShape: [32, 32, 3], numClasses: 10, widthMultiplier: 1, ...defaults };
   for (const [k, v] of Object.entries(options)) if (v !== undefined) o[k] = v;
   const shape = o.inputShape;
@@ -335,4 +326,4 @@ export function resnet(options) {
   return finish(o, `resnet${o.depth}`, inp, x);
 }
 
-export const zoo = { lenet5, alexnet, vgg, nin, googlenet, resnet };
+

@@ -1,10 +1,11 @@
 // Optimizers (cnn.train.*) and loss names, with tfjs's names and defaults. The update rules run in C (optim.c).
-import { CnnError } from './engine.js';
+import { CnnError } from '../core/errors.js';
+import { checkOptions, lookup, show } from '../core/options.js';
 
-export const LOSSES = { sparseCategoricalCrossentropy: 0, categoricalCrossentropy: 1, meanSquaredError: 2 };
-const LOSS_ALIASES = { mse: 'meanSquaredError', MSE: 'meanSquaredError', meanSquaredError: 'meanSquaredError',
-  sparseCategoricalCrossentropy: 'sparseCategoricalCrossentropy', categoricalCrossentropy: 'categoricalCrossentropy' };
-const KINDS = { sgd: 0, momentum: 1, adam: 2 };
+const LOSS_NAMES = new Map([['sparseCategoricalCrossentropy', 'sparseCategoricalCrossentropy'],
+  ['categoricalCrossentropy', 'categoricalCrossentropy'], ['meanSquaredError', 'meanSquaredError'],
+  ['mse', 'meanSquaredError'], ['MSE', 'meanSquaredError']]);
+const KINDS = ['sgd', 'momentum', 'adam'];
 
 function positive(value, what) {
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
@@ -14,10 +15,7 @@ function positive(value, what) {
 }
 
 function extras(options, what) {
-  const allowed = ['weightDecay'];
-  for (const key of Object.keys(options ?? {})) {
-    if (!allowed.includes(key)) throw new CnnError(`${what}: unknown option '${key}'; known options: ${allowed.join(', ')}`);
-  }
+  checkOptions(options, ['weightDecay'], what);
   const weightDecay = options?.weightDecay ?? 0;
   if (typeof weightDecay !== 'number' || !(weightDecay >= 0)) {
     throw new CnnError(`${what}: weightDecay must be a number >= 0, got ${JSON.stringify(weightDecay)}`);
@@ -26,11 +24,8 @@ function extras(options, what) {
 }
 
 class Optimizer {
-  constructor(kind, fields) { Object.assign(this, { kind: KINDS[kind], name: kind, momentum: 0, nesterov: false, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0 }, fields); }
-  getConfig() {
-    const { kind, ...rest } = this;
-    return rest;
-  }
+  constructor(kind, fields) { Object.assign(this, { name: kind, momentum: 0, nesterov: false, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0 }, fields); }
+  getConfig() { return { ...this }; }
 }
 
 /**
@@ -48,7 +43,7 @@ function oneCycle(peak, { warmup = 0.1, final = 1e-6 } = {}) {
   };
 }
 
-export const train = {
+export const optimizers = {
   oneCycle,
   /** Plain SGD: w -= lr * g. */
   sgd(learningRate, options) {
@@ -75,24 +70,32 @@ export const train = {
 /** compile()'s optimizer: an Optimizer from cnn.train, its getConfig(), or 'sgd' / 'adam' (tfjs defaults). */
 export function parseOptimizer(value, clipNorm = 0) {
   let opt;
-  if (value === 'sgd') opt = train.sgd(0.01);
-  else if (value === 'adam') opt = train.adam();
+  if (value === 'sgd') opt = optimizers.sgd(0.01);
+  else if (value === 'adam') opt = optimizers.adam();
   else if (value instanceof Optimizer) opt = value;
-  else if (value && typeof value === 'object' && typeof value.name === 'string' && KINDS[value.name] !== undefined) {
-    opt = new Optimizer(value.name, value); // from a saved model's getConfig()
+  else if (value && typeof value === 'object' && KINDS.includes(value.name)) {
+    opt = fromConfig(value); // from a saved model's getConfig()
   } else {
     throw new CnnError(`compile: optimizer must be 'sgd', 'adam' or one of cnn.train.sgd/momentum/adam(...), got ${JSON.stringify(value)}`);
   }
   if (typeof clipNorm !== 'number' || !(clipNorm >= 0) || !Number.isFinite(clipNorm)) {
     throw new CnnError(`compile: clipNorm must be a number >= 0 (0 = off), got ${JSON.stringify(clipNorm)}`);
   }
-  return { ...opt, kind: opt.kind, clipNorm };
+  return { ...opt, clipNorm };
+}
+
+/** An optimizer from its getConfig() (a saved model's), every field checked as the factories check them. */
+function fromConfig(config) {
+  const { name, learningRate, momentum = 0, nesterov = false, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7,
+    weightDecay = 0, clipNorm, kind, ...rest } = config; // files before version 2 also stored kind
+  const unknown = Object.keys(rest);
+  if (unknown.length) throw new CnnError(`compile: optimizer config has unknown field '${unknown[0]}'`);
+  const options = { weightDecay };
+  if (name === 'sgd') return optimizers.sgd(learningRate, options);
+  if (name === 'momentum') return optimizers.momentum(learningRate, momentum, !!nesterov, options);
+  return optimizers.adam(learningRate, beta1, beta2, epsilon, options);
 }
 
 export function parseLoss(value) {
-  const name = LOSS_ALIASES[value];
-  if (!name) {
-    throw new CnnError(`compile: loss must be one of ${Object.keys(LOSSES).map((k) => `'${k}'`).join(', ')}, got ${JSON.stringify(value)}`);
-  }
-  return name;
+  return lookup(LOSS_NAMES, value, 'compile: loss');
 }

@@ -1,9 +1,9 @@
-// model.save() / cnn.loadModel(): one self-contained binary file (format in docs/FORMAT.md). Every field is
+// The model file format (docs/FORMAT.md), bytes only: model.save() writes it, parseModelBytes reads it (load.js
+// builds the model). Every field is
 // fixed-width little-endian; a CRC-32 over everything before it rejects truncated or corrupted files before any
 // field is trusted, and every length is bounds-checked anyway.
-import { CnnError } from './engine.js';
-import { wrap, shapeSize } from './tensor.js';
-import { modelFromConfig } from './model.js';
+import { CnnError } from '../core/errors.js';
+import { wrap, shapeSize } from '../core/tensor.js';
 
 const MAGIC = 0x4e4e4357; // 'WCNN' read as little-endian u32
 export const FORMAT_VERSION = 1;
@@ -43,6 +43,11 @@ export function saveModel(model, { metadata } = {}) {
       classWeights: compiled.config.classWeights } : null,
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
+  if (json.length > MAX_HEADER_BYTES) {
+    weights.forEach((w) => w.dispose());
+    throw new CnnError(`save: the file header (architecture, layer names and metadata as JSON) is ${json.length} bytes; ` +
+      `model files allow at most ${MAX_HEADER_BYTES} (16 MiB): shorten the metadata or the layer names`);
+  }
   const jsonPadded = (json.length + 3) & ~3;
   let size = 12 + jsonPadded + 4;
   for (const w of weights) size += 4 + 4 * w.rank + 4 * w.size;
@@ -103,77 +108,33 @@ export function parseModelBytes(bytes) {
   const count = view.getUint32(at, true); at += 4;
   if (count !== header.weights.length) fail(`the file holds ${count} tensors but its header lists ${header.weights.length}`);
   const tensors = [];
-  for (let t = 0; t < count; t++) {
-    const name = header.weights[t].name;
-    need(4, `tensor ${name}`);
-    const ndim = view.getUint32(at, true); at += 4;
-    if (ndim > MAX_DIMS) fail(`tensor ${name} has ${ndim} dimensions`);
-    need(4 * ndim, `tensor ${name}`);
-    const shape = [];
-    for (let d = 0; d < ndim; d++) { shape.push(view.getUint32(at, true)); at += 4; }
-    const size = shapeSize(shape);
-    need(4 * size, `the data of tensor ${name}`);
-    const expected = header.weights[t].shape;
-    if (!Array.isArray(expected) || expected.length !== ndim || expected.some((d, i) => d !== shape[i])) {
-      fail(`tensor ${name} has shape [${shape}] but the header says [${expected}]`);
-    }
-    const values = new Float32Array(size);
-    for (let i = 0; i < size; i++, at += 4) values[i] = view.getFloat32(at, true);
-    tensors.push(wrap(values, shape));
-  }
-  if (at !== end) fail(`${end - at} unexpected bytes after the last tensor`);
-  return { header, tensors };
-}
-
-async function readSource(source) {
-  if (source instanceof Uint8Array) return source;
-  if (source instanceof ArrayBuffer) return new Uint8Array(source);
-  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
-  const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
-  if (typeof source === 'string' || source instanceof URL) {
-    const url = source instanceof URL ? source : /^file:/.test(source) ? new URL(source) : null;
-    if (isNode && (!url || url.protocol === 'file:') && !(typeof source === 'string' && /^https?:/.test(source))) {
-      const { readFile } = await import('node:fs/promises');
-      try {
-        return new Uint8Array(await readFile(url ?? source));
-      } catch (err) {
-        fail(`cannot read ${source}: ${err.message}`);
-      }
-    }
-    const response = await fetch(source);
-    if (!response.ok) fail(`fetching ${source} failed: HTTP ${response.status}`);
-    return new Uint8Array(await response.arrayBuffer());
-  }
-  return fail(`expected a Uint8Array, ArrayBuffer, URL or file path, got ${typeof source}`);
-}
-
-/** cnn.loadModel(bytes | ArrayBuffer | URL | path): a model that predicts exactly as the saved one did. */
-export async function loadModel(source) {
-  const bytes = await readSource(source);
-  const { header, tensors } = parseModelBytes(bytes);
-  let model;
   try {
-    model = modelFromConfig(header.model);
-    model.build();
-    const names = model.weightNames();
-    header.weights.forEach((w, i) => {
-      if (names[i] !== w.name) fail(`weight ${i} is named ${w.name} in the file but ${names[i]} in the rebuilt model`);
-    });
-    model.setWeights(tensors);
-    model.metadata = header.metadata ?? null;
-    if (header.training) {
-      const { loss, optimizer, metrics, clipNorm, ignoreLabel, classWeights } = header.training;
-      const config = { loss, optimizer, metrics };
-      if (clipNorm) config.clipNorm = clipNorm;
-      if (ignoreLabel !== undefined) config.ignoreLabel = ignoreLabel;
-      if (classWeights !== undefined) config.classWeights = classWeights;
-      model.compile(config);
-    }
+    readTensors();
   } catch (err) {
-    model?.dispose();
-    throw err instanceof CnnError && err.message.startsWith('loadModel') ? err : new CnnError(`loadModel: ${err.message}`);
-  } finally {
     tensors.forEach((t) => t.dispose());
+    throw err;
   }
-  return model;
+  return { header, tensors };
+
+  function readTensors() {
+    for (let t = 0; t < count; t++) {
+      const name = header.weights[t].name;
+      need(4, `tensor ${name}`);
+      const ndim = view.getUint32(at, true); at += 4;
+      if (ndim > MAX_DIMS) fail(`tensor ${name} has ${ndim} dimensions`);
+      need(4 * ndim, `tensor ${name}`);
+      const shape = [];
+      for (let d = 0; d < ndim; d++) { shape.push(view.getUint32(at, true)); at += 4; }
+      const size = shapeSize(shape);
+      need(4 * size, `the data of tensor ${name}`);
+      const expected = header.weights[t].shape;
+      if (!Array.isArray(expected) || expected.length !== ndim || expected.some((d, i) => d !== shape[i])) {
+        fail(`tensor ${name} has shape [${shape}] but the header says [${expected}]`);
+      }
+      const values = new Float32Array(size);
+      for (let i = 0; i < size; i++, at += 4) values[i] = view.getFloat32(at, true);
+      tensors.push(wrap(values, shape));
+    }
+    if (at !== end) fail(`${end - at} unexpected bytes after the last tensor`);
+  }
 }

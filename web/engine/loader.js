@@ -1,25 +1,19 @@
-// The one wasm instance of the C engine: loading it (Node: from disk; browser: fetch), heap access, and status
-// checking. Everything else in web/ talks to C through this module. Heap views are made fresh on every access,
-// since memory growth replaces the underlying ArrayBuffer.
-
-/** Error thrown for every failure the engine or the API detects; `message` says what to change. */
-export class CnnError extends Error {
-  constructor(message, status = 0) {
-    super(message);
-    this.name = 'CnnError';
-    this.status = status;
-  }
-}
-
-const STATUS_NAMES = ['ok', 'invalid argument', 'invalid shape', 'out of memory', 'invalid state', 'non-finite value'];
+// The one wasm instance of the C engine: loading it (Node: from disk; pages and workers: fetch), heap access, and
+// status checking. Everything else in web/ talks to C through this module and abi.js. Heap views are made fresh on
+// every access, since memory growth replaces the underlying ArrayBuffer.
+import { CnnError } from '../core/errors.js';
+import { isNode } from '../core/env.js';
+import { STATUS, STATUS_NAMES, LIMITS, verifyAbi } from './abi.js';
 
 let wasm = null; // the instance's exports once ready
 let readyPromise = null;
 let scratchPtr = 0; // 64 bytes of engine memory for small out-parameters
 
-const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
-
-/** Resolves when the engine is loaded. `options.wasmUrl` / `options.wasmBinary` override where it comes from. */
+/**
+ * Resolves when the engine is loaded. By default the .wasm is found next to the package's dist/ folder relative to
+ * this module (bundlers understand `new URL(..., import.meta.url)`); `wasmPath` (a URL or path, for CDNs) or
+ * `wasmBinary` (the bytes) override it. `wasmUrl` is the older name of `wasmPath`.
+ */
 export function ready(options = {}) {
   if (!readyPromise) {
     readyPromise = instantiate(options).catch((err) => {
@@ -30,8 +24,9 @@ export function ready(options = {}) {
   return readyPromise;
 }
 
-async function instantiate({ wasmUrl, wasmBinary } = {}) {
-  const url = wasmUrl ? new URL(wasmUrl, import.meta.url) : new URL('../dist/wasm-cnn.wasm', import.meta.url);
+async function instantiate({ wasmPath, wasmUrl, wasmBinary } = {}) {
+  const where = wasmPath ?? wasmUrl;
+  const url = where ? new URL(where, import.meta.url) : new URL('../../dist/wasm-cnn.wasm', import.meta.url);
   let module;
   try {
     if (wasmBinary) {
@@ -52,8 +47,10 @@ async function instantiate({ wasmUrl, wasmBinary } = {}) {
       (isNode ? ' (run `bash build.sh` to build dist/wasm-cnn.wasm)' : ''));
   }
   const instance = await WebAssembly.instantiate(module, importsFor(module));
-  wasm = instance.exports;
-  if (wasm._initialize) wasm._initialize();
+  const exports = instance.exports;
+  if (exports._initialize) exports._initialize();
+  if (exports.cnn_abi_json) verifyAbi(JSON.parse(readCString(exports, exports.cnn_abi_json(), 1 << 16)));
+  wasm = exports;
   scratchPtr = wasm.malloc(64);
   return true;
 }
@@ -88,20 +85,32 @@ export function heapF32(ptr, length) { return new Float32Array(engine().memory.b
 export function heapI32(ptr, length) { return new Int32Array(engine().memory.buffer, ptr, length); }
 export function heapBytes() { return engine().memory.buffer.byteLength; }
 
+/** Copies a Float32Array into fresh engine memory (malloc); the caller frees it with engine().free. */
+export function copyToEngine(values, what) {
+  const e = engine();
+  const ptr = e.malloc(Math.max(4, values.length * 4));
+  if (!ptr) throw new CnnError(`${what}: the engine is out of memory (${values.length * 4} bytes)`, STATUS.OUT_OF_MEMORY);
+  heapF32(ptr, values.length).set(values);
+  return ptr;
+}
+
 /** A pointer to 64 bytes of engine memory for out-parameters; valid until the next engine call that uses it. */
 export function scratch() { engine(); return scratchPtr; }
 
-export function lastError() {
-  const e = engine();
-  const ptr = e.cnn_last_error();
-  const bytes = new Uint8Array(e.memory.buffer, ptr, 512);
+function readCString(e, ptr, maxBytes) {
+  const bytes = new Uint8Array(e.memory.buffer, ptr, Math.min(maxBytes, e.memory.buffer.byteLength - ptr));
   const end = bytes.indexOf(0);
   return new TextDecoder().decode(bytes.subarray(0, end < 0 ? bytes.length : end));
 }
 
+export function lastError() {
+  const e = engine();
+  return readCString(e, e.cnn_last_error(), LIMITS.errorBytes);
+}
+
 /** Throws a CnnError carrying the engine's message when status (or a negative node id) signals failure. */
 export function check(status, context) {
-  if (status === 0 || status > 0 && context?.allowPositive) return status;
+  if (status === STATUS.OK || status > 0 && context?.allowPositive) return status;
   const code = Math.abs(status);
   const detail = lastError() || STATUS_NAMES[code] || `status ${code}`;
   throw new CnnError(context?.prefix ? `${context.prefix}: ${detail}` : detail, code);

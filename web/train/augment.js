@@ -1,7 +1,7 @@
 // Training-time augmentation for fit({ augment }): each sample of a batch is flipped and/or rotated by a multiple of
 // 90° as it is copied into the engine, with the same transform applied to per-pixel labels (segmentation masks), so
 // a small data set covers its symmetries. Seeded by fit's seed; predict and evaluate never augment.
-import { CnnError } from './engine.js';
+import { CnnError } from '../core/errors.js';
 
 /** fit's `augment` option → { flips, rotations } or null. */
 export function parseAugment(value, inputShape) {

@@ -4,7 +4,8 @@
 // stay frozen (batch norm in them runs on its moving statistics), so only the new inner pair learns, together with
 // the layers named in `keepTrainable` (the classifier on top of the outermost decoder belongs to no pair: frozen,
 // it keeps mapping features to classes the way the shallow first stage could, and the inner pairs cannot fix that).
-import { CnnError } from './engine.js';
+import { CnnError } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
 
 /**
  * await cnn.train.layerwise({
@@ -23,9 +24,7 @@ import { CnnError } from './engine.js';
 export async function layerwise(options) {
   const known = ['build', 'stages', 'compile', 'x', 'y', 'fit', 'epochsPerStage', 'fineTune', 'keepTrainable', 'onStageBegin',
     'onStageEnd'];
-  for (const key of Object.keys(options ?? {})) {
-    if (!known.includes(key)) throw new CnnError(`train.layerwise: unknown option '${key}'; known options: ${known.join(', ')}`);
-  }
+  checkOptions(options, known, 'train.layerwise');
   const { build, stages, compile, x, y, fit = {}, epochsPerStage, fineTune, keepTrainable = [], onStageBegin, onStageEnd } = options;
   if (typeof build !== 'function') throw new CnnError('train.layerwise: build must be a function (stages) => model');
   if (!Number.isInteger(stages) || stages < 1) throw new CnnError(`train.layerwise: stages must be a positive integer, got ${stages}`);

@@ -1,17 +1,19 @@
 // Metrics of fit / evaluate: accuracy (per sample, or per pixel for segmentation outputs), pixelAccuracy (the
 // same count, named for segmentation) and meanIoU (intersection over union per class, averaged over the classes
 // that occur in the labels or the predictions, as Keras's MeanIoU). The engine counts; this adds the counts up.
-import { CnnError, engine, check, heapF32 } from './engine.js';
+import { CnnError } from '../core/errors.js';
+import { show } from '../core/options.js';
 
-export const METRIC_NAMES = { accuracy: 'acc', acc: 'acc', pixelAccuracy: 'pixelAccuracy', meanIoU: 'meanIoU' };
+export const METRIC_NAMES = new Map([['accuracy', 'acc'], ['acc', 'acc'], ['pixelAccuracy', 'pixelAccuracy'],
+  ['meanIoU', 'meanIoU']]);
 
 /** compile()'s metrics → canonical names (logs keys), in the order given. */
 export function parseMetrics(metrics, loss) {
   const list = metrics === undefined ? [] : Array.isArray(metrics) ? metrics : [metrics];
   const names = list.map((m) => {
-    const name = METRIC_NAMES[m];
+    const name = METRIC_NAMES.get(m);
     if (!name) {
-      throw new CnnError(`compile: unknown metric ${JSON.stringify(m)}; supported: ${Object.keys(METRIC_NAMES).map((k) => `'${k}'`).join(', ')}`);
+      throw new CnnError(`compile: unknown metric ${show(m)}; supported: ${[...METRIC_NAMES.keys()].map((k) => `'${k}'`).join(', ')}`);
     }
     if (name === 'meanIoU' && loss === 'meanSquaredError') {
       throw new CnnError("compile: metric 'meanIoU' needs a cross-entropy loss (class predictions)");
@@ -37,30 +39,13 @@ export class MetricCounts {
     this.perClass = this.wantsIoU ? new Float64Array(3 * this.classes) : null;
   }
 
-  /** Adds one batch: the engine's stats [loss, correct, counted] and, for meanIoU, its class counts. */
-  add(stats, handle, samples) {
-    const [loss, correct, counted] = stats;
+  /** Adds one batch: the engine's stats ({ loss, correct, counted }) and, for meanIoU, its per-class counts. */
+  add({ loss, correct, counted }, samples, classCounts) {
     this.lossSum += loss * samples;
     this.lossWeight += samples;
     this.correct += correct;
     this.counted += counted;
-    if (!this.wantsIoU) return;
-    const e = engine();
-    const ptr = e.malloc(12 * this.classes);
-    try {
-      check(e.cnn_model_take_class_counts(handle, ptr), { prefix: 'meanIoU' });
-      const counts = heapF32(ptr, 3 * this.classes);
-      for (let i = 0; i < counts.length; i++) this.perClass[i] += counts[i];
-    } finally {
-      e.free(ptr);
-    }
-  }
-
-  /** Discards counts the engine collected outside a metric's window (e.g. by computeGradients). */
-  static drain(handle, classes) {
-    const e = engine();
-    const ptr = e.malloc(12 * classes);
-    try { e.cnn_model_take_class_counts(handle, ptr); } finally { e.free(ptr); }
+    if (this.wantsIoU) for (let i = 0; i < this.perClass.length; i++) this.perClass[i] += classCounts[i];
   }
 
   /** Adds another accumulator's counts (a batch into its epoch). */

@@ -3,19 +3,13 @@
 // 2015: a symmetric encoder-decoder whose decoder unpools with the max-pooling indices of its mirror encoder).
 // Both are sized for a browser: a few stages of narrow convolutions. Layer names carry their stage (enc2_conv1,
 // dec2_conv1, ...) so layer-wise training can move weights between models of different depth by name.
-import { CnnError } from './engine.js';
-import { input, layers } from './layers.js';
-import { Model } from './model.js';
-import './layers-blocks.js';
-import './layers-segmentation.js';
+import { CnnError } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
+import { input, layers } from '../layers/index.js';
+import { Model } from '../model/model.js';
 
 function options(name, given, defaults) {
-  if (given === null || typeof given !== 'object') throw new CnnError(`zoo.${name}: options must be an object`);
-  for (const key of Object.keys(given)) {
-    if (!(key in defaults)) {
-      throw new CnnError(`zoo.${name}: unknown option '${key}'; known options: ${Object.keys(defaults).join(', ')}`);
-    }
-  }
+  checkOptions(given, Object.keys(defaults), `zoo.${name}`);
   const o = { ...defaults, ...given };
   if (!Array.isArray(o.inputShape) || o.inputShape.length !== 3 || o.inputShape.some((d) => !Number.isInteger(d) || d < 1)) {
     throw new CnnError(`zoo.${name}: inputShape must be [height, width, channels], got ${JSON.stringify(o.inputShape)}`);

@@ -1,6 +1,6 @@
 // Tensor: an immutable shape + dtype + a typed array in JS memory (never a view into the wasm heap, whose buffer
 // can be replaced by memory growth). Models copy batches into the engine and results out.
-import { CnnError } from './engine.js';
+import { CnnError } from './errors.js';
 
 const live = { count: 0, bytes: 0 };
 

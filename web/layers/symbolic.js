@@ -1,6 +1,6 @@
 // The functional API's graph: SymbolicTensors say which layer produced them and with what per-sample shape.
 // model({ inputs, outputs }) walks them back into a topological order of layers.
-import { CnnError } from './engine.js';
+import { CnnError } from '../core/errors.js';
 
 export class SymbolicTensor {
   constructor(layer, shape, outputIndex = 0) {

@@ -1,0 +1,216 @@
+// A model's engine side: the C model handle, its planned buffers and the calls that run a batch. Model (graph and
+// weights) and the fit loop (fit.js) both work through this; it is the only place in model/ that calls the engine.
+import { CnnError } from '../core/errors.js';
+import { shapeSize } from '../core/tensor.js';
+import { engine, check, heapF32, heapI32, scratch } from '../engine/loader.js';
+import { GraphBuilder } from '../engine/graph.js';
+import { STATUS, STATS, LOSS, OPTIMIZER, OPTIMIZER_CONFIG, writeOptimizerConfig } from '../engine/abi.js';
+import { copyTransformed } from '../train/augment.js';
+
+const live = { models: 0 };
+const finalizer = typeof FinalizationRegistry === 'function'
+  ? new FinalizationRegistry((handle) => {
+    live.models--;
+    try { engine().cnn_model_free(handle); } catch { /* engine gone */ }
+    console.warn('wasm-cnn: a model was garbage-collected without dispose(); call model.dispose() to free it');
+  })
+  : null;
+
+export function liveModels() { return live.models; }
+
+export class ModelRuntime {
+  #handle = 0;
+  #capacity = 0;
+  #withGrads = false;
+
+  /**
+   * Creates the C model for `graphLayers` (inputs first, topological order), recording each layer's engine nodes and
+   * parameter indices. `owner` is the JS model the finalizer watches.
+   */
+  constructor(owner, seed, graphLayers, outputTensor) {
+    const e = engine();
+    const handle = e.cnn_model_create(seed);
+    if (!handle) check(-STATUS.OUT_OF_MEMORY, { prefix: owner.name });
+    const builder = new GraphBuilder(handle);
+    const nodeOf = new Map(); // SymbolicTensor -> C node id
+    try {
+      for (const layer of graphLayers) {
+        builder.currentLayer = layer;
+        const firstParam = builder.paramCount();
+        const firstNode = builder.nodes.length;
+        const ids = (layer.inbound ?? []).map((t) => nodeOf.get(t));
+        const out = layer.build(builder, ids);
+        const outs = Array.isArray(out) ? out : [out];
+        layer.outputs.forEach((t, i) => nodeOf.set(t, outs[i]));
+        layer.engineNodes = builder.nodes.slice(firstNode);
+        layer.paramIndices = [];
+        for (let p = firstParam; p < builder.paramCount(); p++) layer.paramIndices.push(p);
+      }
+      builder.setOutput(nodeOf.get(outputTensor));
+    } catch (err) {
+      e.cnn_model_free(handle);
+      throw err;
+    }
+    this.#handle = handle;
+    this.inputShape = graphLayers[0].shape;
+    this.outputShape = outputTensor.sampleShape;
+    live.models++;
+    finalizer?.register(owner, handle, this);
+  }
+
+  get handle() { return this.#handle; }
+  get capacity() { return this.#capacity; }
+
+  free() {
+    if (!this.#handle) return;
+    finalizer?.unregister(this);
+    engine().cnn_model_free(this.#handle);
+    live.models--;
+    this.#handle = 0;
+  }
+
+  setTrainable(nodes, trainable) {
+    for (const id of nodes) check(engine().cnn_model_set_trainable(this.#handle, id, trainable ? 1 : 0));
+  }
+
+  // ---- parameters ----
+  readParam(index, size, grad = false) {
+    const e = engine();
+    const ptr = grad ? e.cnn_model_param_grad(this.#handle, index) : e.cnn_model_param(this.#handle, index, 0, 0);
+    return heapF32(ptr, size).slice();
+  }
+
+  writeParam(index, values) {
+    heapF32(engine().cnn_model_param(this.#handle, index, 0, 0), values.length).set(values);
+  }
+
+  // ---- training set-up ----
+  /** loss: a LOSS name; optimizer: the parsed optimizer (JS names). */
+  compile(loss, optimizer) {
+    const e = engine();
+    const ptr = e.malloc(OPTIMIZER_CONFIG.size);
+    if (!ptr) throw new CnnError('compile: the engine is out of memory', STATUS.OUT_OF_MEMORY);
+    try {
+      writeOptimizerConfig(new DataView(e.memory.buffer), ptr, {
+        kind: OPTIMIZER.get(optimizer.name), learning_rate: optimizer.learningRate, momentum: optimizer.momentum,
+        nesterov: optimizer.nesterov ? 1 : 0, beta1: optimizer.beta1, beta2: optimizer.beta2,
+        epsilon: optimizer.epsilon, weight_decay: optimizer.weightDecay, clip_norm: optimizer.clipNorm,
+      });
+      check(e.cnn_model_compile(this.#handle, LOSS.get(loss), ptr), { prefix: 'compile' });
+    } finally {
+      e.free(ptr);
+    }
+  }
+
+  setLossOptions({ ignoreLabel, classWeights }) {
+    const e = engine();
+    check(e.cnn_model_set_ignore_label(this.#handle, ignoreLabel === undefined ? 0 : 1, ignoreLabel ?? 0), { prefix: 'compile' });
+    if (!classWeights) {
+      check(e.cnn_model_set_class_weights(this.#handle, 0, 0), { prefix: 'compile' });
+      return;
+    }
+    const ptr = e.malloc(4 * classWeights.length);
+    if (!ptr) throw new CnnError('compile: the engine is out of memory', STATUS.OUT_OF_MEMORY);
+    try {
+      heapF32(ptr, classWeights.length).set(classWeights);
+      check(e.cnn_model_set_class_weights(this.#handle, ptr, classWeights.length), { prefix: 'compile' });
+    } finally {
+      e.free(ptr);
+    }
+  }
+
+  setLearningRate(learningRate, what) {
+    check(engine().cnn_model_set_learning_rate(this.#handle, learningRate), { prefix: what });
+  }
+
+  setSeed(seed) { engine().cnn_model_set_seed(this.#handle, seed); }
+
+  /** Buffers for batches of up to `capacity` samples (grows, never shrinks), with gradients when asked. */
+  plan(capacity, withGrads, what) {
+    const need = Math.max(capacity, this.#capacity);
+    const grads = withGrads || this.#withGrads;
+    if (need === this.#capacity && grads === this.#withGrads) return;
+    check(engine().cnn_model_plan(this.#handle, need, grads ? 1 : 0), { prefix: what });
+    this.#capacity = need;
+    this.#withGrads = grads;
+  }
+
+  // ---- batches ----
+  /**
+   * Copies samples (by index) of x, and of y when given, into the engine's input and label buffers; with `augment`
+   * ({ options, random, draw }) each sample goes through a random flip/rotation, its per-pixel labels through the same.
+   */
+  loadBatch(x, y, { indices = null, start, count, labelSize = 0, sparse = false, transforms = null }) {
+    const e = engine();
+    const shape = this.inputShape;
+    const sampleSize = shapeSize(shape);
+    const xs = x.values();
+    const heap = heapF32(e.cnn_model_input_buffer(this.#handle), count * sampleSize);
+    for (let i = 0; i < count; i++) {
+      const s = indices ? indices[start + i] : start + i;
+      if (transforms) copyTransformed(xs, s * sampleSize, heap, i * sampleSize, shape[0], shape[1], shape[2], transforms[i]);
+      else heap.set(xs.subarray(s * sampleSize, (s + 1) * sampleSize), i * sampleSize);
+    }
+    if (!y) return;
+    const ys = y.values();
+    const labelPtr = e.cnn_model_label_buffer(this.#handle);
+    const labels = sparse ? heapI32(labelPtr, count * labelSize) : heapF32(labelPtr, count * labelSize);
+    // Labels move with the pixels when they are per pixel ([h, w] or [h, w, k] maps of the input's size).
+    const out = this.outputShape;
+    const perPixel = transforms && labelSize % (shape[0] * shape[1]) === 0 && out.length === 3 &&
+      out[0] === shape[0] && out[1] === shape[1];
+    for (let i = 0; i < count; i++) {
+      const s = indices ? indices[start + i] : start + i;
+      if (perPixel) {
+        copyTransformed(ys, s * labelSize, labels, i * labelSize, shape[0], shape[1], labelSize / (shape[0] * shape[1]), transforms[i]);
+      } else {
+        labels.set(ys.subarray(s * labelSize, (s + 1) * labelSize), i * labelSize);
+      }
+    }
+  }
+
+  // ---- running a loaded batch: one engine call each ----
+  /** 'train' | 'gradients' | 'evaluate': runs on the n loaded samples; returns the stats (see readStats). */
+  step(kind, n) {
+    const e = engine();
+    const fn = kind === 'train' ? e.cnn_model_train_step : kind === 'gradients' ? e.cnn_model_compute_gradients
+      : e.cnn_model_evaluate;
+    return fn(this.#handle, n, scratch());
+  }
+
+  forward(n) { return engine().cnn_model_forward(this.#handle, n); }
+
+  /** The last step's stats: { loss, correct, counted, gradNorm }. */
+  readStats() {
+    const s = heapF32(scratch(), STATS.HEADER);
+    return { loss: s[STATS.LOSS], correct: s[STATS.CORRECT], counted: s[STATS.COUNTED], gradNorm: s[STATS.GRAD_NORM] };
+  }
+
+  /** Per-class counts (true positive, predicted, true) since the last call; resets them. */
+  takeClassCounts(classes) {
+    const e = engine();
+    const ptr = e.malloc(12 * classes);
+    try {
+      check(e.cnn_model_take_class_counts(this.#handle, ptr), { prefix: 'meanIoU' });
+      return heapF32(ptr, 3 * classes).slice();
+    } finally {
+      e.free(ptr);
+    }
+  }
+
+  /** The L2 norm of every parameter's gradient of the last backward pass. */
+  gradNorms(what) {
+    const e = engine();
+    const count = e.cnn_model_param_count(this.#handle);
+    const ptr = e.malloc(4 * count);
+    try {
+      check(e.cnn_model_grad_norms(this.#handle, ptr), { prefix: what });
+      return heapF32(ptr, count).slice();
+    } finally {
+      e.free(ptr);
+    }
+  }
+
+  output(n) { return heapF32(engine().cnn_model_output_buffer(this.#handle), n * shapeSize(this.outputShape)); }
+  inputGradient(n) { return heapF32(engine().cnn_model_input_grad_buffer(this.#handle), n * shapeSize(this.inputShape)).slice(); }
+}
