@@ -11,7 +11,7 @@ export { Tensor, tensor } from './core/tensor.js';
 export { layers, input } from './layers/index.js';
 export { Model, Sequential };
 export { train } from './train/index.js';
-export { loadModel } from './model/load.js';
+export { loadModel, modelFromConfig } from './model/load.js';
 export { zoo } from './zoo/index.js';
 export { lint } from './train/lint.js';
 export { browser } from './image/index.js';

@@ -48,7 +48,7 @@ export function checkConfigShape(config, what = 'loadModel') {
 }
 
 /** Rebuilds a model from getConfig() output. `Model` / `Sequential` are passed in (they import this module). */
-export function modelFromConfig(config, { Model, Sequential }, seed = 0) {
+export function buildFromConfig(config, { Model, Sequential }, seed = 0) {
   checkConfigShape(config);
   const classOf = (className) => LAYER_CLASSES.get(className);
   const make = (Cls, c) => new Cls(c);
@@ -62,6 +62,10 @@ export function modelFromConfig(config, { Model, Sequential }, seed = 0) {
         throw new CnnError(`loadModel: sequential layer ${l.config.name} reads [${got}], expected [${expected}]`);
       }
     });
+    const last = config.layers.at(-1).config.name;
+    if (config.outputs[0][0] !== last || config.outputs[0][1] !== 0) {
+      throw new CnnError(`loadModel: a sequential model's output must be its last layer '${last}', got '${config.outputs[0][0]}'`);
+    }
     const chain = config.layers.filter((l) => l.className !== 'InputLayer').map(({ className, config: c }, i) => (
       make(classOf(className), i === 0 ? { ...c, inputShape: c.inputShape ?? inputShape } : c)));
     return new Sequential({ layers: chain, name: config.name, seed });

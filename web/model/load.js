@@ -3,7 +3,7 @@
 import { CnnError } from '../core/errors.js';
 import { isNode } from '../core/env.js';
 import { parseModelBytes } from './format.js';
-import { modelFromConfig } from './config.js';
+import { buildFromConfig } from './config.js';
 import { Model, Sequential } from './model.js';
 
 function fail(detail) { throw new CnnError(`loadModel: ${detail}`); }
@@ -35,12 +35,17 @@ export async function readSource(source, what = 'loadModel') {
   throw new CnnError(`${what}: expected a Uint8Array, ArrayBuffer, URL or file path, got ${source === null ? 'null' : typeof source}`);
 }
 
+/** cnn.modelFromConfig(model.getConfig(), seed): the same architecture, new weights from `seed`, not yet built. */
+export function modelFromConfig(config, seed = 0) {
+  return buildFromConfig(config, { Model, Sequential }, seed);
+}
+
 export async function loadModel(source) {
   const bytes = await readSource(source);
   const { header, tensors } = parseModelBytes(bytes);
   let model;
   try {
-    model = modelFromConfig(header.model, { Model, Sequential });
+    model = modelFromConfig(header.model);
     model.build();
     const names = model.weightNames();
     if (names.length !== header.weights.length) fail(`the file holds ${header.weights.length} weights but the rebuilt model has ${names.length}`);

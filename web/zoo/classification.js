@@ -71,7 +71,20 @@ function convRelu(x, { filters, kernelSize, strides = 1, name, batchNorm = false
 function finish(o, defaultName, inp, out) {
   const config = { inputs: inp, outputs: out, name: o.name ?? defaultName };
   if (o.seed !== undefined) config.seed = o.seed;
-  return new Model(config);
+  const model = new Model(config);
+  if (o.skippedPools?.length) {
+    model.chosenDefaults = { pools: `${o.skippedPools.join(', ')} left out: the ${o.inputShape[0]}x${o.inputShape[1]} ` +
+      'input is too small for every pooling of the full layout' };
+  }
+  return model;
+}
+
+/** Applies a pooling only where the map is still large enough for it (small inputs), recording the ones left out. */
+function poolIfRoom(o, x, minSide, makePool, name) {
+  const [h, w] = x.sampleShape;
+  if (Math.min(h, w) >= minSide) return makePool().apply(x);
+  (o.skippedPools ??= []).push(name);
+  return x;
 }
 
 /** flatten → [dense (relu) → dropout]* → dense softmax, names fc1, dropout1, ..., predictions. */
@@ -116,7 +129,7 @@ export function alexnet(options) {
   rate('alexnet', 'dropout', o.dropout);
   const conv = (x, filters, k, name) => layers.conv2d({ filters: o.width(filters), kernelSize: k, padding: 'same',
     activation: 'relu', kernelInitializer: 'heNormal', name }).apply(x);
-  const pool = (x, name) => layers.maxPooling2d({ poolSize: 3, strides: 2, name }).apply(x);
+  const pool = (x, name) => poolIfRoom(o, x, 3, () => layers.maxPooling2d({ poolSize: 3, strides: 2, name }), name);
   const inp = input({ shape: o.inputShape, name: 'input' });
   let x = pool(conv(inp, 64, 5, 'conv1'), 'pool1');
   x = pool(conv(x, 192, 5, 'conv2'), 'pool2');
@@ -166,7 +179,8 @@ export function vgg(options) {
     for (let i = 1; i <= convs; i++) {
       x = convRelu(x, { filters: o.width(filters), kernelSize: 3, name: `block${b + 1}_conv${i}`, batchNorm: o.batchNorm });
     }
-    x = layers.maxPooling2d({ poolSize: 2, strides: 2, name: `block${b + 1}_pool` }).apply(x);
+    x = poolIfRoom(o, x, 2, () => layers.maxPooling2d({ poolSize: 2, strides: 2, name: `block${b + 1}_pool` }),
+      `block${b + 1}_pool`);
   });
   x = classifier(x, o, o.denseUnits, o.dropout);
   const name = o.blocks === undefined ? `vgg${o.depth}${o.batchNorm ? '_bn' : ''}` : 'vgg';

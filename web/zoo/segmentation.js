@@ -10,12 +10,23 @@ import { Model } from '../model/model.js';
 
 function options(name, given, defaults) {
   checkOptions(given, Object.keys(defaults), `zoo.${name}`);
-  const o = { ...defaults, ...given };
+  const o = { ...defaults };
+  for (const [k, v] of Object.entries(given ?? {})) if (v !== undefined) o[k] = v;
   if (!Array.isArray(o.inputShape) || o.inputShape.length !== 3 || o.inputShape.some((d) => !Number.isInteger(d) || d < 1)) {
     throw new CnnError(`zoo.${name}: inputShape must be [height, width, channels], got ${JSON.stringify(o.inputShape)}`);
   }
   if (!Number.isInteger(o.numClasses) || o.numClasses < 2) {
     throw new CnnError(`zoo.${name}: numClasses must be an integer >= 2, got ${JSON.stringify(o.numClasses)}`);
+  }
+  o.chosen = {};
+  if (o.depth === undefined) {
+    // The default depth fits the input: as deep as the rule says, but the input must divide by 2^depth.
+    const side = Math.min(o.inputShape[0], o.inputShape[1]);
+    const wanted = o.defaultDepth(side);
+    let d = wanted;
+    while (d > 1 && (o.inputShape[0] % 2 ** d || o.inputShape[1] % 2 ** d)) d--;
+    o.depth = d;
+    o.chosen.depth = `${d}: ${o.depthRule}${d < wanted ? `, lowered to ${d} so that ${o.inputShape[0]}x${o.inputShape[1]} divides by 2^depth` : ''}`;
   }
   if (!Number.isInteger(o.depth) || o.depth < 1 || o.depth > 6) {
     throw new CnnError(`zoo.${name}: depth must be an integer from 1 to 6, got ${JSON.stringify(o.depth)}`);
@@ -27,14 +38,23 @@ function options(name, given, defaults) {
   if (o.inputShape[0] % stride || o.inputShape[1] % stride) {
     throw new CnnError(`zoo.${name}: input ${o.inputShape[0]}x${o.inputShape[1]} must be divisible by 2^depth = ${stride}`);
   }
+  delete o.defaultDepth;
+  delete o.depthRule;
   return o;
+}
+
+/** The model, with the defaults its builder chose from the input recorded for summary(). */
+function finish(o, inp, out) {
+  const model = new Model({ inputs: inp, outputs: out, name: o.name, seed: o.seed });
+  if (Object.keys(o.chosen).length) model.chosenDefaults = o.chosen;
+  return model;
 }
 
 /** Filters of encoder stage s (1-based): width doubling per stage, at most 8× width. */
 function stageFilters(width, s) { return width * Math.min(2 ** (s - 1), 8); }
 
 /**
- * zoo.fcn({ inputShape = [64, 64, 3], numClasses = 4, depth = 4, width = 16, variant = '8s', convsPerStage = 2,
+ * zoo.fcn({ inputShape = [64, 64, 3], numClasses = 4, depth = (3 below 128 pixels, else 4), width = 16, variant = '8s', convsPerStage = 2,
  *           batchNorm = true, dropout = 0 })
  * variant: '32s' (upsample the final score map in one step), '16s' (one skip), '8s' (two skips). With depth d the
  * coarsest map is 2^d times smaller than the input; the names keep the paper's meaning for its depth of 5. The finest
@@ -43,8 +63,9 @@ function stageFilters(width, s) { return width * Math.min(2 ** (s - 1), 8); }
  * depth 3 width 16 0.85 / 0.85).
  */
 export function fcn(config = {}) {
-  const o = options('fcn', config, { inputShape: [64, 64, 3], numClasses: 4, depth: 4, width: 16, variant: '8s',
-    convsPerStage: 2, batchNorm: true, dropout: 0, seed: undefined, name: 'fcn' });
+  const o = options('fcn', config, { inputShape: [64, 64, 3], numClasses: 4, depth: undefined, width: 16, variant: '8s',
+    convsPerStage: 2, batchNorm: true, dropout: 0, seed: undefined, name: 'fcn',
+    defaultDepth: (side) => (side < 128 ? 3 : 4), depthRule: 'depth 3 below 128 pixels, 4 from 128' });
   if (typeof o.dropout !== 'number' || !(o.dropout >= 0 && o.dropout < 1)) {
     throw new CnnError(`zoo.fcn: dropout must be in [0, 1), got ${JSON.stringify(o.dropout)}`);
   }
@@ -88,18 +109,20 @@ export function fcn(config = {}) {
   score = layers.conv2dTranspose({ name: 'upscore_final', filters: o.numClasses, kernelSize: 2 * factor, strides: factor,
     padding: 'same', kernelInitializer: 'bilinear', useBias: false }).apply(score);
   const out = layers.activation({ name: 'softmax', activation: 'softmax' }).apply(score);
-  return new Model({ inputs: inp, outputs: out, name: o.name, seed: o.seed });
+  return finish(o, inp, out);
 }
 
 /**
- * zoo.segnet({ inputShape = [64, 64, 3], numClasses = 4, depth = 3, width = 16, convsPerStage = 2 })
+ * zoo.segnet({ inputShape = [64, 64, 3], numClasses = 4, depth = (3; 2 at 32 pixels, 1 at 16), width = 16, convsPerStage = 2 })
  * Encoder stage s: convsPerStage × (3×3 conv, batch norm, ReLU), then 2×2 max pooling that keeps its indices.
  * Decoder stage s (deepest first): max-unpooling with stage s's indices, then the same convolutions, the last
  * of which narrows to stage s − 1's width; a 1×1 classifier and a softmax end the network.
  */
 export function segnet(config = {}) {
-  const o = options('segnet', config, { inputShape: [64, 64, 3], numClasses: 4, depth: 3, width: 16, convsPerStage: 2,
-    seed: undefined, name: 'segnet' });
+  const o = options('segnet', config, { inputShape: [64, 64, 3], numClasses: 4, depth: undefined, width: 16,
+    convsPerStage: 2, seed: undefined, name: 'segnet',
+    defaultDepth: (side) => Math.max(1, Math.min(3, Math.floor(Math.log2(side)) - 3)),
+    depthRule: 'depth 3, fewer below 64 pixels so the deepest map keeps 8x8 pixels' });
   const convBnRelu = (x, name, filters) => {
     x = layers.conv2d({ name: `${name}`, filters, kernelSize: 3, padding: 'same', useBias: false,
       kernelInitializer: 'heNormal' }).apply(x);
@@ -125,5 +148,5 @@ export function segnet(config = {}) {
   }
   x = layers.conv2d({ name: 'classifier', filters: o.numClasses, kernelSize: 1 }).apply(x);
   const out = layers.activation({ name: 'softmax', activation: 'softmax' }).apply(x);
-  return new Model({ inputs: inp, outputs: out, name: o.name, seed: o.seed });
+  return finish(o, inp, out);
 }
