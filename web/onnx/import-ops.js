@@ -273,6 +273,7 @@ export const OPS = {
     n.allow(['epsilon', 'momentum', 'training_mode', 'spatial', 'is_test', 'consumed_inputs']);
     const x = n.sym(0);
     if (n.attr('training_mode', 0)) n.fail('attribute training_mode = 1 is not supported (inference form only)');
+    if (ctx.opset < 7 && !n.attr('is_test', 0)) n.fail(`attribute is_test = ${n.attr('is_test', 0)} (training mode, opset ${ctx.opset}) is not supported`);
     if (n.attr('spatial', 1) !== 1) n.fail('attribute spatial = 0 is not supported');
     if (n.outputs.slice(1).some((o) => o && ctx.isRead(o))) n.fail('outputs 1.. (running statistics) are not supported');
     if (x.layout !== 'nchw' && !(x.layout === 'flat' && !x.flatOf)) {
@@ -403,7 +404,8 @@ export const OPS = {
     const xs = vals.map((v, i) => n.sym(i));
     const layout = xs[0].layout;
     const rank = layout === 'flat' ? 2 : 4;
-    let axis = n.attr('axis');
+    let axis = n.attr('axis', ctx.opset < 4 ? 1 : undefined);
+    if (axis === undefined) n.fail('attribute axis is missing');
     if (axis < 0) axis += rank;
     const channel = layout === 'nchw' ? 1 : rank - 1;
     if (xs.some((v) => v.layout !== layout || v.flatOf)) n.fail('all inputs must have the same layout (and no reordered flatten)');
@@ -418,6 +420,7 @@ export const OPS = {
   Dropout(ctx, n) {
     n.allow(['ratio', 'seed', 'is_test']);
     if (n.outputs.length > 1 && n.outputs[1] && ctx.isRead(n.outputs[1])) n.fail('output 1 (mask) is not supported');
+    if (ctx.opset < 7 && !n.attr('is_test', 0)) n.fail(`attribute is_test = ${n.attr('is_test', 0)} (training mode, opset ${ctx.opset}) is not supported`);
     const training = n.input(2);
     if (training !== undefined && (training.kind !== 'const' || training.data[0])) {
       n.fail('input 2 (training_mode) must be absent or a constant false');
@@ -498,6 +501,8 @@ export const OPS = {
     n.allow(['axes']);
     const v = n.input(0);
     if (v?.kind !== 'shape' || !v.scalar) n.fail('only unsqueezing a scalar taken from a shape is supported');
+    const axes = n.has('axes') ? n.attr('axes') : n.input(1)?.kind === 'const' ? Array.from(n.input(1).data) : null;
+    if (!axes || axes.length !== 1 || (axes[0] !== 0 && axes[0] !== -1)) n.fail(`axes [${axes}] must be [0]`);
     return [{ kind: 'shape', dims: v.dims }];
   },
   Cast(ctx, n) {

@@ -12,7 +12,7 @@ import { readTensor, readAttributes } from './proto-values.js';
 import { OPS, onnxDims } from './import-ops.js';
 
 const { CnnError } = cnn;
-const MIN_OPSET = 7;
+const MIN_OPSET = 1;
 const MAX_OPSET = 21;
 
 /** Bytes of the source: Uint8Array, ArrayBuffer, a URL (http(s) / file) or a path (Node) / URL string (pages). */

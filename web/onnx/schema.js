@@ -98,6 +98,7 @@ const descriptor = {
 
 const root = protobuf.Root.fromJSON(descriptor);
 export const ModelProto = root.lookupType('onnx.ModelProto');
+export const TensorProto = root.lookupType('onnx.TensorProto');
 
 /** TensorProto.DataType values. */
 export const DATA_TYPE = { FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, STRING: 8, BOOL: 9,
