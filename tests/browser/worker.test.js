@@ -40,6 +40,7 @@ test('a model in a module Worker gives the same History, callbacks, weights, mas
   assert.equal(r.savedEqual, true, 'save');
   assert.equal(r.loadedEqual, true, 'loadModel(bytes)');
   assert.equal(r.fromUrl, 'segnet', 'loadModel(relative URL) resolves against the page');
+  assert.deepEqual(r.shippedProbes, [0, 2, 1, 3], 'the shipped SegNet finds background, rectangle, circle, triangle');
   assert.deepEqual(r.remoteError, { name: 'CnnError', message: r.compileError, isCnnError: true });
   assert.equal(r.memory.numTensors, 0);
   assert.deepEqual(problems, []);

@@ -85,19 +85,27 @@ window.__tests = {
     const sr = await remote.segment(canvas); // sent as an ImageBitmap
     const data = canvas.getContext('2d').getImageData(0, 0, 64, 64);
     const sd = await remote.segment(data);
-    const mask = cnn.browser.maskToImageData(sr);
-    $('mask').getContext('2d').putImageData(mask, 0, 0);
     const bytes = await remote.save();
     const loaded = await w.loadModel(bytes);
     const loadedEqual = bits(local.predict(x)).join() === bits(await loaded.predict(x)).join();
-    const fromUrl = await w.loadModel('../../../demos/models/segnet-shapes.wcnn').then((m) => m.name, (e) => `error: ${e.message}`);
+    // The shipped SegNet, read by the worker from a URL relative to this page, segments the drawn scene.
+    const shipped = await w.loadModel('../../../demos/models/segnet-shapes.wcnn').catch((e) => e);
+    const fromUrl = shipped instanceof Error ? `error: ${shipped.message}` : shipped.name;
+    let shippedProbes = null;
+    if (!(shipped instanceof Error)) {
+      const found = await shipped.segment(canvas);
+      // background, rectangle, circle, triangle (classes 0, 2, 1, 3 of cnn.data.shapes)
+      shippedProbes = [[60, 4], [17, 15], [44, 40], [18, 52]].map(([px, py]) => found.classes[py * 64 + px]);
+      const mask = cnn.browser.maskToImageData(found);
+      $('mask').getContext('2d').putImageData(mask, 0, 0);
+    }
     let compileError = null;
     try { local.compile({ optimizer: 'sgd', loss: 'hinge' }); } catch (e) { compileError = e.message; }
     const remoteError = await remote.compile({ optimizer: 'sgd', loss: 'hinge' }).then(() => null, (e) => ({ name: e.name, message: e.message, isCnnError: e instanceof cnn.CnnError }));
     const result = {
       historyEqual: JSON.stringify(hl) === JSON.stringify(hr), callbacksEqual: JSON.stringify(a.calls) === JSON.stringify(b.calls),
       batches: b.calls.filter((c) => c[0] === 'onBatchEnd').length, losses: hr.history.loss,
-      weightsEqual, predictEqual, loadedEqual, savedEqual: local.save().join() === bytes.join(), fromUrl,
+      weightsEqual, predictEqual, loadedEqual, savedEqual: local.save().join() === bytes.join(), fromUrl, shippedProbes,
       segmentEqual: sl.classes.join() === sr.classes.join() && sl.classes.join() === sd.classes.join(),
       segment: { width: sr.width, height: sr.height, numClasses: sr.numClasses },
       compileError, remoteError, memory: await w.memory(),
