@@ -74,7 +74,7 @@ async function listClasses(folder, CliError, io) {
     if (images.length === 0) throw new CliError(`${dir}: class '${name}' has no .png, .jpg or .jpeg files`);
     classes.push({ name, files: images });
   }
-  if (skipped > 0) io.stderr.write(`note: skipped ${skipped} file${skipped === 1 ? '' : 's'} that are not .png, .jpg or .jpeg\n`);
+  if (skipped > 0) io.stderr.write(`note: skipped ${skipped} file${skipped === 1 ? ' that is' : 's that are'} not .png, .jpg or .jpeg\n`);
   return classes;
 }
 
