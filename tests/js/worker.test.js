@@ -201,6 +201,14 @@ test('zoo + data generated in the worker + segment: the same as on this thread',
   await assert.rejects(w.tensor([1, 2, 3], [2, 2]), { name: 'CnnError', message: 'tensor: shape [2,2] holds 4 values, but 3 were given' });
   await kept.dispose();
   await assert.rejects(kept.data(), /disposed/);
+  const moved = await w.tensor(y); // a local Tensor sent once; predict / evaluate take it without another copy
+  assert.deepEqual(moved.shape, y.shape);
+  assert.deepEqual((await moved.toTensor()).dataSync(), y.dataSync());
+  const evRemote = await remote.evaluate(scenes.x, moved);
+  const evLocal = local.evaluate(x, y);
+  evRemote.forEach((t, i) => assert.deepEqual(t.dataSync(), evLocal[i].dataSync()));
+  for (const t of [...evRemote, ...evLocal]) t.dispose();
+  await moved.dispose();
   await assert.rejects(remote.predict(kept), /fit|predict: x: the worker tensor of shape \[2,2\] is disposed/);
   await scenes.x.dispose();
   await scenes.y.dispose();
