@@ -16,6 +16,16 @@ export { zoo } from './zoo/index.js';
 export { lint } from './train/lint.js';
 export { browser } from './image/index.js';
 export { data } from './data/index.js';
+export { worker } from './worker/client.js';
+
+/**
+ * cnn.fromONNX(bytes | URL | path, options) → a wasm-cnn model computing what the ONNX model computes (docs/ONNX.md).
+ * The ONNX code is loaded on first use (its own chunk for bundlers), so the core download does not grow.
+ */
+export async function fromONNX(source, options) {
+  const onnx = await import('./onnx/index.js');
+  return onnx.fromONNX(source, options);
+}
 
 export const version = '0.1.0';
 

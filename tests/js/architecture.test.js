@@ -34,13 +34,19 @@ function sourceFiles(dir) {
   });
 }
 
-function importsOf(file) {
+/** Relative imports of a file: static (load-time) ones, or with dynamic = true the lazy `import('...')` ones. */
+function importsOf(file, dynamic = false) {
   const src = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
-  const specs = [...src.matchAll(/(?:^|\s)(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]/g),
-    ...src.matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g), ...src.matchAll(/^import\s+['"]([^'"]+)['"]/gm)]
-    .map((m) => m[1]);
-  return specs.filter((s) => s.startsWith('.')).map((s) => normalize(join(dirname(file), s)));
+  const specs = dynamic ? [...src.matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g)]
+    : [...src.matchAll(/(?:^|\s)(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]/g), ...src.matchAll(/^import\s+['"]([^'"]+)['"]/gm)];
+  return specs.map((m) => m[1]).filter((s) => s.startsWith('.')).map((s) => normalize(join(dirname(file), s)));
 }
+
+/**
+ * Lazy imports load code on first use (a separate chunk for bundlers, so the core download does not grow): they may
+ * only reach the ONNX entry's code, which sits above model/ and is loaded after everything it needs.
+ */
+const LAZY_TARGETS = ['onnx'];
 
 const ENTRY_FILES = ['worker/worker.js'];
 const folderOf = (file) => {
@@ -62,6 +68,9 @@ test('web/: every import goes down the layers (docs/ARCHITECTURE.md)', () => {
     }
   }
   assert.deepEqual(wrong, [], `imports against the dependency rule:\n${wrong.join('\n')}`);
+  const lazy = files.flatMap((file) => importsOf(file, true).filter((t) => !LAZY_TARGETS.includes(folderOf(t)))
+    .map((t) => `web/${relative(WEB, file)} lazily imports web/${relative(WEB, t)}`));
+  assert.deepEqual(lazy, [], `lazy imports outside ${LAZY_TARGETS}:\n${lazy.join('\n')}`);
 });
 
 test('web/: no import cycles', () => {

@@ -265,6 +265,16 @@ export class Model {
   /** model.save({ metadata }) → one Uint8Array: architecture, weights and compile settings (docs/FORMAT.md). */
   save(options) { return saveModel(this, options); }
 
+  /**
+   * await model.toONNX({ opset = 17 }) → Uint8Array: the model as an ONNX graph (NCHW, dynamic batch; docs/ONNX.md).
+   * A Promise because the exporter is loaded on first use; `toONNX(model)` from 'wasm-cnn/onnx' returns the bytes
+   * directly.
+   */
+  async toONNX(options) {
+    const { toONNX } = await import('../onnx/export.js');
+    return toONNX(this, options);
+  }
+
   /** model.segment(image, { size, normalize, batchSize }) → { width, height, classes, numClasses, timeMs } */
   segment(image, options) { return segment(this, image, options); }
 

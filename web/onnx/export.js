@@ -6,7 +6,7 @@
 // Flatten of an [H, W, C] map (H·W > 1) flattens in a different order in ONNX (C, H, W); when only Dense layers read
 // it (through element-wise layers) their kernel rows are reordered, otherwise a Transpose to NHWC precedes the Flatten.
 // 'same' paddings become explicit pads with TensorFlow's rule (an odd extra row/column at the end).
-import { CnnError } from '../index.js';
+import { CnnError } from '../core/errors.js';
 import { ModelProto, DATA_TYPE, ATTR } from './schema.js';
 import { kernelToOnnx, denseRows } from './layout.js';
 

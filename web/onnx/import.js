@@ -6,44 +6,19 @@
 // [N, C, H, W]) and gives NHWC output for an NCHW image output; an input that the graph immediately transposes from
 // NHWC (TensorFlow exports) is NHWC on both sides. The batch axis may be fixed or dynamic in the file; our model
 // takes any batch. model.onnx describes both ends: { input: { name, layout, shape }, output: { name, layout, shape } }.
-import * as cnn from '../index.js';
+import { CnnError } from '../core/errors.js';
+import { tensor } from '../core/tensor.js';
+import { ready } from '../engine/loader.js';
+import { layers, input as inputTensor } from '../layers/index.js';
+import { Model } from '../model/model.js';
+import { readSource as readBytes } from '../model/load.js'; // the same reader as loadModel
 import { ModelProto, toNumber, DATA_TYPE } from './schema.js';
 import { readTensor, readAttributes } from './proto-values.js';
 import { OPS, onnxDims } from './import-ops.js';
 
-const { CnnError } = cnn;
 const MIN_OPSET = 1;
 const MAX_OPSET = 21;
 
-/** Bytes of the source: Uint8Array, ArrayBuffer, a URL (http(s) / file) or a path (Node) / URL string (pages). */
-async function readSource(source) {
-  if (source instanceof Uint8Array) return source;
-  if (source instanceof ArrayBuffer) return new Uint8Array(source);
-  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
-  const isNode = typeof process !== 'undefined' && !!process.versions?.node;
-  if (source instanceof URL || typeof source === 'string') {
-    const text = String(source);
-    const isFile = source instanceof URL ? source.protocol === 'file:' : !/^[a-z][a-z0-9+.-]*:\/\//i.test(text) || text.startsWith('file:');
-    if (isFile && isNode) {
-      const fs = await import('node:fs/promises');
-      const path = text.startsWith('file:') ? new URL(text) : text;
-      try {
-        return new Uint8Array(await fs.readFile(path));
-      } catch (err) {
-        throw new CnnError(`fromONNX: cannot read ${text}: ${err.message}`);
-      }
-    }
-    let response;
-    try {
-      response = await fetch(source);
-    } catch (err) {
-      throw new CnnError(`fromONNX: cannot fetch ${text}: ${err.message}`);
-    }
-    if (!response.ok) throw new CnnError(`fromONNX: fetching ${text} answered ${response.status} ${response.statusText}`);
-    return new Uint8Array(await response.arrayBuffer());
-  }
-  throw new CnnError(`fromONNX: expected a Uint8Array, ArrayBuffer, URL or path, got ${source === null ? 'null' : typeof source}`);
-}
 
 /** Decodes ModelProto bytes; malformed bytes become a CnnError. */
 export function decodeModel(bytes) {
@@ -73,8 +48,8 @@ export async function fromONNX(source, options = {}) {
   for (const k of Object.keys(options)) {
     if (!allowed.has(k)) throw new CnnError(`fromONNX: unknown option '${k}'; known options: ${[...allowed].join(', ')}`);
   }
-  await cnn.ready();
-  const proto = decodeModel(await readSource(source));
+  await ready();
+  const proto = decodeModel(await readBytes(source, 'fromONNX'));
   return buildModel(proto, options);
 }
 
@@ -135,7 +110,7 @@ function buildModel(proto, options) {
     throw new CnnError(`fromONNX: input '${input.name}' has dynamic axes [${dims}]; give the option inputShape ` +
       `([${dims.length === 2 ? 'features' : 'height, width, channels'}], NHWC)`);
   }
-  const x = cnn.input({ shape: sample, name: safeName(input.name) || 'input' });
+  const x = inputTensor({ shape: sample, name: safeName(input.name) || 'input' });
   values.set(input.name, { kind: 'sym', t: x, layout: dims.length === 2 ? 'flat' : nhwc ? 'nhwc' : 'nchw' });
 
   const layerNames = new Set([x.sourceLayer.name]);
@@ -160,7 +135,7 @@ function buildModel(proto, options) {
       let layer;
       let out;
       try {
-        layer = cnn.layers[factory]({ ...config, name });
+        layer = layers[factory]({ ...config, name });
         out = layer.apply(inputsT);
       } catch (err) {
         n.fail(err.message);
@@ -220,10 +195,10 @@ function buildModel(proto, options) {
   }
   if (out.t === x) throw new CnnError(`fromONNX: output '${outputs[0].name}' is the input itself`);
 
-  const model = cnn.model({ inputs: x, outputs: out.t, name: safeName(options.name ?? graph.name ?? '') || 'onnx', seed: options.seed });
+  const model = new Model({ inputs: x, outputs: out.t, name: safeName(options.name ?? graph.name ?? '') || 'onnx', seed: options.seed });
   model.build();
   for (const { layer, weights } of pendingWeights) {
-    const tensors = weights.map((w) => cnn.tensor(w.data, w.shape));
+    const tensors = weights.map((w) => tensor(w.data, w.shape));
     try {
       layer.setWeights(tensors);
     } finally {

@@ -1,6 +1,6 @@
 // Reading ONNX TensorProto and AttributeProto values into plain JS: float tensors as Float32Array, integer and
 // boolean tensors as Float64Array (exact up to 2^53, plenty for shapes and indices).
-import { CnnError } from '../index.js';
+import { CnnError } from '../core/errors.js';
 import { DATA_TYPE, DATA_TYPE_NAME, ATTR, toNumber } from './schema.js';
 
 const utf8 = new TextDecoder();

@@ -8,7 +8,8 @@
 //   await model.fit(x, y, { epochs: 2, callbacks: { onBatchEnd: (b, logs) => show(logs.loss) }, signal });
 //   const mask = await model.segment(imageData);
 //   w.terminate();
-import { CnnError, Tensor } from '../index.js';
+import { CnnError } from '../core/errors.js';
+import { Tensor } from '../core/tensor.js';
 import { CALLBACKS, decodeError } from './protocol.js';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined' &&

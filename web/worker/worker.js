@@ -134,9 +134,8 @@ const OPS = {
     return { version: cnn.version, zoo: Object.keys(cnn.zoo).filter((k) => typeof cnn.zoo[k] === 'function') };
   },
   async fromConfig({ config, seed }) {
-    const fromConfig = await modelFromConfig();
     // As cnn.sequential / cnn.model: without a seed, weights start from a random one.
-    return addModel(fromConfig(config, seed ?? (Math.random() * 2 ** 32) >>> 0));
+    return addModel(cnn.modelFromConfig(config, seed ?? (Math.random() * 2 ** 32) >>> 0));
   },
   zoo({ name, options }) {
     const build = Object.hasOwn(cnn.zoo, name) ? cnn.zoo[name] : undefined;
@@ -202,16 +201,6 @@ const OPS = {
 
 // The generators of cnn.data whose results are images and masks (kept here as tensors).
 const DATA = ['shapes', 'mnistScenes'];
-
-// cnn.modelFromConfig (tfjs's modelFromJSON) is what this needs from the public entry; until web/index.js exports
-// it, the library's own copy is reached by a path that bundlers leave alone.
-async function modelFromConfig() {
-  if (typeof cnn.modelFromConfig === 'function') return cnn.modelFromConfig;
-  const internal = '../model.js';
-  const found = (await import(internal).catch(() => null))?.modelFromConfig;
-  if (typeof found !== 'function') throw new cnn.CnnError('modelFromConfig: this build of wasm-cnn does not export cnn.modelFromConfig');
-  return found;
-}
 
 function keep(t) {
   const id = nextId++;
