@@ -112,6 +112,29 @@ test('installed: a Node script imports wasm-cnn and wasm-cnn/node by name and tr
   }
 });
 
+test('installed: TypeScript finds the types of every entry through the exports map', async () => {
+  const lines = [
+    "import * as cnn from 'wasm-cnn';",
+    "import { readImage, writeImage, type DecodedImage } from 'wasm-cnn/node';",
+    'await cnn.ready();',
+    "const image: DecodedImage = await readImage('tiny.png');",
+    'const width: number = image.width;',
+    "await writeImage('copy.png', image, { quality: 90 });",
+    'const t = cnn.tensor(new Float32Array(4), [1, 2, 2, 1]);',
+    'export const shape: readonly number[] = t.shape;',
+    'export { width };',
+  ];
+  if (await exists(join(ROOT, pkg.exports['./onnx'].types))) lines.push("export { toONNX } from 'wasm-cnn/onnx';");
+  if (await exists(join(ROOT, pkg.exports['./worker'].types))) lines.push("export { worker } from 'wasm-cnn/worker';");
+  // a deliberate mistake, so that the check is seen to fail when the types are really read
+  const wrong = "// @ts-expect-error: readImage takes a path\nawait readImage(42);";
+  await writeFile(join(app, 'check.ts'), `${lines.join('\n')}\n${wrong}\n`);
+  await writeFile(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, target: 'es2022',
+    module: 'nodenext', moduleResolution: 'nodenext', skipLibCheck: false, types: [] }, files: ['check.ts'] }));
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  await sh(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app });
+});
+
 /** A static server for `root` on 127.0.0.1 (the bundle's output): { url, close }. */
 function serve(root) {
   const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
