@@ -40,7 +40,7 @@ before(async () => {
   await mkdir(app);
   await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
   await sh('npm', ['install', join(dir, packed.filename), '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: app });
-  for (const f of ['train-small.js', 'node-app.js']) await cp(join(FIXTURES, f), join(app, f));
+  for (const f of ['train-small.js', 'node-app.js', 'worker-app.js']) await cp(join(FIXTURES, f), join(app, f));
   await cp(join(FIXTURES, 'page'), join(app, 'page'), { recursive: true });
 });
 
@@ -93,12 +93,46 @@ test('installed: a Node script imports wasm-cnn and wasm-cnn/node by name and tr
   const { stdout: info } = await sh(join(app, 'node_modules', '.bin', 'wasm-cnn'), ['info', 'small.wcnn'], { cwd: app });
   assert.match(info, /small\.wcnn: \d+ bytes, input \[8,8,1\], output \[2\], \d+ parameters/);
   assert.match(info, /classNames: \["left","right"\]/);
-  // the optional entries resolve when their files exist in this checkout
-  for (const entry of ['onnx', 'worker']) {
+  // the other entries resolve by name and give their API (checked when their files exist in this checkout)
+  const expected = { onnx: ['toONNX', 'fromONNX'], worker: ['worker'] };
+  for (const [entry, names] of Object.entries(expected)) {
     const target = pkg.exports[`./${entry}`]?.import;
-    if (!target || !(await exists(join(ROOT, target)))) { console.log(`# wasm-cnn/${entry}: ${target ?? 'no entry'} not written yet, not checked`); continue; }
-    await sh(process.execPath, ['--input-type=module', '-e', `await import('wasm-cnn/${entry}')`], { cwd: app });
+    assert.ok(target, `package.json has no ./${entry} entry`);
+    if (!(await exists(join(ROOT, target)))) { console.log(`# wasm-cnn/${entry}: ${target} not written yet, not checked`); continue; }
+    const { stdout: keys } = await sh(process.execPath, ['--input-type=module', '-e',
+      `console.log(JSON.stringify(Object.keys(await import('wasm-cnn/${entry}'))))`], { cwd: app });
+    for (const name of names) assert.ok(JSON.parse(keys).includes(name), `wasm-cnn/${entry} does not export ${name}: ${keys}`);
   }
+  if (await exists(join(ROOT, pkg.exports['./worker'].import))) {
+    const { stdout: remote } = await sh(process.execPath, ['worker-app.js'], { cwd: app });
+    const { expected: want, got, metadata } = JSON.parse(remote);
+    assert.deepEqual(got, want, 'the installed worker predicts as the main thread');
+    assert.deepEqual(metadata.classNames, ['left', 'right']);
+    console.log('# wasm-cnn/worker (installed): a model loaded in the worker predicts as the main thread');
+  }
+});
+
+test('installed: TypeScript finds the types of every entry through the exports map', async () => {
+  const lines = [
+    "import * as cnn from 'wasm-cnn';",
+    "import { readImage, writeImage, type DecodedImage } from 'wasm-cnn/node';",
+    'await cnn.ready();',
+    "const image: DecodedImage = await readImage('tiny.png');",
+    'const width: number = image.width;',
+    "await writeImage('copy.png', image, { quality: 90 });",
+    'const t = cnn.tensor(new Float32Array(4), [1, 2, 2, 1]);',
+    'export const shape: readonly number[] = t.shape;',
+    'export { width };',
+  ];
+  if (await exists(join(ROOT, pkg.exports['./onnx'].types))) lines.push("export { toONNX } from 'wasm-cnn/onnx';");
+  if (await exists(join(ROOT, pkg.exports['./worker'].types))) lines.push("export { worker } from 'wasm-cnn/worker';");
+  // a deliberate mistake, so that the check is seen to fail when the types are really read
+  const wrong = "// @ts-expect-error: readImage takes a path\nawait readImage(42);";
+  await writeFile(join(app, 'check.ts'), `${lines.join('\n')}\n${wrong}\n`);
+  await writeFile(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, target: 'es2022',
+    module: 'nodenext', moduleResolution: 'nodenext', skipLibCheck: false, types: [] }, files: ['check.ts'] }));
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  await sh(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app });
 });
 
 /** A static server for `root` on 127.0.0.1 (the bundle's output): { url, close }. */

@@ -20,7 +20,25 @@ const size = (dims) => dims.reduce((a, b) => a * b, 1);
 export function onnxDims(v) {
   const s = v.t.sampleShape;
   if (v.layout === 'flat') return ['N', s[0]];
+  if (v.oneD) return ['N', s[2], s[1]]; // [N, C, L] is our [1, L, C]
   return v.layout === 'nchw' ? ['N', s[2], s[0], s[1]] : ['N', ...s];
+}
+
+/** Rank of the ONNX tensor. */
+export const rankOf = (v) => (v.layout === 'flat' ? 2 : v.oneD ? 3 : 4);
+
+/**
+ * 1-D ops on [N, C, L] run as 2-D ops on [N, C, 1, L]: their spatial attributes and tensors gain a leading 1
+ * (pads a leading 0).
+ */
+export function liftTo2d(name, value) {
+  if (!Array.isArray(value)) return value;
+  if (['kernel_shape', 'strides', 'dilations', 'output_padding', 'output_shape'].includes(name) && value.length === 1) {
+    return name === 'output_padding' ? [0, value[0]] : [1, value[0]];
+  }
+  if (name === 'pads' && value.length === 2) return [0, value[0], 0, value[1]];
+  if (name === 'pads' && value.length === 6) return [value[0], value[1], 0, value[2], value[3], value[4], 0, value[5]];
+  return value;
 }
 
 /** Pads [h_begin, w_begin, h_end, w_end] from auto_pad / pads for a window op over [h, w]. */
@@ -113,7 +131,7 @@ export const OPS = {
   Conv(ctx, n) {
     n.allow(['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides']);
     const x = image(n);
-    const wt = n.constant(1, 'the weight');
+    const wt = lift3(x, n.constant(1, 'the weight'));
     const [h, w, cin] = x.t.sampleShape;
     if (wt.dims.length !== 4) n.fail(`weight '${n.inputs[1]}' has dims [${wt.dims}]; a 2-D convolution's are [O, I, kh, kw]`);
     const [filters, wcin, kh, kw] = wt.dims;
@@ -145,7 +163,7 @@ export const OPS = {
   ConvTranspose(ctx, n) {
     n.allow(['auto_pad', 'dilations', 'group', 'kernel_shape', 'output_padding', 'output_shape', 'pads', 'strides']);
     const x = image(n);
-    const wt = n.constant(1, 'the weight');
+    const wt = lift3(x, n.constant(1, 'the weight'));
     const [h, w, cin] = x.t.sampleShape;
     if (wt.dims.length !== 4) n.fail(`weight '${n.inputs[1]}' has dims [${wt.dims}]; ConvTranspose's are [I, O, kh, kw]`);
     const [wcin, filters, kh, kw] = wt.dims;
@@ -237,7 +255,8 @@ export const OPS = {
       const [ih, iw] = x.t.sampleShape;
       hw = [(ih - 1) * s[0] + k[0] - pads[0] - pads[2], (iw - 1) * s[1] + k[1] - pads[1] - pads[3]];
     } else if (target.kind === 'const' || target.kind === 'shape') {
-      const dims = target.kind === 'const' ? Array.from(target.data) : target.dims;
+      let dims = target.kind === 'const' ? Array.from(target.data) : target.dims;
+      if (x.oneD && dims.length === 3) dims = [dims[0], dims[1], 1, dims[2]];
       if (dims.length !== 4) n.fail(`input 2 (output_shape) has ${dims.length} values, expected 4 (N, C, H, W)`);
       hw = [dims[2], dims[3]];
     } else n.fail('input 2 (output_shape) must be a constant or the Shape of a tensor');
@@ -302,7 +321,7 @@ export const OPS = {
   Softmax(ctx, n) {
     n.allow(['axis']);
     const x = n.sym(0);
-    const rank = x.layout === 'flat' ? 2 : 4;
+    const rank = rankOf(x);
     let axis = n.attr('axis', ctx.opset >= 13 ? -1 : 1);
     if (axis < 0) axis += rank;
     const channel = x.layout === 'nchw' ? 1 : rank - 1;
@@ -355,7 +374,7 @@ export const OPS = {
   Flatten(ctx, n) {
     n.allow(['axis']);
     const x = n.sym(0);
-    const rank = x.layout === 'flat' ? 2 : 4;
+    const rank = rankOf(x);
     let axis = n.attr('axis', 1);
     if (axis < 0) axis += rank;
     if (axis !== 1) n.fail(`attribute axis = ${n.attr('axis')} is not supported (only 1: keep the batch axis)`);
@@ -387,9 +406,10 @@ export const OPS = {
   Transpose(ctx, n) {
     n.allow(['perm']);
     const x = n.sym(0);
-    const rank = x.layout === 'flat' ? 2 : 4;
+    const rank = rankOf(x);
     const perm = n.attr('perm', Array.from({ length: rank }, (_, i) => rank - 1 - i));
     if (rank === 2 && equal(perm, [0, 1])) return [x];
+    if (x.oneD) return equal(perm, [0, 1, 2]) ? [x] : n.fail(`attribute perm = [${perm}] on an [N, C, L] tensor is not supported`);
     if (x.layout === 'nchw' && equal(perm, [0, 2, 3, 1])) return [{ ...x, layout: 'nhwc' }];
     if (x.layout === 'nhwc' && equal(perm, [0, 3, 1, 2])) return [{ ...x, layout: 'nchw' }];
     return n.fail(`attribute perm = [${perm}] on a ${x.layout.toUpperCase()} tensor is not supported (only NCHW <-> NHWC)`);
@@ -403,7 +423,7 @@ export const OPS = {
     }
     const xs = vals.map((v, i) => n.sym(i));
     const layout = xs[0].layout;
-    const rank = layout === 'flat' ? 2 : 4;
+    const rank = rankOf(xs[0]);
     let axis = n.attr('axis', ctx.opset < 4 ? 1 : undefined);
     if (axis === undefined) n.fail('attribute axis is missing');
     if (axis < 0) axis += rank;
@@ -425,7 +445,13 @@ export const OPS = {
     if (training !== undefined && (training.kind !== 'const' || training.data[0])) {
       n.fail('input 2 (training_mode) must be absent or a constant false');
     }
-    return [n.sym(0)]; // inference: identity (our dropout would only act in fit, where it stays absent)
+    const ratioInput = n.input(1);
+    if (ratioInput !== undefined && ratioInput.kind !== 'const') n.fail('input 1 (ratio) must be a constant');
+    const rate = ratioInput?.data[0] ?? n.attr('ratio', 0.5);
+    if (!(rate >= 0 && rate < 1)) n.fail(`ratio ${rate} must be in [0, 1)`);
+    // Identity at inference; kept as a dropout layer so that fine-tuning drops out as the original training did.
+    const x = n.sym(0);
+    return [{ ...x, t: ctx.layer(n, 'dropout', { rate }, x.t) }];
   },
 
   Pad(ctx, n) {
@@ -437,7 +463,7 @@ export const OPS = {
     let value = n.attr('value', 0);
     if (ctx.opset >= 11) {
       const p = n.constant(1, 'pads');
-      pads = Array.from(p.data);
+      pads = liftTo2d(x.oneD ? 'pads' : '', Array.from(p.data));
       const cv = n.input(2);
       if (cv !== undefined) {
         if (cv.kind !== 'const') n.fail('input 2 (constant_value) must be a constant');
@@ -460,7 +486,8 @@ export const OPS = {
     const x = image(n);
     if (n.attr('exclude_outside', 0)) n.fail('attribute exclude_outside = 1 is not supported');
     if (n.attr('antialias', 0)) n.fail('attribute antialias = 1 is not supported');
-    const factors = ctx.opset < 11 ? resizeFactors(n, x, n.input(1), undefined) : resizeFactors(n, x, n.input(2), n.input(3));
+    const c = (i) => (n.input(i)?.kind === 'const' ? lift3(x, n.input(i)) : n.input(i));
+    const factors = ctx.opset < 11 ? resizeFactors(n, x, c(1), undefined) : resizeFactors(n, x, c(2), c(3));
     const mode = n.attr('mode', 'nearest');
     const coord = n.attr('coordinate_transformation_mode', ctx.opset < 11 ? 'asymmetric' : 'half_pixel');
     const nearestMode = n.attr('nearest_mode', ctx.opset < 11 ? 'floor' : 'round_prefer_floor');
@@ -513,6 +540,17 @@ export const OPS = {
     return n.fail('only casts of constants and shapes are supported');
   },
 };
+
+/** A 3-D constant (a 1-D op's weight, scales, sizes or shape) as 4-D: a 1 before the last axis. */
+function lift3(x, c) {
+  if (!x.oneD) return c;
+  if (c.dims.length === 3) return { ...c, dims: [c.dims[0], c.dims[1], 1, c.dims[2]] };
+  if (c.dims.length === 1 && c.data.length === 3) {
+    const d = c.data;
+    return { ...c, dims: [4], data: c.data.constructor.of(d[0], d[1], 1, d[2]) };
+  }
+  return c;
+}
 
 function activation(ctx, n) {
   n.allow([]);

@@ -14,7 +14,7 @@ import { Model } from '../model/model.js';
 import { readSource as readBytes } from '../model/load.js'; // the same reader as loadModel
 import { ModelProto, toNumber, DATA_TYPE } from './schema.js';
 import { readTensor, readAttributes } from './proto-values.js';
-import { OPS, onnxDims } from './import-ops.js';
+import { OPS, onnxDims, liftTo2d } from './import-ops.js';
 
 const MIN_OPSET = 1;
 const MAX_OPSET = 21;
@@ -90,13 +90,15 @@ function buildModel(proto, options) {
   }
   const dims = (tt.shape?.dim ?? []).map((d) => (d.dim_value !== undefined && d.dim_value !== null && toNumber(d.dim_value) > 0
     ? toNumber(d.dim_value) : (d.dim_param || '?')));
-  if (dims.length !== 4 && dims.length !== 2) {
-    throw new CnnError(`fromONNX: input '${input.name}' has rank ${dims.length} ([${dims}]); supported: [N, C, H, W] and [N, F]`);
+  if (dims.length < 2 || dims.length > 4) {
+    throw new CnnError(`fromONNX: input '${input.name}' has rank ${dims.length} ([${dims}]); supported: [N, C, H, W], ` +
+      '[N, C, L] and [N, F]');
   }
   const readers = consumers.get(input.name) ?? [];
   const nhwc = dims.length === 4 && readers.length > 0 && readers.every((r) => r.op_type === 'Transpose' &&
     JSON.stringify(readAttributes(r, 'Transpose').get('perm')) === '[0,3,1,2]');
-  let sample = dims.length === 2 ? [dims[1]] : nhwc ? dims.slice(1) : [dims[2], dims[3], dims[1]];
+  // [N, C, L] (1-D signals) runs as [N, C, 1, L]: ours [1, L, C].
+  let sample = dims.length === 2 ? [dims[1]] : dims.length === 3 ? [1, dims[2], dims[1]] : nhwc ? dims.slice(1) : [dims[2], dims[3], dims[1]];
   if (options.inputShape !== undefined) {
     const s = options.inputShape;
     if (!Array.isArray(s) || s.length !== sample.length || s.some((d, i) => !Number.isInteger(d) || d < 1 ||
@@ -111,7 +113,7 @@ function buildModel(proto, options) {
       `([${dims.length === 2 ? 'features' : 'height, width, channels'}], NHWC)`);
   }
   const x = inputTensor({ shape: sample, name: safeName(input.name) || 'input' });
-  values.set(input.name, { kind: 'sym', t: x, layout: dims.length === 2 ? 'flat' : nhwc ? 'nhwc' : 'nchw' });
+  values.set(input.name, { kind: 'sym', t: x, layout: dims.length === 2 ? 'flat' : nhwc ? 'nhwc' : 'nchw', oneD: dims.length === 3 });
 
   const layerNames = new Set([x.sourceLayer.name]);
   const pendingWeights = [];
@@ -183,6 +185,9 @@ function buildModel(proto, options) {
     }
     const n = nodeView(proto, index, where, values);
     const outs = handler(ctx, n);
+    // Outputs of ops on [N, C, L] tensors stay [N, C, L] (unless flattened).
+    const oneD = (proto.input ?? []).some((i) => values.get(i)?.oneD);
+    if (oneD) outs.forEach((o, i) => { if (o?.kind === 'sym' && o.layout === 'nchw' && !o.oneD) outs[i] = { ...o, oneD: true }; });
     (proto.output ?? []).forEach((o, i) => { if (o && outs[i] !== undefined) values.set(o, outs[i]); });
   });
 
@@ -193,7 +198,9 @@ function buildModel(proto, options) {
     throw new CnnError(`fromONNX: output '${outputs[0].name}' is a flatten of an NCHW map in (C, H, W) order, which ` +
       'wasm-cnn flattens in (H, W, C) order; a Dense after the Flatten would absorb the difference');
   }
-  if (out.t === x) throw new CnnError(`fromONNX: output '${outputs[0].name}' is the input itself`);
+  if (out.t === x) { // a graph that passes its input through (Identity): a model needs one layer
+    out.t = layers.dropout({ rate: 0, name: layerNames.has('identity') ? `identity_${layerNames.size}` : 'identity' }).apply(x);
+  }
 
   const model = new Model({ inputs: x, outputs: out.t, name: safeName(options.name ?? graph.name ?? '') || 'onnx', seed: options.seed });
   model.build();
@@ -205,7 +212,7 @@ function buildModel(proto, options) {
       tensors.forEach((t) => t.dispose());
     }
   }
-  const describe = (name, v) => ({ name, layout: v.layout === 'flat' ? 'NF' : v.layout.toUpperCase(), shape: onnxDims(v) });
+  const describe = (name, v) => ({ name, layout: v.layout === 'flat' ? 'NF' : v.oneD ? 'NCL' : v.layout.toUpperCase(), shape: onnxDims(v) });
   model.onnx = { opset, input: describe(input.name, values.get(input.name)), output: describe(outputs[0].name, out) };
   return model;
 }
@@ -215,6 +222,7 @@ function nodeView(proto, index, where, values) {
   const attrs = readAttributes(proto, where);
   const fail = (msg) => { throw new CnnError(`fromONNX: ${where}: ${msg}`); };
   const inputs = proto.input ?? [];
+  const oneD = !!values.get(inputs[0])?.oneD; // a 1-D op: its spatial attributes gain a leading axis
   const n = {
     proto, index, where, op: proto.op_type, name: proto.name, inputs, outputs: proto.output ?? [], fail,
     allow(names) {
@@ -223,7 +231,7 @@ function nodeView(proto, index, where, values) {
       }
     },
     has: (name) => attrs.has(name),
-    attr: (name, dflt) => (attrs.has(name) ? attrs.get(name) : dflt),
+    attr: (name, dflt) => (attrs.has(name) ? (oneD ? liftTo2d(name, attrs.get(name)) : attrs.get(name)) : dflt),
     input(i) {
       const name = inputs[i];
       if (!name) return undefined;
