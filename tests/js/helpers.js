@@ -1,7 +1,8 @@
 // Shared helpers of the JS tests: deterministic random numbers and random tensors, small data sets and models,
 // relative-error / closeness / bit-equality assertions, tfjs (cpu backend) set-up, the same functional graph built in
-// wasm-cnn and in tfjs, non-default weights (biases, batch-norm gamma / beta / moving statistics) and
-// central-difference gradient checks.
+// wasm-cnn and in tfjs, non-default weights (biases, batch-norm gamma / beta / moving statistics), central-difference
+// gradient checks (gradCheck, sequentialGradCheck, modelGradCheck) and cross-checks against tfjs
+// (crossCheckSequential, crossCheckGraph) used by the per-family tests in layers/ and train/.
 import assert from 'node:assert/strict';
 import * as cnn from '../../web/index.js';
 
@@ -345,5 +346,193 @@ export function gradCheck({ build, loss = 'meanSquaredError', n = 3, seed = 1, e
     return base;
   } finally {
     model.dispose();
+  }
+}
+
+/**
+ * Central-difference check of a Sequential built from layers(): compiles it with `loss` (and compileOptions), gives
+ * every rank-1 weight (biases) N(0, 0.2²) values, and checks d loss / d input and every d loss / d weight by central
+ * differences (checkInputGradient / checkWeightGradient). Targets: targets(n, outShape) when given, else int32 labels
+ * for the sparse loss, one-hot (or soft, with `soft`) rows for categorical cross-entropy, N(0, 0.5²) values for MSE.
+ */
+export function sequentialGradCheck({ layers, inputShape, loss, n = 2, seed = 1, eps = 1e-2, inputScale = 1, soft = false, targets, compileOptions = {} }) {
+  const model = cnn.sequential({ seed, layers: layers() });
+  try {
+    model.compile({ optimizer: 'sgd', loss, ...compileOptions });
+    const weights = model.getWeights().map((w, i) => (w.rank === 1 ? cnn.tensor(normals(w.size, seed * 7 + i, 0.2), w.shape) : w));
+    model.setWeights(weights);
+    const xv = normals(n * size(inputShape), seed + 1, inputScale);
+    const x = cnn.tensor(xv, [n, ...inputShape]);
+    const outShape = model.outputShape.slice(1); // [null, ...per-sample shape]
+    const classes = outShape[outShape.length - 1];
+    let y;
+    if (targets) {
+      y = targets(n, outShape);
+    } else if (loss === 'sparseCategoricalCrossentropy') {
+      const rows = [n, ...outShape.slice(0, -1)];
+      y = cnn.tensor(ints(size(rows), seed + 2, classes), rows, 'int32');
+    } else if (loss === 'categoricalCrossentropy') {
+      const rows = n * size(outShape) / classes;
+      const t = soft ? softTargets(rows, classes, seed + 2) : oneHotTargets(rows, classes, seed + 2);
+      y = cnn.tensor(t, [n, ...outShape]);
+    } else {
+      y = cnn.tensor(normals(n * size(outShape), seed + 2, 0.5), [n, ...outShape]);
+    }
+
+    const base = model.computeGradients(x, y);
+    assert.ok(Number.isFinite(base.loss), `loss is ${base.loss}`);
+    checkInputGradient({ model, base, x, xv, y, seed, eps });
+    const names = model.weightNames();
+    weights.forEach((w, wi) => checkWeightGradient({ model, base, weights, wi, name: names[wi], x, y, seed, eps }));
+    return base;
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * Central-difference check of a built model (the caller disposes it): d loss / d input and d loss / d every weight
+ * from computeGradients on `coords` (default 12) random coordinates each. Biases get N(0, 0.2²) values first.
+ * makeInput(model): the input values, once the weights are set (default N(0, 1)). Returns { base, weights }.
+ */
+export function modelGradCheck(model, { loss = 'meanSquaredError', n = 2, seed = 1, eps = 1e-2, makeInput, coords = 12 } = {}) {
+  model.compile({ optimizer: 'sgd', loss });
+  const weights = model.getWeights().map((w, i) => (w.rank === 1 ? cnn.tensor(normals(w.size, seed * 7 + i, 0.2), w.shape) : w));
+  model.setWeights(weights);
+  const inputShape = model.inputShape.slice(1);
+  const xShape = [n, ...inputShape];
+  const xv = makeInput ? makeInput(model) : normals(size(xShape), seed + 1);
+  const x = cnn.tensor(xv, xShape);
+  const t = makeTargets(loss, model.outputShape.slice(1), n, seed + 2);
+  const y = cnn.tensor(t.values, t.shape, t.dtype);
+  const base = model.computeGradients(x, y);
+  assert.ok(Number.isFinite(base.loss), `loss is ${base.loss}`);
+  checkInputGradient({ model, base, x, xv, y, seed, eps, coords });
+  const names = model.weightNames();
+  assert.equal(base.gradients.length, weights.length, 'one gradient per weight');
+  weights.forEach((w, wi) => {
+    assert.deepEqual([...base.gradients[wi].shape], [...w.shape], `gradient shape of ${names[wi]}`);
+    checkWeightGradient({ model, base, weights, wi, name: names[wi], x, y, seed, eps, coords });
+  });
+  return { base, weights };
+}
+
+// ---- cross-checks against tfjs -------------------------------------------------------------------------------------
+/**
+ * Targets for a loss in both libraries: { ours: cnn Tensor, theirs: tf Tensor }. int32 labels [n, ...outShape[:-1]]
+ * for the sparse loss; one-hot (or, with `soft`, rows summing to 1) for categorical cross-entropy; N(0, 0.5²) else.
+ */
+export function targetPair(tf, loss, outShape, n, seed, { soft = false } = {}) {
+  const classes = outShape[outShape.length - 1];
+  if (loss === 'sparseCategoricalCrossentropy') {
+    const rows = [n, ...outShape.slice(0, -1)];
+    const labels = ints(size(rows), seed, classes);
+    return { ours: cnn.tensor(labels, rows, 'int32'), theirs: tf.tensor(labels, rows, 'int32') };
+  }
+  const shape = [n, ...outShape];
+  let values;
+  if (loss === 'categoricalCrossentropy') {
+    const rows = size(shape) / classes;
+    values = soft ? softTargets(rows, classes, seed + 1) : oneHotTargets(rows, classes, seed); // soft: rows sum to 1
+  } else {
+    values = normals(size(shape), seed, 0.5);
+  }
+  return { ours: cnn.tensor(values, shape), theirs: tf.tensor(values, shape) };
+}
+
+/**
+ * Cross-check of a Sequential built from layer specs in both libraries (sequentialPair): the output shape, the
+ * forward output (predict), then the loss and gradients (checkGradientsVsTfjs, with the optional functional tfjs
+ * forward tfGradFn). Returns { weights }.
+ */
+export function crossCheckSequential(tf, { specs, inputShape, loss, n = 3, seed = 1, soft = false, inputScale = 1, tfGradFn }) {
+  const { ours, theirs, weights } = sequentialPair(tf, specs, inputShape, seed);
+  try {
+    assert.deepEqual(ours.outputShape, theirs.outputs[0].shape, 'output shape (ours vs tfjs)');
+    ours.compile({ optimizer: 'sgd', loss });
+    const xValues = normals(n * size(inputShape), seed + 100, inputScale);
+    const xShape = [n, ...inputShape];
+
+    // Forward (inference mode).
+    const outOurs = ours.predict(cnn.tensor(xValues, xShape));
+    const tx = tf.tensor(xValues, xShape);
+    const outTf = theirs.predict(tx);
+    assert.deepEqual([...outOurs.shape], outTf.shape, 'predicted shape');
+    assertClose(outOurs.dataSync(), outTf.dataSync(), FORWARD_TOL, 'forward output');
+
+    const y = targetPair(tf, loss, outTf.shape.slice(1), n, seed + 200, { soft });
+    checkGradientsVsTfjs(tf, ours, theirs, xValues, xShape, loss, y, tfGradFn);
+    tf.dispose([tx, outTf, y.theirs]);
+    return { weights };
+  } finally {
+    ours.dispose();
+    theirs.dispose();
+  }
+}
+
+/** A tfjs weight's layer-qualified name ('layer/kernel'), as our weightNames() gives it. */
+export const tfWeightName = (w) => w.originalName;
+
+/** The functional graph in both libraries (buildOurs / buildTfjs) with the same non-default weights. */
+export function graphPair(tf, graph, inputShape, seed) {
+  const ours = buildOurs(graph, inputShape, seed);
+  const theirs = buildTfjs(tf, graph, inputShape);
+  randomizeWeights(ours, seed);
+  copyWeightsToTfjs(tf, ours, theirs);
+  return { ours, theirs };
+}
+
+/**
+ * Training-mode loss and gradients: ours.computeGradients(x, y) vs tf.variableGrads of the tfjs loss of
+ * theirs.apply(x, { training: true }) (batch statistics in batch norm). Gradients are matched by weight name; the
+ * non-trainable ones (moving statistics) must come back as zeros. tfjs's training-mode apply moves its moving
+ * statistics; they are restored from ours afterwards. target: makeTargets' { values, shape, dtype }.
+ */
+export function checkTrainingGradients(tf, ours, theirs, xValues, xShape, loss, target) {
+  const got = ours.computeGradients(cnn.tensor(xValues, xShape), cnn.tensor(target.values, target.shape, target.dtype));
+  const xVar = tf.variable(tf.tensor(xValues, xShape), true, `x_${Math.random()}`);
+  const vars = theirs.trainableWeights.map((w) => w.read());
+  const yTf = tf.tensor(target.values, target.shape, target.dtype);
+  const { value, grads } = tf.variableGrads(
+    () => tfLoss(tf, loss, yTf, theirs.apply(xVar, { training: true })), [xVar, ...vars]);
+  assertClose([got.loss], value.dataSync(), FORWARD_TOL, 'training-mode loss');
+  assert.deepEqual([...got.inputGradient.shape], xShape, 'input gradient shape');
+  assertClose(got.inputGradient.dataSync(), grads[xVar.name].dataSync(), GRAD_TOL, 'd loss / d input');
+  const names = ours.weightNames();
+  assert.equal(got.gradients.length, names.length, 'one gradient per weight (getWeights() order)');
+  theirs.trainableWeights.forEach((w, i) => {
+    const k = names.indexOf(tfWeightName(w));
+    assert.ok(k >= 0, `no gradient named ${tfWeightName(w)} among ${names.join(', ')}`);
+    assertClose(got.gradients[k].dataSync(), grads[vars[i].name].dataSync(), GRAD_TOL, `d loss / d ${tfWeightName(w)}`);
+  });
+  names.forEach((name, k) => {
+    if (/moving_(mean|variance)$/.test(name)) assert.ok(got.gradients[k].dataSync().every((v) => v === 0), `${name} gradient not zero`);
+  });
+  tf.dispose([xVar, yTf, value, ...Object.values(grads)]);
+  copyWeightsToTfjs(tf, ours, theirs); // undo tfjs's moving-statistics update
+  return got;
+}
+
+/**
+ * Full cross-check of a functional graph (graph(L, x), every layer named): the same weights (by name), the inference
+ * forward (predict), then the training-mode loss and gradients (checkTrainingGradients).
+ */
+export function crossCheckGraph(tf, { graph, inputShape, loss = 'meanSquaredError', n = 3, seed = 1, inputScale = 1 }) {
+  const { ours, theirs } = graphPair(tf, graph, inputShape, seed);
+  try {
+    assert.deepEqual(ours.weightNames().slice().sort(), theirs.weights.map(tfWeightName).sort(), 'weight names');
+    ours.compile({ optimizer: 'sgd', loss });
+    const xShape = [n, ...inputShape];
+    const xValues = normals(size(xShape), seed + 100, inputScale);
+    const outOurs = ours.predict(cnn.tensor(xValues, xShape));
+    const outTf = theirs.predict(tf.tensor(xValues, xShape));
+    assert.deepEqual([...outOurs.shape], outTf.shape, 'output shape');
+    assertClose(outOurs.dataSync(), outTf.dataSync(), FORWARD_TOL, 'forward output (inference mode)');
+    const target = makeTargets(loss, outTf.shape.slice(1), n, seed + 200);
+    tf.dispose(outTf);
+    return checkTrainingGradients(tf, ours, theirs, xValues, xShape, loss, target);
+  } finally {
+    ours.dispose();
+    theirs.dispose();
   }
 }

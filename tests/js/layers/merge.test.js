@@ -1,15 +1,22 @@
-// Central-difference gradient checks of the block layers through the wasm build (see helpers.js gradCheck): the loss
-// computeGradients reports at perturbed inputs / weights against its d loss / d input and d loss / d weight, on random
-// coordinates, |analytic - numeric| <= 1e-2 · max(|analytic|, |numeric|) + 2e-3 · max |analytic of the tensor|.
-// Batch normalization runs in training mode (batch statistics, so every sample's output depends on every input);
-// computeGradients does not move its moving statistics. Fan-out: one tensor feeding two or three layers whose
-// outputs meet again in an add or a concatenate — the gradients from every consumer must accumulate.
+// The merge layers (web/layers/merge.js): add and concatenate — gradient checks (also with fan-out: one tensor
+// feeding two or three layers whose outputs meet again in an add or a concatenate, so the gradients from every
+// consumer must accumulate), and cross-checks against tfjs of residual and Inception blocks, including the order of
+// getWeights() for branching graphs.
+// Gradient checks compare d loss / d input and d loss / d weight from model.computeGradients (training-mode forward,
+// no update) with central differences of the loss it reports, on random coordinates: |analytic - numeric| <=
+// 1e-2 · max(|analytic|, |numeric|) + 2e-3 · max |analytic of the tensor| (helpers.js's GC_REL_TOL, GC_FLOOR).
+// Cross-checks build the same model in @tensorflow/tfjs (cpu backend) with identical weights and compare forward
+// outputs, losses and gradients as max |ours - tfjs| / max |tfjs|: below 1e-4 forward and for losses, 1e-3 for
+// gradients (helpers.js's FORWARD_TOL, GRAD_TOL).
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import * as cnn from '../../web/index.js';
-import { normals, gradCheck, randomizeWeights } from './helpers.js';
+import * as tf from '@tensorflow/tfjs';
+import * as cnn from '../../../web/index.js';
+import {
+  normals, assertClose, buildOurs, buildTfjs, FORWARD_TOL, readyWithTfjsCpu, gradCheck, crossCheckGraph, tfWeightName,
+} from '../helpers.js';
 
-before(async () => { await cnn.ready(); });
+before(() => readyWithTfjsCpu(tf));
 
 const L = cnn.layers;
 /** A functional model from graph(x) on an input of inputShape. */
@@ -18,61 +25,6 @@ const fn = (inputShape, graph, seed = 1) => () => {
   return cnn.model({ inputs: x, outputs: graph(x), seed });
 };
 const seq = (layers, seed = 1) => () => cnn.sequential({ seed, layers: layers() });
-
-describe('gradcheck: batchNormalization (training mode)', () => {
-  test('input -> BN, MSE: input, gamma, beta', () => {
-    gradCheck({ build: seq(() => [L.batchNormalization({ inputShape: [3, 4, 3] })]), n: 3, seed: 10 });
-  });
-  test('conv (no bias) -> BN -> tanh -> conv, MSE', () => {
-    gradCheck({
-      build: seq(() => [
-        L.conv2d({ filters: 4, kernelSize: 3, padding: 'same', useBias: false, inputShape: [5, 5, 2] }),
-        L.batchNormalization({ momentum: 0.9, epsilon: 1e-2 }), L.activation({ activation: 'tanh' }),
-        L.conv2d({ filters: 2, kernelSize: 1 })]),
-      n: 2, seed: 11,
-    });
-  });
-  test('dense (no bias) -> BN on flat features -> dense softmax, sparse CE', () => {
-    gradCheck({
-      build: seq(() => [L.dense({ units: 6, useBias: false, inputShape: [5] }), L.batchNormalization(),
-        L.dense({ units: 3, activation: 'softmax' })]),
-      loss: 'sparseCategoricalCrossentropy', n: 5, seed: 12,
-    });
-  });
-  for (const [i, cfg] of [{ center: false }, { scale: false }, { center: false, scale: false }].entries()) {
-    test(`BN ${JSON.stringify(cfg)} between convs, MSE`, () => {
-      gradCheck({
-        build: seq(() => [L.conv2d({ filters: 3, kernelSize: 2, useBias: false, inputShape: [4, 4, 2] }),
-          L.batchNormalization(cfg), L.conv2d({ filters: 2, kernelSize: 1, activation: 'sigmoid' })]),
-        n: 2, seed: 13 + i,
-      });
-    });
-  }
-  test('batch of 1 on an image: statistics over the pixels of one sample', () => {
-    gradCheck({ build: seq(() => [L.batchNormalization({ inputShape: [3, 3, 2] }), L.conv2d({ filters: 2, kernelSize: 2 })]), n: 1, seed: 16 });
-  });
-  test('computeGradients leaves the moving statistics alone; fit moves them', async () => {
-    const model = seq(() => [L.conv2d({ filters: 3, kernelSize: 3, inputShape: [5, 5, 2] }), L.batchNormalization({ momentum: 0.5 })], 17)();
-    try {
-      model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
-      randomizeWeights(model, 17);
-      const before = model.getWeights().map((w) => w.dataSync().slice());
-      const x = cnn.tensor(normals(4 * 50, 18), [4, 5, 5, 2]);
-      const y = cnn.tensor(normals(4 * 27, 19), [4, 3, 3, 3]);
-      for (let i = 0; i < 3; i++) model.computeGradients(x, y);
-      model.getWeights().forEach((w, i) => assert.deepEqual(w.dataSync(), before[i], `weight ${i} changed by computeGradients`));
-      await model.fit(x, y, { batchSize: 4, epochs: 1, shuffle: false });
-      const names = model.weightNames();
-      const after = model.getWeights();
-      for (const k of ['moving_mean', 'moving_variance']) {
-        const i = names.findIndex((nm) => nm.endsWith(k));
-        assert.notDeepEqual(after[i].dataSync(), before[i], `${k} did not move in fit`);
-      }
-    } finally {
-      model.dispose();
-    }
-  });
-});
 
 describe('gradcheck: add and concatenate', () => {
   test('add of two conv branches', () => {
@@ -112,48 +64,6 @@ describe('gradcheck: add and concatenate', () => {
         return L.dense({ units: 3, activation: 'softmax' }).apply(L.concatenate().apply([a, b]));
       }),
       loss: 'sparseCategoricalCrossentropy', seed: 23, n: 4,
-    });
-  });
-});
-
-describe('gradcheck: global pooling, zero padding, ReLU / LeakyReLU', () => {
-  test('conv -> globalAveragePooling2d -> dense', () => {
-    gradCheck({
-      build: seq(() => [L.conv2d({ filters: 4, kernelSize: 3, inputShape: [5, 6, 2] }), L.globalAveragePooling2d(), L.dense({ units: 3 })]),
-      seed: 30,
-    });
-  });
-  test('conv -> globalMaxPooling2d -> dense softmax, sparse CE', () => {
-    gradCheck({
-      build: seq(() => [L.conv2d({ filters: 4, kernelSize: 3, inputShape: [5, 6, 2] }), L.globalMaxPooling2d(),
-        L.dense({ units: 3, activation: 'softmax' })]),
-      loss: 'sparseCategoricalCrossentropy', seed: 31, n: 4, eps: 3e-3,
-    });
-  });
-  test('globalMaxPooling2d straight after the input', () => {
-    gradCheck({ build: seq(() => [L.globalMaxPooling2d({ inputShape: [3, 4, 5] })]), seed: 32, eps: 3e-3 });
-  });
-  for (const [i, padding] of [1, [0, 2], [[2, 0], [1, 3]]].entries()) {
-    test(`zeroPadding2d(${JSON.stringify(padding)}) -> conv valid`, () => {
-      gradCheck({
-        build: seq(() => [L.conv2d({ filters: 2, kernelSize: 1, inputShape: [3, 4, 2] }), L.zeroPadding2d({ padding }),
-          L.conv2d({ filters: 3, kernelSize: 3, activation: 'tanh' })]),
-        seed: 33 + i, n: 2,
-      });
-    });
-  }
-  for (const alpha of [undefined, 0.05, 2]) {
-    test(`conv -> leakyReLU(${alpha ?? 'default'}) -> conv`, () => {
-      gradCheck({
-        build: seq(() => [L.conv2d({ filters: 3, kernelSize: 3, inputShape: [5, 5, 2] }),
-          L.leakyReLU(alpha === undefined ? {} : { alpha }), L.conv2d({ filters: 2, kernelSize: 1 })]),
-        seed: 40, n: 2, eps: 3e-3,
-      });
-    });
-  }
-  test('dense -> reLU layer -> dense', () => {
-    gradCheck({
-      build: seq(() => [L.dense({ units: 8, inputShape: [5] }), L.reLU(), L.dense({ units: 3 })]), seed: 45, eps: 3e-3,
     });
   });
 });
@@ -260,6 +170,122 @@ describe('gradcheck: larger block', () => {
         return L.dense({ units: 4 }).apply(L.globalAveragePooling2d().apply(c));
       }),
       seed: 60, n: 4,
+    });
+  });
+});
+
+// ---- blocks ------------------------------------------------------------------------------------------------------
+/** conv-BN-relu-conv-BN + shortcut, add, relu. shortcut: 'identity' or 'conv' (1x1 projection, stride 2 block). */
+function residualBlock(L, x, { filters, shortcut = 'identity', prefix = 'res' }) {
+  const strides = shortcut === 'conv' ? 2 : 1;
+  let t = L.conv2d({ name: `${prefix}_c1`, filters, kernelSize: 3, strides, padding: 'same', useBias: false }).apply(x);
+  t = L.batchNormalization({ name: `${prefix}_bn1`, momentum: 0.9 }).apply(t);
+  t = L.reLU({ name: `${prefix}_r1` }).apply(t);
+  t = L.conv2d({ name: `${prefix}_c2`, filters, kernelSize: 3, padding: 'same', useBias: false }).apply(t);
+  t = L.batchNormalization({ name: `${prefix}_bn2`, momentum: 0.9 }).apply(t);
+  let s = x;
+  if (shortcut === 'conv') {
+    s = L.conv2d({ name: `${prefix}_sc`, filters, kernelSize: 1, strides, useBias: false }).apply(x);
+    s = L.batchNormalization({ name: `${prefix}_scbn`, momentum: 0.9 }).apply(s);
+  }
+  return L.reLU({ name: `${prefix}_out` }).apply(L.add({ name: `${prefix}_add` }).apply([t, s]));
+}
+
+/** Four branches, concatenated on the channel axis. */
+function inceptionBlock(L, x, { prefix = 'inc', bn = false }) {
+  const conv = (name, filters, kernelSize, input) => {
+    let t = L.conv2d({ name: `${prefix}_${name}`, filters, kernelSize, padding: 'same', activation: bn ? 'linear' : 'relu', useBias: !bn }).apply(input);
+    if (bn) t = L.reLU({ name: `${prefix}_${name}_r` }).apply(L.batchNormalization({ name: `${prefix}_${name}_bn` }).apply(t));
+    return t;
+  };
+  const b1 = conv('b1', 3, 1, x);
+  const b2 = conv('b2b', 4, 3, conv('b2a', 2, 1, x));
+  const b3 = conv('b3b', 2, 5, conv('b3a', 2, 1, x));
+  const b4 = conv('b4', 2, 1, L.maxPooling2d({ name: `${prefix}_pool`, poolSize: 3, strides: 1, padding: 'same' }).apply(x));
+  return L.concatenate({ name: `${prefix}_cat` }).apply([b1, b2, b3, b4]);
+}
+
+describe('residual and Inception blocks vs tfjs', () => {
+  test('residual block (identity shortcut), MSE on the block output', () => {
+    crossCheckGraph(tf, { graph: (L, x) => residualBlock(L, x, { filters: 4 }), inputShape: [5, 6, 4], n: 3, seed: 60 });
+  });
+  test('residual block (projection shortcut, stride 2) -> global average pooling -> dense softmax, sparse CE', () => {
+    crossCheckGraph(tf, {
+      graph: (L, x) => {
+        let t = L.conv2d({ name: 'stem', filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(x);
+        t = residualBlock(L, t, { filters: 6, shortcut: 'conv' });
+        t = L.globalAveragePooling2d({ name: 'gap' }).apply(t);
+        return L.dense({ name: 'head', units: 4, activation: 'softmax' }).apply(t);
+      },
+      inputShape: [7, 7, 3], loss: 'sparseCategoricalCrossentropy', n: 4, seed: 61,
+    });
+  });
+  test('Inception block (1x1, 1x1-3x3, 1x1-5x5, pool-1x1) -> conv 1x1, MSE', () => {
+    crossCheckGraph(tf, {
+      graph: (L, x) => L.conv2d({ name: 'mix', filters: 3, kernelSize: 1 }).apply(inceptionBlock(L, x, {})),
+      inputShape: [6, 7, 3], n: 2, seed: 62,
+    });
+  });
+  // Global average, not max, pooling after the block: max pooling (stride 1) copies one input value into several
+  // neighbouring outputs, so the pool branch's channels hold exact ties, and tfjs's max gradient sends the full
+  // gradient to every tied position (e.g. 4x the finite difference), where ours sends it to one (= the finite
+  // difference). The global max pooling tests below use inputs without ties.
+  test('Inception block with BN in every branch -> global average pooling -> dense softmax, sparse CE', () => {
+    crossCheckGraph(tf, {
+      graph: (L, x) => {
+        const t = L.globalAveragePooling2d({ name: 'gap' }).apply(inceptionBlock(L, x, { bn: true }));
+        return L.dense({ name: 'head', units: 3, activation: 'softmax' }).apply(t);
+      },
+      inputShape: [5, 5, 3], loss: 'sparseCategoricalCrossentropy', n: 4, seed: 63,
+    });
+  });
+});
+
+describe('getWeights() order vs tfjs for branching graphs', () => {
+  // docs/API.md: getWeights() follows tfjs's order, so that weights can be moved between the libraries as a list.
+  // tfjs (Container) orders model.layers by depth — the longest path from the layer to the output, deepest first —
+  // breaking ties by discovery order of a depth-first walk from the outputs; model.weights is then the trainable
+  // weights of those layers in that order, then the non-trainable ones.
+  const cases = {
+    'residual block, identity shortcut': (L, x) => residualBlock(L, x, { filters: 4 }),
+    'residual block, projection shortcut': (L, x) => residualBlock(L, x, { filters: 4, shortcut: 'conv' }),
+    'Inception block': (L, x) => inceptionBlock(L, x, {}),
+  };
+  for (const [name, graph] of Object.entries(cases)) {
+    test(`${name}: weight names in the same order, and tfjs's getWeights() list loads with setWeights`, () => {
+      const ours = buildOurs(graph, [6, 6, 4], 1);
+      const theirs = buildTfjs(tf, graph, [6, 6, 4]);
+      try {
+        const want = theirs.weights.map(tfWeightName);
+        assert.deepEqual(ours.weightNames(), want,
+          `getWeights() order differs from tfjs's; model.layers: ours [${ours.layers.map((l) => l.name)}], ` +
+          `tfjs [${theirs.layers.map((l) => l.name)}]`);
+        // Then a list from tfjs loads as is and both models compute the same function.
+        const list = theirs.getWeights().map((w) => cnn.tensor(w.dataSync(), w.shape));
+        ours.setWeights(list);
+        const xv = normals(2 * 6 * 6 * 4, 5);
+        assertClose(ours.predict(cnn.tensor(xv, [2, 6, 6, 4])).dataSync(), theirs.predict(tf.tensor(xv, [2, 6, 6, 4])).dataSync(),
+          FORWARD_TOL, 'predict after setWeights(tfjs getWeights())');
+      } finally {
+        ours.dispose();
+        theirs.dispose();
+      }
+    });
+  }
+});
+
+describe('add and concatenate vs tfjs', () => {
+  test('add of three branches and concatenate of channel counts 1, 4, 3 (the input feeds several layers)', () => {
+    crossCheckGraph(tf, {
+      graph: (L, x) => {
+        const a = L.conv2d({ name: 'a', filters: 3, kernelSize: 3, padding: 'same' }).apply(x);
+        const b = L.conv2d({ name: 'b', filters: 3, kernelSize: 1, activation: 'tanh' }).apply(x);
+        const sum = L.add({ name: 'sum' }).apply([a, b, x]);
+        const c1 = L.conv2d({ name: 'c1', filters: 1, kernelSize: 1 }).apply(sum);
+        const c4 = L.conv2d({ name: 'c4', filters: 4, kernelSize: 3, padding: 'same', activation: 'sigmoid' }).apply(x);
+        return L.concatenate({ name: 'cat' }).apply([c1, c4, sum]);
+      },
+      inputShape: [4, 4, 3], n: 3, seed: 95,
     });
   });
 });
