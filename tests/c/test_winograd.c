@@ -141,7 +141,7 @@ static int conv_case(int n, int h, int w, int cin, int cout, int same, char* why
     int ok = 1;
     for (int ti = 0; ti < 2 && ok; ti++) {
         const int tile = ti ? 4 : 2;
-        size_t u_len = 0, ws_fwd = 0, ws_bwd = 0;
+        uint64_t u_len = 0, ws_fwd = 0, ws_bwd = 0;
         if (cnn_f32_winograd_weights_floats(tile, cin, cout, &u_len) ||
             cnn_f32_winograd_workspace_floats(&g, cout, tile, CNN_WINOGRAD_FORWARD, &ws_fwd) ||
             cnn_f32_winograd_workspace_floats(&g, cout, tile, CNN_WINOGRAD_BACKWARD_DATA, &ws_bwd)) {
@@ -257,7 +257,7 @@ static void scaled_inputs(void) {
         for (size_t i = 0; i < x_len; i++) x[i] *= scale;
         conv_ref(&g, N, x, wt, NULL, want);
         for (int tile = 2; tile <= 4 && ok; tile += 2) {
-            size_t u_len, ws_len;
+            uint64_t u_len, ws_len;
             cnn_f32_winograd_weights_floats(tile, 16, N, &u_len);
             cnn_f32_winograd_workspace_floats(&g, N, tile, CNN_WINOGRAD_FORWARD, &ws_len);
             float* u = xmalloc(u_len * sizeof(float));
@@ -282,7 +282,7 @@ static void scaled_inputs(void) {
 static void refusals(void) {
     const cnn_conv_geom ok_g = geom_of(1, 8, 8, 4, 1);
     cnn_conv_geom g;
-    size_t f = 12345;
+    uint64_t f = 12345;
     int all = 1;
 #define EXPECT(cond, what)                                    \
     do {                                                      \

@@ -117,18 +117,18 @@ static int plan_workspace(const wino_plan* p, uint64_t* floats) {
     return CNN_STATUS_OK;
 }
 
-int cnn_f32_winograd_workspace_floats(const cnn_conv_geom* g, int N, int tile, int direction, size_t* floats) {
+int cnn_f32_winograd_workspace_floats(const cnn_conv_geom* g, int N, int tile, int direction, uint64_t* floats) {
     wino_plan p;
     uint64_t f;
     if (!floats) return CNN_STATUS_INVALID_ARG;
     int status = plan_make(g, N, tile, direction, &p);
     if (status == CNN_STATUS_OK) status = plan_workspace(&p, &f);
     if (status != CNN_STATUS_OK) return status;
-    *floats = (size_t)f;
+    *floats = f;
     return CNN_STATUS_OK;
 }
 
-int cnn_f32_winograd_weights_floats(int tile, int cin, int cout, size_t* floats) {
+int cnn_f32_winograd_weights_floats(int tile, int cin, int cout, uint64_t* floats) {
     if (!floats || !check_tile(tile) || cin < 1 || cout < 1) return CNN_STATUS_INVALID_ARG;
     const int alpha = tile + 2;
     /* Both orientations: α² · cin · round_up(cout, 8) and α² · cout · round_up(cin, 8); report the larger. */
@@ -138,7 +138,7 @@ int cnn_f32_winograd_weights_floats(int tile, int cin, int cout, size_t* floats)
         return CNN_STATUS_INVALID_SHAPE;
     if (b > a) a = b;
     if (a > max_floats()) return CNN_STATUS_INVALID_SHAPE;
-    *floats = (size_t)a;
+    *floats = a;
     return CNN_STATUS_OK;
 }
 
@@ -153,7 +153,7 @@ static const double G4[6][3] = {{1.0 / 4, 0, 0},
                                 {0, 0, 1}};
 
 int cnn_f32_winograd_transform_weights(int tile, int cin, int cout, const float* w, int flipped, float* u) {
-    size_t total;
+    uint64_t total;
     const int status = cnn_f32_winograd_weights_floats(tile, cin, cout, &total);
     if (status != CNN_STATUS_OK) return status;
     if (!w || !u) return CNN_STATUS_INVALID_ARG;
@@ -162,29 +162,32 @@ int cnn_f32_winograd_transform_weights(int tile, int cin, int cout, const float*
     /* The GEMM's k (rows of U) and j (columns) in this orientation. */
     const int K = flipped ? cout : cin, J = flipped ? cin : cout, J8 = round_up8(J);
     const size_t pos_len = (size_t)K * J8;
+    /* One k and one 8-column panel at a time: the lane loops (jj) vectorise, and the 8 results of each position
+     * are one contiguous store. Columns past J get zero weights, hence zero U (the GEMM reads them). */
     for (int k = 0; k < K; k++)
-        for (int j = 0; j < J; j++) {
-            const int ci = flipped ? j : k, co = flipped ? k : j;
-            double g[3][3], t[WINO_MAX_ALPHA][3];
+        for (int j0 = 0; j0 < J8; j0 += 8) {
+            double g[3][3][8], t[WINO_MAX_ALPHA][3][8];
             for (int ky = 0; ky < 3; ky++)
                 for (int kx = 0; kx < 3; kx++) {
                     const int sy = flipped ? 2 - ky : ky, sx = flipped ? 2 - kx : kx;
-                    g[ky][kx] = w[(((size_t)sy * 3 + sx) * cin + ci) * cout + co];
+                    const float* tap = w + (size_t)(sy * 3 + sx) * cin * cout;
+                    for (int jj = 0; jj < 8; jj++) {
+                        const int j = j0 + jj;
+                        g[ky][kx][jj] = j >= J ? 0.0 : flipped ? tap[(size_t)j * cout + k] : tap[(size_t)k * cout + j];
+                    }
                 }
-            for (int a = 0; a < alpha; a++)
-                for (int kx = 0; kx < 3; kx++) t[a][kx] = G[a][0] * g[0][kx] + G[a][1] * g[1][kx] + G[a][2] * g[2][kx];
-            for (int a = 0; a < alpha; a++)
+            for (int a = 0; a < alpha; a++) /* t = G g */
+                for (int kx = 0; kx < 3; kx++)
+                    for (int jj = 0; jj < 8; jj++)
+                        t[a][kx][jj] = G[a][0] * g[0][kx][jj] + G[a][1] * g[1][kx][jj] + G[a][2] * g[2][kx][jj];
+            float* dst = u + (size_t)j0 * K + (size_t)k * 8;
+            for (int a = 0; a < alpha; a++) /* U = t Gᵀ */
                 for (int b = 0; b < alpha; b++) {
-                    const double v = t[a][0] * G[b][0] + t[a][1] * G[b][1] + t[a][2] * G[b][2];
-                    u[(size_t)(a * alpha + b) * pos_len + (size_t)(j / 8) * K * 8 + (size_t)k * 8 + j % 8] = (float)v;
+                    float* out = dst + (size_t)(a * alpha + b) * pos_len;
+                    for (int jj = 0; jj < 8; jj++)
+                        out[jj] = (float)(t[a][0][jj] * G[b][0] + t[a][1][jj] * G[b][1] + t[a][2][jj] * G[b][2]);
                 }
         }
-    /* Zero the padding columns past J in the last panel, so the GEMM may read them. */
-    if (J8 != J)
-        for (int pos = 0; pos < alpha * alpha; pos++)
-            for (int k = 0; k < K; k++)
-                for (int j = J; j < J8; j++)
-                    u[(size_t)pos * pos_len + (size_t)(j / 8) * K * 8 + (size_t)k * 8 + j % 8] = 0.0f;
     return CNN_STATUS_OK;
 }
 

@@ -1,7 +1,7 @@
 /* Winograd convolution F(m×m, 3×3) for 3×3, stride-1, dilation-1 layers, f32 NHWC, forward and input gradient.
  *
  *   // once per weight update (w: [3, 3, c, N], tfjs layout):
- *   size_t u_len;  cnn_f32_winograd_weights_floats(tile, c, N, &u_len);      // same count for the flipped kernel
+ *   uint64_t u_len;  cnn_f32_winograd_weights_floats(tile, c, N, &u_len);      // same count for the flipped kernel
  *   cnn_f32_winograd_transform_weights(tile, c, N, w, 0, u);                 // forward
  *   cnn_f32_winograd_transform_weights(tile, c, N, w, 1, u_flipped);         // input gradient
  *   // plan time: scratch for the largest batch (floats, 16-byte aligned)
@@ -28,6 +28,7 @@
 #define CNN_WINOGRAD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kernels/kernels.h"
 
@@ -44,7 +45,7 @@ int cnn_f32_winograd_check(const cnn_conv_geom* g, int N, int tile);
 int cnn_f32_winograd_preferred(const cnn_conv_geom* g, int N);
 
 /* *floats = the transformed-weight count: (tile + 2)² · cin · round_up(cout, 8), for either orientation. */
-int cnn_f32_winograd_weights_floats(int tile, int cin, int cout, size_t* floats);
+int cnn_f32_winograd_weights_floats(int tile, int cin, int cout, uint64_t* floats);
 
 /* w: [3, 3, cin, cout] (tfjs). flipped == 0: u for the forward pass (U = G g Gᵀ per (ci, co)); flipped != 0: u of
  * the 180°-rotated kernel with cin and cout swapped, for the input gradient (its size is (tile + 2)² · cout ·
@@ -54,7 +55,7 @@ int cnn_f32_winograd_transform_weights(int tile, int cin, int cout, const float*
 
 /* *floats = the scratch one call of the given direction needs for g (capped by a chunk of tiles, so it does not
  * grow with the image beyond a few hundred KiB, and never grows when n shrinks: plan for the largest batch). */
-int cnn_f32_winograd_workspace_floats(const cnn_conv_geom* g, int N, int tile, int direction, size_t* floats);
+int cnn_f32_winograd_workspace_floats(const cnn_conv_geom* g, int N, int tile, int direction, uint64_t* floats);
 
 /* y (n×oh×ow×N) = conv(x (n×h×w×c), w) + bias (N floats, may be NULL); u from transform_weights(flipped = 0).
  * Every element of y is written. */
