@@ -106,39 +106,40 @@ static double time_call(void (*fn)(const bench_case*), const bench_case* b) {
     return g_best ? times[0] : times[rounds / 2];
 }
 
-/* ---- ceiling: 8 independent f32x4 mul+add chains (as bench_gemm.c) ----------------------------------------------- */
-
-static float g_roof[1024];
+/* ---- ceiling: 12 independent f32x4 chains acc = acc·m + c (issue 9's probe) ------------------------------------------
+ * The multiply is on the dependency chain, so nothing can be hoisted; m and c come from volatiles so the compiler
+ * cannot fold the loop (with constants, clang removed it and wasm "measured" 10^5 GFLOP/s). Named locals: an array
+ * of accumulators spills in V8. */
+static volatile float g_roof_m = 0.9999f, g_roof_c = 1e-4f;
+#define ROOF_STEP(a) a = cnn_v4f_add(cnn_v4f_mul(a, m), c)
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((noinline))
 #endif
 static float roof_run(int iters) {
-    const cnn_v4f y0 = cnn_v4f_splat(1.0f), y1 = cnn_v4f_splat(0.5f), y2 = cnn_v4f_splat(0.25f);
-    const cnn_v4f y3 = cnn_v4f_splat(0.125f);
-    cnn_v4f a0 = y0, a1 = y0, a2 = y0, a3 = y0, a4 = y0, a5 = y0, a6 = y0, a7 = y0;
+    const cnn_v4f m = cnn_v4f_splat(g_roof_m), c = cnn_v4f_splat(g_roof_c);
+    cnn_v4f a0 = c, a1 = m, a2 = c, a3 = m, a4 = c, a5 = m, a6 = c, a7 = m, a8 = c, a9 = m, a10 = c, a11 = m;
     for (int i = 0; i < iters; i++) {
-        cnn_v4f x = cnn_v4f_load(g_roof + (i & 255) * 4);
-        a0 = cnn_v4f_muladd(a0, x, y0), a1 = cnn_v4f_muladd(a1, x, y1);
-        a2 = cnn_v4f_muladd(a2, x, y2), a3 = cnn_v4f_muladd(a3, x, y3);
-        x = cnn_v4f_load(g_roof + (i & 255) * 4 + 1);
-        a4 = cnn_v4f_muladd(a4, x, y0), a5 = cnn_v4f_muladd(a5, x, y1);
-        a6 = cnn_v4f_muladd(a6, x, y2), a7 = cnn_v4f_muladd(a7, x, y3);
+        ROOF_STEP(a0), ROOF_STEP(a1), ROOF_STEP(a2), ROOF_STEP(a3), ROOF_STEP(a4), ROOF_STEP(a5);
+        ROOF_STEP(a6), ROOF_STEP(a7), ROOF_STEP(a8), ROOF_STEP(a9), ROOF_STEP(a10), ROOF_STEP(a11);
     }
+    cnn_v4f s = cnn_v4f_add(cnn_v4f_add(cnn_v4f_add(a0, a1), cnn_v4f_add(a2, a3)),
+                            cnn_v4f_add(cnn_v4f_add(a4, a5), cnn_v4f_add(a6, a7)));
+    s = cnn_v4f_add(s, cnn_v4f_add(cnn_v4f_add(a8, a9), cnn_v4f_add(a10, a11)));
     float lanes[4];
-    cnn_v4f_store(lanes, cnn_v4f_add(cnn_v4f_add(cnn_v4f_add(a0, a1), cnn_v4f_add(a2, a3)),
-                                     cnn_v4f_add(cnn_v4f_add(a4, a5), cnn_v4f_add(a6, a7))));
+    cnn_v4f_store(lanes, s);
     return lanes[0];
 }
 
+/* GFLOP/s of roof_run, fastest of 30 runs of ~0.5 ms (long enough for a coarse timer), after a tier-up warm-up. */
 static double ceiling_gflops(void) {
-    for (int i = 0; i < 1024; i++) g_roof[i] = 1e-3f * (float)i;
     float sink = 0;
-    for (int i = 0; i < 20; i++) sink += roof_run(1000);
+    const double warm = now_seconds();
+    while (now_seconds() - warm < 0.2) sink += roof_run(1000);
     double best = 0;
-    for (int run = 0; run < 200; run++) {
+    for (int run = 0; run < 30; run++) {
         const double t0 = now_seconds();
-        sink += roof_run(20000);
-        const double gf = 20000 * 64.0 / (now_seconds() - t0) * 1e-9;
+        sink += roof_run(250000);
+        const double gf = 250000 * 12 * 8.0 / (now_seconds() - t0) * 1e-9;
         if (gf > best) best = gf;
     }
     return sink == 12345.0f ? 0 : best;
@@ -193,13 +194,15 @@ int main(int argc, char** argv) {
             float* u[4];
             double t_transform[2];
             for (int i = 0; i < 4; i++) u[i] = alloc_random(u_len, 8);
-            for (int i = 0; i < 2; i++) {
-                const double t0 = now_seconds();
+            for (int i = 0; i < 2; i++) { /* fastest of 5 (the machine is shared) */
+                t_transform[i] = 1e9;
                 for (int rep = 0; rep < 5; rep++) {
+                    const double t0 = now_seconds();
                     cnn_f32_winograd_transform_weights(i ? 4 : 2, c, N, b.w, 0, u[i]);
                     cnn_f32_winograd_transform_weights(i ? 4 : 2, c, N, b.w, 1, u[2 + i]);
+                    const double t = now_seconds() - t0;
+                    if (t < t_transform[i]) t_transform[i] = t;
                 }
-                t_transform[i] = (now_seconds() - t0) / 5;
             }
             b.u2 = u[0], b.u4 = u[1], b.uf2 = u[2], b.uf4 = u[3];
             const double flops = 2.0 * n * h * w * c * N * 9;
