@@ -44,8 +44,8 @@ EXPORTS="$EXPORTS,_malloc,_free"
 
 mkdir -p dist build/native
 if stale dist/wasm-cnn.wasm c build.sh; then
-  say "building dist/wasm-cnn.wasm (emcc -O3 -msimd128)"
-  NODE_PATH=/usr/share/nodejs emcc -O3 -msimd128 -std=c11 -Wall -Wextra -Werror=implicit-function-declaration \
+  say "building dist/wasm-cnn.wasm (emcc -O3 -msimd128, release: -DNDEBUG drops the internal asserts)"
+  NODE_PATH=/usr/share/nodejs emcc -O3 -msimd128 -DNDEBUG -std=c11 -Wall -Wextra -Werror=implicit-function-declaration \
     -Ic/include -Ic/src "${SOURCES[@]}" \
     -sSTANDALONE_WASM --no-entry -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=16MB -sMAXIMUM_MEMORY=4GB \
     -sEXPORTED_FUNCTIONS="$EXPORTS" -o dist/wasm-cnn.tmp.wasm || die "emcc failed"

@@ -6,9 +6,9 @@
 #include "internal.h"
 
 #if defined(__wasm__) && !defined(__wasm_atomics__)
-static char last_error[512];
+static char last_error[CNN_ERROR_BYTES];
 #else
-static _Thread_local char last_error[512];
+static _Thread_local char last_error[CNN_ERROR_BYTES];
 #endif
 
 const char* cnn_last_error(void) { return last_error; }

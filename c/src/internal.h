@@ -2,25 +2,39 @@
 #ifndef CNN_INTERNAL_H
 #define CNN_INTERNAL_H
 
+#include <assert.h> /* internal invariants only, checked in debug builds (the release wasm has -DNDEBUG) */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "cnn.h"
 #include "rng.h"
 
-#define CNN_MAX_INPUTS 8
-#define CNN_MAX_DIM 65536          /* largest spatial size or channel count accepted */
-#define CNN_MAX_ELEMENTS (1 << 28) /* largest per-sample tensor or parameter, in floats */
+/* Floats allocated beyond what a layer's kernels use in the shared scratch space: cnn_scratch() moves the start up
+ * to the next 64-byte boundary (at most 15 floats), and kernels read whole 4-float vectors at the end of their
+ * workspace. One constant for the layers' needs and the plan. */
+#define CNN_SCRATCH_SLACK_FLOATS 16
+
+/* ---- checked sizes -------------------------------------------------------------------------------------------------
+ * Every buffer size is computed in 64 bits with saturation (a product or sum that overflows becomes UINT64_MAX) and
+ * compared with CNN_MAX_BUFFER_BYTES / CNN_MAX_PLAN_BYTES before anything is allocated. The ceilings are the same
+ * on every platform (wasm32's 4 GiB), so native tests and the fuzzer meet the limits wasm meets. */
+static inline uint64_t cnn_size_mul(uint64_t a, uint64_t b) {
+    return a != 0 && b > UINT64_MAX / a ? UINT64_MAX : a * b;
+}
+static inline uint64_t cnn_size_add(uint64_t a, uint64_t b) { return b > UINT64_MAX - a ? UINT64_MAX : a + b; }
+static inline uint64_t cnn_max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+/* Whether `bytes` may be one allocation (then it also fits size_t on every platform). */
+static inline int cnn_size_fits(uint64_t bytes) { return bytes <= CNN_MAX_BUFFER_BYTES; }
 
 typedef struct cnn_model cnn_model;
 typedef struct cnn_node cnn_node;
 
 /* What a layer needs beyond its output and gradient buffers, for batches of up to `capacity` samples. */
 typedef struct cnn_layer_needs {
-    size_t scratch_floats; /* shared between layers: valid only during one forward or backward call */
-    size_t saved_floats;   /* owned by the node: kept from forward to backward (dropout mask, ...) */
-    size_t saved_ints;     /* owned by the node (max-pool argmax indices, ...) */
-} cnn_layer_needs;
+    uint64_t scratch_floats; /* shared between layers: valid only during one forward or backward call */
+    uint64_t saved_floats;   /* owned by the node: kept from forward to backward (dropout mask, ...) */
+    uint64_t saved_ints;     /* owned by the node (max-pool argmax indices, ...) */
+} cnn_layer_needs; /* 64-bit (saturating) so that the plan can refuse sizes past its ceilings instead of wrapping */
 
 /* One layer family's behaviour. forward writes node->out; backward reads node->grad and ADDS into its inputs'
  * gradients (darknet's rule), which makes fan-out, residual add and concat correct without special cases. */
@@ -103,7 +117,9 @@ struct cnn_model {
     int64_t step;         /* optimizer steps taken (Adam bias correction) */
     float* class_weights; /* NULL or one weight per output class (sparse cross-entropy) */
     int n_class_weights;  /* as many as the output had classes when they were set */
-    double* class_counts; /* 3 × classes: true positives, predicted, true (see cnn_model_take_class_counts) */
+    double* class_counts; /* 3 × classes: true positives, predicted, true, of the last loss computation */
+    int stats_class_counts; /* cnn_model_set_stats: the stats vector carries class counts */
+    int stats_grad_norms;   /* ... and per-parameter gradient norms */
     int has_ignore_label;
     int ignore_label;     /* sparse labels equal to this count neither in the loss nor in accuracy */
 
@@ -112,7 +128,7 @@ struct cnn_model {
     int want_input_grad;  /* backward also computes d loss / d input */
     int updating;         /* inside train_step: layers may update their state (batch norm statistics) */
     float* scratch;
-    size_t scratch_floats;
+    size_t scratch_floats; /* usable floats from cnn_scratch(m) on */
     float* input_grad;
     void* labels;
 };
@@ -132,10 +148,12 @@ static inline int cnn_patch_chunk_rows(int K, int M) {
 }
 
 /* Floats that `rows` rows of the patch matrix (K each) take at the start of the scratch space, rounded up to 16 so
- * that the GEMM workspace placed after them stays 64-byte aligned. */
-static inline size_t cnn_patch_chunk_floats(int rows, int K) { return ((size_t)rows * (size_t)K + 15) & ~(size_t)15; }
+ * that the GEMM workspace placed after them stays 64-byte aligned. 64-bit: 16 rows of a 2^28-float kernel pass 2^32. */
+static inline uint64_t cnn_patch_chunk_floats(int rows, int K) {
+    return ((uint64_t)rows * (uint64_t)K + 15) & ~(uint64_t)15;
+}
 
-/* The shared scratch space, aligned to 64 bytes (the plan allocates 16 spare floats for this). */
+/* The shared scratch space, aligned to 64 bytes (the plan allocates CNN_SCRATCH_SLACK_FLOATS spare floats). */
 static inline float* cnn_scratch(cnn_model* m) {
     uintptr_t p = (uintptr_t)m->scratch;
     return (float*)((p + 63u) & ~(uintptr_t)63u);
@@ -187,7 +205,8 @@ int cnn_init_is_valid(int init);
 void cnn_init_fill(cnn_rng* rng, int init, int fan_in, int fan_out, float* data, int size);
 
 /* loss.c: computes the loss of the output node against the label buffer, writes d loss / d (start node output)
- * into the gradient of the returned start node (when grads != 0), and fills stats[0..2]. Returns the node where
+ * into the gradient of the returned start node (when grads != 0), fills the stats header's loss, correct and counted,
+ * and leaves this call's per-class counts in m->class_counts. Returns the node where
  * backward begins (the softmax's input when softmax and cross-entropy are fused). */
 int cnn_loss_compute(cnn_model* m, int n, int grads, float* stats);
 

@@ -73,6 +73,8 @@ int cnn_loss_compute(cnn_model* m, int n, int grads, float* stats) {
     }
 
     double loss = 0.0, weight_sum = 0.0, correct = 0.0, counted = 0.0;
+    /* Class counts are of this call only (the stats vector reports them per batch). */
+    if (m->class_counts) memset(m->class_counts, 0, 3 * (size_t)c * sizeof(double));
     if (m->loss == CNN_LOSS_MSE) {
         size_t count = rows * (size_t)c;
         for (size_t i = 0; i < count; i++) {
@@ -159,9 +161,9 @@ int cnn_loss_compute(cnn_model* m, int n, int grads, float* stats) {
         }
         loss *= inv;
     }
-    stats[0] = (float)loss;
-    stats[1] = (float)correct;
-    stats[2] = (float)counted;
+    stats[CNN_STATS_LOSS] = (float)loss;
+    stats[CNN_STATS_CORRECT] = (float)correct;
+    stats[CNN_STATS_COUNTED] = (float)counted;
     return (int)(start - m->nodes);
 }
 

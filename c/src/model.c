@@ -115,28 +115,6 @@ int cnn_model_param_node(const cnn_model* m, int index) {
     return m->params[index].node;
 }
 
-cnn_status cnn_model_grad_norms(const cnn_model* m, float* norms) {
-    if (!m || !norms) return cnn_fail(CNN_STATUS_INVALID_ARG, "grad_norms: model or output is NULL");
-    if (!m->with_grads) return cnn_fail(CNN_STATUS_INVALID_STATE, "grad_norms: no backward pass has run");
-    for (int i = 0; i < m->n_params; i++) {
-        double sq = 0.0;
-        for (int j = 0; j < m->params[i].size; j++) sq += (double)m->params[i].grad[j] * m->params[i].grad[j];
-        norms[i] = (float)sqrt(sq);
-    }
-    return CNN_STATUS_OK;
-}
-
-cnn_status cnn_model_take_class_counts(cnn_model* m, float* out) {
-    if (!m || !out) return cnn_fail(CNN_STATUS_INVALID_ARG, "class_counts: model or output is NULL");
-    if (!m->class_counts) return cnn_fail(CNN_STATUS_INVALID_STATE, "class_counts: the model has not been planned");
-    int c = m->nodes[m->output_node].c;
-    for (int i = 0; i < 3 * c; i++) {
-        out[i] = (float)m->class_counts[i];
-        m->class_counts[i] = 0.0;
-    }
-    return CNN_STATUS_OK;
-}
-
 int cnn_model_param_is_state(const cnn_model* m, int index) {
     if (!m || index < 0 || index >= m->n_params) return 0;
     return m->params[index].is_state;
@@ -182,17 +160,73 @@ cnn_status cnn_model_compile(cnn_model* m, int loss, const cnn_optimizer_config*
     return CNN_STATUS_OK;
 }
 
+/* Refuses a buffer over CNN_MAX_BUFFER_BYTES, naming the node, what the buffer holds and its size. */
+static cnn_status check_buffer(const cnn_model* m, int node, const char* what, uint64_t bytes, int capacity) {
+    if (cnn_size_fits(bytes)) return CNN_STATUS_OK;
+    const char* name = node >= 0 ? m->nodes[node].ops->name : "model";
+    if (bytes == UINT64_MAX)
+        return cnn_fail(CNN_STATUS_OUT_OF_MEMORY, "plan: node %d (%s) needs more than 2^64 bytes of %s at batch %d; "
+                        "one buffer may take at most %llu bytes", node, name, what, capacity,
+                        (unsigned long long)CNN_MAX_BUFFER_BYTES);
+    return cnn_fail(CNN_STATUS_OUT_OF_MEMORY, "plan: node %d (%s) needs %llu bytes of %s at batch %d; one buffer may "
+                    "take at most %llu bytes", node, name, (unsigned long long)bytes, what, capacity,
+                    (unsigned long long)CNN_MAX_BUFFER_BYTES);
+}
+
+static uint64_t float_bytes(uint64_t count) { return cnn_size_mul(count, sizeof(float)); }
+
+/* Every size of the plan, checked in 64 bits before anything is allocated (so a refused plan keeps the old one). */
+static cnn_status plan_sizes(const cnn_model* m, int capacity, int with_grads, uint64_t* scratch_floats) {
+    uint64_t total = 0, scratch = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const cnn_node* node = &m->nodes[i];
+        const uint64_t out = float_bytes(cnn_size_mul((uint64_t)capacity, (uint64_t)cnn_node_size(node)));
+        cnn_status status = check_buffer(m, i, "activations", out, capacity);
+        if (status != CNN_STATUS_OK) return status;
+        total = cnn_size_add(total, with_grads ? cnn_size_mul(out, 2) : out);
+        /* Only now: needs() computes batch row counts in int, which the check above bounds (nodes are in
+         * topological order, so every input was checked before). */
+        cnn_layer_needs needs = {0, 0, 0};
+        if (node->ops->needs) needs = node->ops->needs(m, node, capacity);
+        const uint64_t saved = float_bytes(needs.saved_floats), saved_i = float_bytes(needs.saved_ints);
+        if ((status = check_buffer(m, i, "saved state", saved, capacity)) != CNN_STATUS_OK ||
+            (status = check_buffer(m, i, "saved indices", saved_i, capacity)) != CNN_STATUS_OK ||
+            (status = check_buffer(m, i, "scratch space", float_bytes(cnn_size_add(needs.scratch_floats,
+                                                                                   CNN_SCRATCH_SLACK_FLOATS)),
+                                   capacity)) != CNN_STATUS_OK)
+            return status;
+        total = cnn_size_add(total, cnn_size_add(saved, saved_i));
+        scratch = cnn_max_u64(scratch, needs.scratch_floats);
+    }
+    const cnn_node* out = &m->nodes[m->output_node];
+    const uint64_t labels = float_bytes(cnn_size_mul((uint64_t)capacity, (uint64_t)cnn_node_size(out)));
+    cnn_status status = check_buffer(m, m->output_node, "labels", labels, capacity);
+    if (status != CNN_STATUS_OK) return status;
+    total = cnn_size_add(total, cnn_size_add(labels, float_bytes(scratch + CNN_SCRATCH_SLACK_FLOATS)));
+    for (int i = 0; with_grads && i < m->n_params; i++) total = cnn_size_add(total, float_bytes(m->params[i].size));
+    if (total > CNN_MAX_PLAN_BYTES)
+        return cnn_fail(CNN_STATUS_OUT_OF_MEMORY, "plan: batch %d needs %llu bytes in all, more than the %llu bytes a "
+                        "plan may take; use a smaller batch", capacity, (unsigned long long)total,
+                        (unsigned long long)CNN_MAX_PLAN_BYTES);
+    *scratch_floats = scratch;
+    return CNN_STATUS_OK;
+}
+
 cnn_status cnn_model_plan(cnn_model* m, int capacity, int with_grads) {
     if (!m) return cnn_fail(CNN_STATUS_INVALID_ARG, "plan: model is NULL");
     if (m->input_node < 0 || m->output_node < 0)
         return cnn_fail(CNN_STATUS_INVALID_STATE, "plan: the model has no input or no output");
-    if (capacity < 1 || capacity > 65536)
-        return cnn_fail(CNN_STATUS_INVALID_ARG, "plan: batch capacity must be in [1, 65536], got %d", capacity);
+    if (capacity < 1 || capacity > CNN_MAX_BATCH)
+        return cnn_fail(CNN_STATUS_INVALID_ARG, "plan: batch capacity must be in [1, %d], got %d", CNN_MAX_BATCH,
+                        capacity);
     with_grads = with_grads != 0;
     if (capacity == m->capacity && with_grads <= m->with_grads) return CNN_STATUS_OK;
+    uint64_t scratch = 0;
+    cnn_status status = plan_sizes(m, capacity, with_grads, &scratch);
+    if (status != CNN_STATUS_OK) return status;
     free_plan(m);
 
-    size_t scratch = 0;
+    /* Every size below was checked by plan_sizes: the size_t casts cannot wrap. */
     for (int i = 0; i < m->n_nodes; i++) {
         cnn_node* node = &m->nodes[i];
         size_t count = (size_t)capacity * (size_t)cnn_node_size(node);
@@ -200,15 +234,14 @@ cnn_status cnn_model_plan(cnn_model* m, int capacity, int with_grads) {
         node->grad = with_grads ? calloc(count, sizeof(float)) : NULL;
         cnn_layer_needs needs = {0, 0, 0};
         if (node->ops->needs) needs = node->ops->needs(m, node, capacity);
-        node->saved = needs.saved_floats ? malloc(needs.saved_floats * sizeof(float)) : NULL;
-        node->saved_i32 = needs.saved_ints ? malloc(needs.saved_ints * sizeof(int32_t)) : NULL;
+        node->saved = needs.saved_floats ? malloc((size_t)needs.saved_floats * sizeof(float)) : NULL;
+        node->saved_i32 = needs.saved_ints ? malloc((size_t)needs.saved_ints * sizeof(int32_t)) : NULL;
         if (!node->out || (with_grads && !node->grad) || (needs.saved_floats && !node->saved) ||
             (needs.saved_ints && !node->saved_i32)) {
             free_plan(m);
             return cnn_fail(CNN_STATUS_OUT_OF_MEMORY, "plan: out of memory for node %d (%s) at batch %d", i,
                             node->ops->name, capacity);
         }
-        if (needs.scratch_floats > scratch) scratch = needs.scratch_floats;
     }
     for (int i = 0; with_grads && i < m->n_params; i++) {
         m->params[i].grad = calloc((size_t)m->params[i].size, sizeof(float));
@@ -217,8 +250,7 @@ cnn_status cnn_model_plan(cnn_model* m, int capacity, int with_grads) {
             return cnn_fail(CNN_STATUS_OUT_OF_MEMORY, "plan: out of memory for gradients");
         }
     }
-    /* 16 extra floats so kernels may align the scratch start to 64 bytes. */
-    m->scratch = malloc((scratch + 16) * sizeof(float));
+    m->scratch = malloc(((size_t)scratch + CNN_SCRATCH_SLACK_FLOATS) * sizeof(float));
     const cnn_node* out = &m->nodes[m->output_node];
     m->labels = malloc((size_t)capacity * (size_t)cnn_node_size(out) * sizeof(float));
     m->class_counts = calloc(3 * (size_t)out->c, sizeof(double));
@@ -226,7 +258,7 @@ cnn_status cnn_model_plan(cnn_model* m, int capacity, int with_grads) {
         free_plan(m);
         return cnn_fail(CNN_STATUS_OUT_OF_MEMORY, "plan: out of memory for scratch space");
     }
-    m->scratch_floats = scratch;
+    m->scratch_floats = (size_t)scratch;
     m->input_grad = m->nodes[m->input_node].grad;
     m->capacity = capacity;
     m->with_grads = with_grads;
@@ -260,12 +292,49 @@ static cnn_status check_input_finite(const cnn_model* m, int n, const char* what
     return CNN_STATUS_OK;
 }
 
+/* ---- stats ----------------------------------------------------------------------------------------------------- */
+
+static int output_classes(const cnn_model* m) { return m->output_node >= 0 ? m->nodes[m->output_node].c : 0; }
+
+cnn_status cnn_model_set_stats(cnn_model* m, int class_counts, int grad_norms) {
+    if (!m) return cnn_fail(CNN_STATUS_INVALID_ARG, "set_stats: model is NULL");
+    m->stats_class_counts = class_counts != 0;
+    m->stats_grad_norms = grad_norms != 0;
+    return CNN_STATUS_OK;
+}
+
+int cnn_model_stats_count(const cnn_model* m) {
+    if (!m) return 0;
+    return CNN_STATS_HEADER + (m->stats_class_counts ? 3 * output_classes(m) : 0) +
+           (m->stats_grad_norms ? m->n_params : 0);
+}
+
+/* Writes the optional parts of the stats vector after the header: this call's class counts (cnn_loss_compute left
+ * them in m->class_counts) and, when with_norms, the L2 norm of every parameter's gradient (read before the
+ * optimizer step; it never modifies the gradient buffers, so this is before clipping and weight decay). */
+static void write_stats_tail(const cnn_model* m, float* stats, int with_norms) {
+    float* tail = stats + CNN_STATS_HEADER;
+    if (m->stats_class_counts) {
+        const int c = output_classes(m);
+        for (int i = 0; i < 3 * c; i++) tail[i] = (float)m->class_counts[i];
+        tail += 3 * c;
+    }
+    if (m->stats_grad_norms) {
+        for (int i = 0; i < m->n_params; i++) {
+            double sq = 0.0;
+            const cnn_param* p = &m->params[i];
+            for (int j = 0; with_norms && j < p->size; j++) sq += (double)p->grad[j] * p->grad[j];
+            tail[i] = (float)sqrt(sq);
+        }
+    }
+}
+
+/* ---- per-batch entry points --------------------------------------------------------------------------------------- */
+
 static cnn_status forward_backward(cnn_model* m, int n, float* stats, const char* what) {
     cnn_status status = check_batch(m, n, 1, 1, what);
     if (status == CNN_STATUS_OK) status = check_input_finite(m, n, what);
     if (status != CNN_STATUS_OK) return status;
-    float local[4] = {0, 0, 0, 0};
-    if (!stats) stats = local;
     cnn_graph_forward(m, n, 1);
     for (int i = 0; i < m->n_nodes; i++) {
         cnn_node* node = &m->nodes[i];
@@ -275,32 +344,39 @@ static cnn_status forward_backward(cnn_model* m, int n, float* stats, const char
     int start = cnn_loss_compute(m, n, 1, stats);
     if (start < 0) return (cnn_status)-start;
     cnn_graph_backward(m, n, start);
-    if (!isfinite(stats[0]))
+    if (!isfinite(stats[CNN_STATS_LOSS]))
         return cnn_fail(CNN_STATUS_NON_FINITE, "%s: the loss became %g (diverged: lower the learning rate or set "
-                        "clipNorm)", what, (double)stats[0]);
+                        "clipNorm)", what, (double)stats[CNN_STATS_LOSS]);
     return CNN_STATUS_OK;
 }
 
 cnn_status cnn_model_train_step(cnn_model* m, int n, float* stats) {
-    float local[4] = {0, 0, 0, 0};
-    if (!stats) stats = local;
+    float header[CNN_STATS_HEADER] = {0, 0, 0, 0};
     if (m) m->want_input_grad = 0;
     if (m) m->updating = 1;
-    cnn_status status = forward_backward(m, n, stats, "train_step");
+    cnn_status status = forward_backward(m, n, header, "train_step");
     if (m) m->updating = 0;
     if (status != CNN_STATUS_OK) return status;
-    stats[3] = cnn_optimizer_step(m);
-    if (!isfinite(stats[3]))
+    if (stats) write_stats_tail(m, stats, 1);
+    header[CNN_STATS_GRAD_NORM] = cnn_optimizer_step(m);
+    if (stats) memcpy(stats, header, sizeof header);
+    if (!isfinite(header[CNN_STATS_GRAD_NORM]))
         return cnn_fail(CNN_STATUS_NON_FINITE, "train_step: the gradient norm became %g; weights were not updated",
-                        (double)stats[3]);
+                        (double)header[CNN_STATS_GRAD_NORM]);
     return CNN_STATUS_OK;
 }
 
 cnn_status cnn_model_compute_gradients(cnn_model* m, int n, float* stats) {
+    float header[CNN_STATS_HEADER] = {0, 0, 0, 0};
     if (m) m->want_input_grad = 1;
-    cnn_status status = forward_backward(m, n, stats, "compute_gradients");
+    cnn_status status = forward_backward(m, n, header, "compute_gradients");
     if (m) m->want_input_grad = 0;
-    return status;
+    if (status != CNN_STATUS_OK) return status;
+    if (stats) {
+        memcpy(stats, header, sizeof header);
+        write_stats_tail(m, stats, 1);
+    }
+    return CNN_STATUS_OK;
 }
 
 cnn_status cnn_model_forward(cnn_model* m, int n) {
@@ -315,10 +391,37 @@ cnn_status cnn_model_evaluate(cnn_model* m, int n, float* stats) {
     cnn_status status = check_batch(m, n, 0, 1, "evaluate");
     if (status == CNN_STATUS_OK) status = check_input_finite(m, n, "evaluate");
     if (status != CNN_STATUS_OK) return status;
-    float local[4] = {0, 0, 0, 0};
-    if (!stats) stats = local;
+    float header[CNN_STATS_HEADER] = {0, 0, 0, 0};
     cnn_graph_forward(m, n, 0);
-    int start = cnn_loss_compute(m, n, 0, stats);
+    int start = cnn_loss_compute(m, n, 0, header);
     if (start < 0) return (cnn_status)-start;
+    if (stats) {
+        memcpy(stats, header, sizeof header);
+        write_stats_tail(m, stats, 0);
+    }
+    return CNN_STATUS_OK;
+}
+
+/* ---- optimizer state ---------------------------------------------------------------------------------------------- */
+
+int cnn_model_optimizer_slots(const cnn_model* m) {
+    if (!m || !m->compiled) return 0;
+    return m->opt.kind == CNN_OPT_ADAM ? 2 : m->opt.kind == CNN_OPT_MOMENTUM ? 1 : 0;
+}
+
+float* cnn_model_optimizer_state(cnn_model* m, int param, int slot) {
+    if (!m || param < 0 || param >= m->n_params || slot < 0 || slot >= cnn_model_optimizer_slots(m)) return NULL;
+    return slot == 0 ? m->params[param].m1 : m->params[param].m2;
+}
+
+int32_t cnn_model_optimizer_step(const cnn_model* m) {
+    if (!m) return 0;
+    return m->step > INT32_MAX ? INT32_MAX : (int32_t)m->step;
+}
+
+cnn_status cnn_model_set_optimizer_step(cnn_model* m, int32_t step) {
+    if (!m || !m->compiled) return cnn_fail(CNN_STATUS_INVALID_STATE, "set_optimizer_step: compile the model first");
+    if (step < 0) return cnn_fail(CNN_STATUS_INVALID_ARG, "set_optimizer_step: step must be >= 0, got %d", (int)step);
+    m->step = step;
     return CNN_STATUS_OK;
 }

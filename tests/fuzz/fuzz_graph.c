@@ -29,8 +29,8 @@
 #define PARAM_BUDGET (1 << 18)  /* floats of parameters in all */
 #define ACT_BUDGET (1 << 20)    /* floats of planned activations (and gradients) */
 #define COST_BUDGET (1 << 22)   /* multiply-adds per forward pass of the whole planned batch */
-#define ENGINE_MAX_DIM 65536    /* the engine's limits (internal.h), to tell calls it must reject */
-#define ENGINE_MAX_ELEMENTS (1 << 28)
+#define ENGINE_MAX_DIM CNN_MAX_DIM /* the engine's limits (cnn.h), to tell calls it must reject */
+#define ENGINE_MAX_ELEMENTS CNN_MAX_ELEMENTS
 
 /* ---- byte reader ------------------------------------------------------------------------------------------------ */
 
@@ -132,6 +132,7 @@ typedef struct state {
     int64_t in_size, out_size, out_rows;
     int out_classes;
     int runs;
+    int stats_counts, stats_norms; /* cnn_model_set_stats */
     uint32_t prng;
 } state;
 
@@ -245,7 +246,7 @@ static void touch(const float* p, int64_t n) {
 enum {
     OP_CONV, OP_POOL, OP_DENSE, OP_FLATTEN, OP_DROPOUT, OP_ACT, OP_BN, OP_ADD, OP_CONCAT, OP_GPOOL, OP_ZPAD, OP_CONVT,
     OP_UPSAMPLE, OP_UNPOOL, OP_INPUT, OP_SET_OUTPUT, OP_COMPILE, OP_CLASS_WEIGHTS, OP_IGNORE, OP_PLAN, OP_FILL_INPUT,
-    OP_FILL_LABELS, OP_TRAIN, OP_EVAL, OP_FORWARD, OP_GRADS, OP_PARAMS, OP_GRAD_NORMS, OP_CLASS_COUNTS, OP_SET_LR,
+    OP_FILL_LABELS, OP_TRAIN, OP_EVAL, OP_FORWARD, OP_GRADS, OP_PARAMS, OP_SET_STATS, OP_OPT_STATE, OP_SET_LR,
     OP_SET_SEED, OP_SET_TRAINABLE, OP_NODE_SHAPE, OP_READ_BUFFERS, OP_COUNT
 };
 
@@ -375,6 +376,32 @@ static double plan_floats(const state* st, int cap) {
     return sum * cap * 3.0; /* out, grad, saved (dropout mask, pool indices) */
 }
 
+/* The stats vector of a successful run: every float written, class counts consistent with the header (for the
+ * cross-entropy losses: each counted row adds one predicted and one true; true positives are at most either), norms
+ * >= 0 (NaN allowed: a NaN gradient is reported, not hidden), zero for evaluate. */
+static void check_stats(const state* st, const float* stats, int count, int evaluate) {
+    for (int i = 0; i < count; i++)
+        if (stats[i] == -12345.0f) fail("stats float left unwritten at", i);
+    if (!(stats[CNN_STATS_COUNTED] >= 0.0f)) fail("stats counted", -1);
+    int at = CNN_STATS_HEADER;
+    if (st->stats_counts) {
+        const int c = st->out_classes;
+        double predicted = 0, truth = 0;
+        for (int j = 0; j < c; j++) {
+            const float tp = stats[at + j], pr = stats[at + c + j], tr = stats[at + 2 * c + j];
+            if (!(tp >= 0.0f && tp <= pr && tp <= tr)) fail("class counts of class", j);
+            predicted += pr, truth += tr;
+        }
+        const int ce = st->compiled_loss == CNN_LOSS_SPARSE_CE || st->compiled_loss == CNN_LOSS_CATEGORICAL_CE;
+        const double counted = ce ? stats[CNN_STATS_COUNTED] : 0.0;
+        if (predicted != counted || truth != counted) fail("class counts do not add up to counted", (long long)counted);
+        at += 3 * c;
+    }
+    if (st->stats_norms)
+        for (int i = at; i < count; i++)
+            if (evaluate ? stats[i] != 0.0f : !(stats[i] >= 0.0f || isnan(stats[i]))) fail("grad norm at", i - at);
+}
+
 static void run_op(state* st, reader* r, int op) {
     cnn_model* m = st->m;
     switch (op) {
@@ -423,9 +450,15 @@ static void run_op(state* st, reader* r, int op) {
     }
     case OP_PLAN: {
         int cap = fz_int(r, 1, 4), grads = fz_int(r, 0, 1);
-        if (cap >= 1 && cap <= 65536 && plan_floats(st, cap) > ACT_BUDGET) return;
+        /* A node whose batch buffer passes the engine's ceiling: the plan must refuse it (before allocating, so the
+         * call is cheap). Otherwise plans over the harness's budget are skipped. */
+        int must_refuse = 0;
+        for (int i = 0; i < st->n_nodes && cap >= 1; i++)
+            if ((double)size_of(st->nodes[i]) * cap * 4.0 > (double)CNN_MAX_BUFFER_BYTES) must_refuse = 1;
+        if (!must_refuse && cap >= 1 && cap <= CNN_MAX_BATCH && plan_floats(st, cap) > ACT_BUDGET) return;
         cnn_status s = cnn_model_plan(m, cap, grads);
         check_status("plan", s);
+        if (must_refuse && s == CNN_STATUS_OK) fail("plan accepted a buffer over CNN_MAX_BUFFER_BYTES; capacity", cap);
         if (s == CNN_STATUS_OK) {
             if (st->input < 0 || st->output < 0) fail("plan without input or output", s);
             st->cap = cap;
@@ -456,10 +489,16 @@ static void run_op(state* st, reader* r, int op) {
     case OP_FORWARD:
     case OP_GRADS: {
         int n = fz_int(r, 1, 4);
-        float stats[4];
+        /* The stats vector with a sentinel in every float, to catch one the engine leaves unwritten. */
+        const int count = cnn_model_stats_count(m);
+        if (count < CNN_STATS_HEADER) fail("stats_count", count);
+        float* stats = malloc((size_t)count * sizeof(float));
+        for (int i = 0; i < count; i++) stats[i] = -12345.0f;
         float* sp = u8(r) == 0xff ? NULL : stats;
-        if (st->runs >= MAX_RUNS) return;
-        if (n >= 1 && n <= st->cap && total_cost(st) * n > COST_BUDGET) return;
+        if (st->runs >= MAX_RUNS || (n >= 1 && n <= st->cap && total_cost(st) * n > COST_BUDGET)) {
+            free(stats);
+            return;
+        }
         if (st->cap) st->runs++;
         cnn_status s;
         if (op == OP_TRAIN)
@@ -470,10 +509,11 @@ static void run_op(state* st, reader* r, int op) {
             check_status("forward", s = cnn_model_forward(m, n));
         else
             check_status("compute_gradients", s = cnn_model_compute_gradients(m, n, sp));
-        if (s == CNN_STATUS_OK && sp && op != OP_FORWARD && !(stats[2] >= 0.0f)) fail("stats[2] (counted)", -1);
+        if (s == CNN_STATUS_OK && sp && op != OP_FORWARD) check_stats(st, stats, count, op == OP_EVAL);
         if (tracing() && s == CNN_STATUS_OK && sp && op != OP_FORWARD)
             fprintf(stderr, "    stats: loss %g, correct %g of %g, grad norm %g\n", (double)stats[0], (double)stats[1],
                     (double)stats[2], op == OP_TRAIN ? (double)stats[3] : 0.0);
+        free(stats);
         break;
     }
     case OP_PARAMS: {
@@ -501,25 +541,35 @@ static void run_op(state* st, reader* r, int op) {
         if (cnn_model_param_node(m, count) >= 0) fail("param_node past the end", count);
         break;
     }
-    case OP_GRAD_NORMS: {
-        int count = cnn_model_param_count(m);
-        float* norms = malloc((size_t)(count > 0 ? count : 1) * sizeof(float));
-        cnn_status s = cnn_model_grad_norms(m, u8(r) == 0xff ? NULL : norms);
-        check_status("grad_norms", s);
-        if (s == CNN_STATUS_OK)
-            for (int i = 0; i < count; i++)
-                if (!(norms[i] >= 0.0f) && !isnan(norms[i])) fail("grad norm < 0 at", i);
-        free(norms);
+    case OP_SET_STATS: {
+        int counts = fz_int(r, 0, 1), norms = fz_int(r, 0, 1);
+        cnn_status s = cnn_model_set_stats(u8(r) == 0xff ? NULL : m, counts, norms);
+        check_status("set_stats", s);
+        if (s == CNN_STATUS_OK) st->stats_counts = counts != 0, st->stats_norms = norms != 0;
+        int classes = st->output >= 0 ? st->nodes[st->output].c : 0;
+        int expect = CNN_STATS_HEADER + (st->stats_counts ? 3 * classes : 0) +
+                     (st->stats_norms ? cnn_model_param_count(m) : 0);
+        if (cnn_model_stats_count(m) != expect) fail("stats_count, expected", expect);
         break;
     }
-    case OP_CLASS_COUNTS: {
-        /* The engine writes 3 × (classes of the output node); a planned model's output is the one it planned for. */
-        int classes = st->cap ? st->out_classes : (st->output >= 0 ? st->nodes[st->output].c : 1);
-        float* out = malloc(3 * (size_t)classes * sizeof(float));
-        cnn_status s = cnn_model_take_class_counts(m, u8(r) == 0xff ? NULL : out);
-        check_status("take_class_counts", s);
-        if (s == CNN_STATUS_OK) touch(out, 3 * (int64_t)classes);
-        free(out);
+    case OP_OPT_STATE: {
+        const int slots = cnn_model_optimizer_slots(m), count = cnn_model_param_count(m);
+        if (slots < 0 || slots > 2) fail("optimizer_slots", slots);
+        for (int p = -1; p <= count; p++)
+            for (int slot = -1; slot <= slots; slot++) {
+                float* state = cnn_model_optimizer_state(m, p, slot);
+                if ((state != NULL) != (p >= 0 && p < count && slot >= 0 && slot < slots))
+                    fail("optimizer_state pointer for param", p);
+                if (state) {
+                    int32_t ndim, dims[4];
+                    cnn_model_param(m, p, &ndim, dims);
+                    touch(state, (int64_t)dims[0] * dims[1] * dims[2] * dims[3]);
+                }
+            }
+        int32_t step = fz_int(r, -1, 8);
+        cnn_status s = cnn_model_set_optimizer_step(m, step);
+        check_status("set_optimizer_step", s);
+        if (s == CNN_STATUS_OK && cnn_model_optimizer_step(m) != step) fail("optimizer_step after set", step);
         break;
     }
     case OP_SET_LR:

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const OPS = ['CONV', 'POOL', 'DENSE', 'FLATTEN', 'DROPOUT', 'ACT', 'BN', 'ADD', 'CONCAT', 'GPOOL', 'ZPAD', 'CONVT',
   'UPSAMPLE', 'UNPOOL', 'INPUT', 'SET_OUTPUT', 'COMPILE', 'CLASS_WEIGHTS', 'IGNORE', 'PLAN', 'FILL_INPUT',
-  'FILL_LABELS', 'TRAIN', 'EVAL', 'FORWARD', 'GRADS', 'PARAMS', 'GRAD_NORMS', 'CLASS_COUNTS', 'SET_LR', 'SET_SEED',
+  'FILL_LABELS', 'TRAIN', 'EVAL', 'FORWARD', 'GRADS', 'PARAMS', 'SET_STATS', 'OPT_STATE', 'SET_LR', 'SET_SEED',
   'SET_TRAINABLE', 'NODE_SHAPE', 'READ_BUFFERS'];
 const SPECIAL_FLOATS = [NaN, -NaN, Infinity, -Infinity, 0, -0, 1.17549435e-38, 1.4e-45, 3.40282347e38, -3.40282347e38,
   1, 0.5, 0.9, 0.99, 0.999, 0.999999, 1.0000001, 1e-3, 1e-7, 1e10, -1e10, 1e-30, 0.1, 0.01, 0.001, 1e-4, 2, 100, 1e30,
@@ -73,11 +73,13 @@ class Program {
     return this.op('COMPILE').int(loss, 0, 3).int(kind, 0, 3).float(lr).float(momentum).int(nesterov, 0, 1)
       .float(beta1).float(beta2).float(eps).float(wd).float(clip).u8(0);
   }
-  plan(cap, grads = 1) { return this.op('PLAN').int(cap, 1, 4).int(grads, 0, 1); }
+  // Class counts and gradient norms in the stats vector, so runs exercise all of it.
+  stats(counts = 1, norms = 1) { return this.op('SET_STATS').int(counts, 0, 1).int(norms, 0, 1).u8(0); }
+  plan(cap, grads = 1) { return this.stats().op('PLAN').int(cap, 1, 4).int(grads, 0, 1); }
   fillInput(seed) { return this.op('FILL_INPUT').u8(2).u32(seed); }
   fillLabels(sparse, seed) { return this.op('FILL_LABELS').u8(sparse ? 1 : 0).u8(2).u32(seed); }
   run(name, n) { return this.op(name).int(n, 1, 4).u8(0); }
-  reads() { return this.op('PARAMS').op('GRAD_NORMS').u8(0).op('CLASS_COUNTS').u8(0).op('READ_BUFFERS'); }
+  reads() { return this.op('PARAMS').op('OPT_STATE').int(3, -1, 8).op('READ_BUFFERS'); }
 }
 
 const SPARSE = 0, CATEGORICAL = 1, MSE = 2;

@@ -44,15 +44,16 @@ void cnn_f32_im2col(const cnn_conv_geom* g, const float* x, int row0, int rows, 
 /* Adds rows [row0, row0 + rows) of a patch-matrix gradient back into dx (n×h×w×c), the adjoint of im2col. */
 void cnn_f32_col2im_add(const cnn_conv_geom* g, const float* cols, int row0, int rows, float* dx);
 
-/* Direct convolution (implicit GEMM: patches read in place, no patch matrix), batch of g->n samples:
+/* Direct convolution (implicit GEMM: patches read in place, no patch matrix; conv_direct.c), batch of g->n samples:
  * y (n×oh×ow×N) = conv(x, w) + bias, w laid out [kh, kw, c, N] (the K×N matrix above), bias (N floats) may be NULL.
- * Only when cnn_f32_conv2d_supported(g, N) (unit horizontal dilation). workspace: cnn_f32_conv2d_workspace_floats
- * floats, 16-byte aligned (the __ref variant ignores it). Rounding differs from im2col + GEMM (the bias is added
- * first; one K block). */
+ * Only when cnn_f32_conv2d_supported(g, N) (unit horizontal dilation); whether it is worth it is the conv layer's
+ * choice (layers/conv.c). workspace: cnn_f32_conv2d_workspace_floats floats, 16-byte aligned (the __ref variant
+ * ignores it). Rounding differs from im2col + GEMM (the bias is added first; one K block). Sizes are 64-bit so that
+ * callers can refuse what does not fit before allocating. */
 int cnn_f32_conv2d_supported(const cnn_conv_geom* g, int N);
-/* Supported, and faster than im2col + GEMM for this shape (measured; see gemm.c). */
-int cnn_f32_conv2d_preferred(const cnn_conv_geom* g, int N);
-size_t cnn_f32_conv2d_workspace_floats(const cnn_conv_geom* g, int N);
+/* Floats of the zero-padded copy of one image the kernel makes (0 when the image is read in place). */
+uint64_t cnn_f32_conv2d_padded_floats(const cnn_conv_geom* g);
+uint64_t cnn_f32_conv2d_workspace_floats(const cnn_conv_geom* g, int N);
 void cnn_f32_conv2d__simd(const cnn_conv_geom* g, const float* x, const float* w, const float* bias, int N, float* y,
                           float* workspace);
 void cnn_f32_conv2d__ref(const cnn_conv_geom* g, const float* x, const float* w, const float* bias, int N, float* y,
@@ -93,13 +94,12 @@ void cnn_f32_avgpool_backward__simd(const cnn_pool_geom* g, const float* dy, flo
 void cnn_f32_avgpool_backward__ref(const cnn_pool_geom* g, const float* dy, float* dx);
 #define cnn_f32_avgpool_backward cnn_f32_avgpool_backward__simd
 
-/* ---- input checks ----------------------------------------------------------------------------------------------
+/* ---- elementwise helpers (elementwise.c) ----------------------------------------------------------------------
  * Index of the first NaN or ±inf among x[0, n), or n when all are finite. */
 size_t cnn_f32_first_nonfinite__simd(size_t n, const float* x);
 size_t cnn_f32_first_nonfinite__ref(size_t n, const float* x);
 #define cnn_f32_first_nonfinite cnn_f32_first_nonfinite__simd
 
-/* ---- elementwise / small helpers ----------------------------------------------------------------------------------- */
 /* y[r, j] += bias[j] for rows × cols. */
 void cnn_f32_add_bias(int rows, int cols, const float* bias, float* y);
 /* db[j] += sum over r of dy[r, j]. */

@@ -25,7 +25,7 @@ static bn_params params_of(cnn_model* m, const cnn_node* node) {
 static cnn_layer_needs bn_needs(const cnn_model* m, const cnn_node* node, int capacity) {
     (void)m;
     (void)capacity;
-    cnn_layer_needs needs = {0, 2 * (size_t)node->c, 0};
+    cnn_layer_needs needs = {0, 2 * (uint64_t)node->c, 0};
     return needs;
 }
 

@@ -1,8 +1,13 @@
-/* 2-D convolution as a GEMM over the patch matrix (im2col), processed in row chunks so the scratch space stays
- * small and cache-resident. Kernel layout [kh, kw, cin, filters] (tfjs), which is already the K×N matrix the GEMM
- * wants. 1×1 stride-1 unpadded convolutions use the input itself as the patch matrix.
+/* 2-D convolution. The layer picks its forward algorithm per shape, as XNNPACK's operators pick a microkernel:
+ *   - pointwise (1×1, stride 1, no padding): one GEMM over the input itself;
+ *   - direct (kernels/conv_direct.c): patches read in place, bias fused, where it measured faster (conv_algorithm_of);
+ *   - otherwise a GEMM over the patch matrix (im2col), in row chunks so the scratch space stays small and
+ *     cache-resident.
+ * Kernel layout [kh, kw, cin, filters] (tfjs), which is already the K×N matrix the GEMM wants. Backward always runs
+ * through im2col / col2im (or the pointwise GEMMs).
  *   forward:  y = cols · W (+ b)
  *   backward: dW += colsᵀ · dy,  db += Σ dy,  dx += col2im(dy · Wᵀ) */
+#include <assert.h>
 #include <string.h>
 
 #include "../internal.h"
@@ -16,37 +21,57 @@ static cnn_conv_geom geometry(const cnn_model* m, const cnn_node* node, int n) {
     return g;
 }
 
+typedef enum conv_algorithm { CONV_POINTWISE, CONV_DIRECT, CONV_IM2COL } conv_algorithm;
+
 static int is_pointwise(const cnn_conv_cfg* cfg) {
     return cfg->kh == 1 && cfg->kw == 1 && cfg->sh == 1 && cfg->sw == 1 && cfg->pad_top == 0 && cfg->pad_left == 0;
+}
+
+/* Measured in Node 20 (wasm SIMD) against im2col + GEMM at batch 1: the direct kernel wins while the patch matrix
+ * is costly next to the arithmetic — short kernel rows (kw·c ≤ 40: 1.2-3x on LeNet, 3→32 3x3, 12→12 3x3) or few
+ * filters (N ≤ 8) — and loses 5-25% on long kernel rows with N ≥ 16 (64→64 3x3, 16→32 3x3), where the blocked
+ * GEMM keeps its B panels in L1 better. Not when the padded copy outgrows the patch matrix it replaces (kernels much
+ * larger than the image). Both sizes are 64-bit: the padded copy can pass 2^32 floats, which wrapped in wasm32's
+ * size_t and picked the direct kernel with a too-small workspace (issue 12). The choice depends on the geometry, not
+ * on the batch size, so the plan and the run agree. */
+static conv_algorithm conv_algorithm_of(const cnn_conv_cfg* cfg, const cnn_conv_geom* g) {
+    if (is_pointwise(cfg)) return CONV_POINTWISE;
+    const int N = cfg->filters;
+    const uint64_t patches = (uint64_t)g->oh * (uint64_t)g->ow * (uint64_t)g->kh * (uint64_t)g->kw * (uint64_t)g->c;
+    if (cnn_f32_conv2d_supported(g, N) && (g->kw * g->c <= 40 || N <= 8) &&
+        cnn_f32_conv2d_padded_floats(g) <= patches)
+        return CONV_DIRECT;
+    return CONV_IM2COL;
 }
 
 static cnn_layer_needs conv_needs(const cnn_model* m, const cnn_node* node, int capacity) {
     const cnn_node* in = &m->nodes[node->inputs[0]];
     const cnn_conv_cfg* cfg = &node->cfg.conv;
     int K = cfg->kh * cfg->kw * in->c, N = cfg->filters;
-    int M = capacity * node->h * node->w;
+    int M = capacity * node->h * node->w; /* fits: the plan checked this node's output buffer first */
     int rows = cnn_patch_chunk_rows(K, M);
-    size_t gemm = 0, g;
-    /* The three GEMM shapes this layer runs, each with the chunked M. */
-    g = cnn_f32_gemm_workspace_floats(rows, N, K); if (g > gemm) gemm = g;
-    g = cnn_f32_gemm_workspace_floats(K, N, rows); if (g > gemm) gemm = g;
-    g = cnn_f32_gemm_workspace_floats(rows, K, N); if (g > gemm) gemm = g;
-    if (is_pointwise(cfg)) {
-        /* No patch matrix, and the whole batch is one GEMM. */
-        gemm = 0;
-        g = cnn_f32_gemm_workspace_floats(M, N, K); if (g > gemm) gemm = g;
-        g = cnn_f32_gemm_workspace_floats(K, N, M); if (g > gemm) gemm = g;
-        g = cnn_f32_gemm_workspace_floats(M, K, N); if (g > gemm) gemm = g;
-        cnn_layer_needs needs = {gemm + 16, 0, 0};
-        return needs;
-    }
-    cnn_layer_needs needs = {cnn_patch_chunk_floats(rows, K) + gemm + 16, 0, 0};
+    cnn_layer_needs needs = {0, 0, 0};
+    uint64_t gemm;
     cnn_conv_geom geom = geometry(m, node, capacity);
-    if (cnn_f32_conv2d_preferred(&geom, N)) {
-        /* The forward pass runs as a direct (implicit-GEMM) convolution. */
-        size_t direct = cnn_f32_conv2d_workspace_floats(&geom, N) + 16;
-        if (direct > needs.scratch_floats) needs.scratch_floats = direct;
+    switch (conv_algorithm_of(cfg, &geom)) {
+    case CONV_POINTWISE:
+        /* No patch matrix, and the whole batch is one GEMM. */
+        gemm = cnn_max_u64(cnn_f32_gemm_workspace_floats(M, N, K), cnn_f32_gemm_workspace_floats(K, N, M));
+        gemm = cnn_max_u64(gemm, cnn_f32_gemm_workspace_floats(M, K, N));
+        needs.scratch_floats = gemm + CNN_SCRATCH_SLACK_FLOATS;
+        return needs;
+    case CONV_DIRECT:
+        /* The forward pass runs as a direct convolution; backward still needs the im2col space below. */
+        needs.scratch_floats = cnn_f32_conv2d_workspace_floats(&geom, N) + CNN_SCRATCH_SLACK_FLOATS;
+        break;
+    case CONV_IM2COL:
+        break;
     }
+    /* The three GEMM shapes this layer runs, each with the chunked M. */
+    gemm = cnn_max_u64(cnn_f32_gemm_workspace_floats(rows, N, K), cnn_f32_gemm_workspace_floats(K, N, rows));
+    gemm = cnn_max_u64(gemm, cnn_f32_gemm_workspace_floats(rows, K, N));
+    needs.scratch_floats =
+        cnn_max_u64(needs.scratch_floats, cnn_patch_chunk_floats(rows, K) + gemm + CNN_SCRATCH_SLACK_FLOATS);
     return needs;
 }
 
@@ -58,15 +83,16 @@ static void conv_forward(cnn_model* m, cnn_node* node, int n, int training) {
     int K = cfg->kh * cfg->kw * in->c, N = cfg->filters, M = n * node->h * node->w;
     float* scratch = cnn_scratch(m);
     const float* bias = cfg->use_bias ? m->params[node->first_param + 1].data : NULL;
-    if (is_pointwise(cfg)) {
+    cnn_conv_geom g = geometry(m, node, n);
+    const conv_algorithm algorithm = conv_algorithm_of(cfg, &g);
+    if (algorithm == CONV_POINTWISE) {
         cnn_f32_gemm(M, N, K, in->out, K, 0, kernel->data, N, 0, node->out, N, 0, scratch);
+    } else if (algorithm == CONV_DIRECT) {
+        /* Patches read in place, bias fused: no patch matrix, no second pass over y. */
+        assert(cnn_f32_conv2d_workspace_floats(&g, N) <= m->scratch_floats);
+        cnn_f32_conv2d(&g, in->out, kernel->data, bias, N, node->out, scratch);
+        return;
     } else {
-        cnn_conv_geom g = geometry(m, node, n);
-        if (cnn_f32_conv2d_preferred(&g, N)) {
-            /* Patches read in place, bias fused: no patch matrix, no second pass over y. */
-            cnn_f32_conv2d(&g, in->out, kernel->data, bias, N, node->out, scratch);
-            return;
-        }
         int rows = cnn_patch_chunk_rows(K, M);
         float* cols = scratch;
         float* gemm_ws = scratch + cnn_patch_chunk_floats(rows, K);
@@ -120,17 +146,18 @@ int cnn_model_add_conv2d(cnn_model* m, int input, int filters, int kh, int kw, i
     cnn_status status = cnn_graph_check_input(m, input, "conv2d");
     if (status != CNN_STATUS_OK) return -status;
     const cnn_node* in = &m->nodes[input];
-    if (filters < 1 || filters > CNN_MAX_DIM || kh < 1 || kw < 1 || kh > CNN_MAX_DIM || kw > CNN_MAX_DIM ||
-        sh < 1 || sw < 1 || dh < 1 || dw < 1 || sh > CNN_MAX_DIM || sw > CNN_MAX_DIM || dh > CNN_MAX_DIM ||
-        dw > CNN_MAX_DIM)
+    if (filters < 1 || filters > CNN_MAX_DIM || kh < 1 || kw < 1 || kh > CNN_MAX_KERNEL || kw > CNN_MAX_KERNEL ||
+        sh < 1 || sw < 1 || dh < 1 || dw < 1 || sh > CNN_MAX_STRIDE || sw > CNN_MAX_STRIDE || dh > CNN_MAX_STRIDE ||
+        dw > CNN_MAX_STRIDE)
         return -cnn_fail(CNN_STATUS_INVALID_ARG,
-                         "conv2d: filters, kernel size, strides and dilation must be >= 1, got filters=%d "
-                         "kernel=%dx%d strides=%dx%d dilation=%dx%d", filters, kh, kw, sh, sw, dh, dw);
+                         "conv2d: filters must be in [1, %d], kernel size in [1, %d], strides and dilation in [1, %d], "
+                         "got filters=%d kernel=%dx%d strides=%dx%d dilation=%dx%d", CNN_MAX_DIM, CNN_MAX_KERNEL,
+                         CNN_MAX_STRIDE, filters, kh, kw, sh, sw, dh, dw);
     if (padding != CNN_PADDING_VALID && padding != CNN_PADDING_SAME)
         return -cnn_fail(CNN_STATUS_INVALID_ARG, "conv2d: unknown padding %d", padding);
-    if ((int64_t)(kh - 1) * dh + 1 > CNN_MAX_DIM || (int64_t)(kw - 1) * dw + 1 > CNN_MAX_DIM)
+    if ((int64_t)(kh - 1) * dh + 1 > CNN_MAX_KERNEL || (int64_t)(kw - 1) * dw + 1 > CNN_MAX_KERNEL)
         return -cnn_fail(CNN_STATUS_INVALID_ARG, "conv2d: kernel %dx%d with dilation %dx%d spans more than %d pixels",
-                         kh, kw, dh, dw, CNN_MAX_DIM);
+                         kh, kw, dh, dw, CNN_MAX_KERNEL);
     if ((dh > 1 || dw > 1) && (sh > 1 || sw > 1))
         return -cnn_fail(CNN_STATUS_INVALID_ARG,
                          "conv2d: dilation %dx%d with strides %dx%d: dilation needs strides 1 (as in tfjs)", dh, dw,

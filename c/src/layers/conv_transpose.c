@@ -28,7 +28,7 @@ static cnn_layer_needs tconv_needs(const cnn_model* m, const cnn_node* node, int
     g = cnn_f32_gemm_workspace_floats(rows, K, C); if (g > gemm) gemm = g;
     g = cnn_f32_gemm_workspace_floats(rows, C, K); if (g > gemm) gemm = g;
     g = cnn_f32_gemm_workspace_floats(K, C, rows); if (g > gemm) gemm = g;
-    cnn_layer_needs needs = {cnn_patch_chunk_floats(rows, K) + gemm + 16, 0, 0};
+    cnn_layer_needs needs = {cnn_patch_chunk_floats(rows, K) + gemm + CNN_SCRATCH_SLACK_FLOATS, 0, 0};
     return needs;
 }
 
@@ -99,10 +99,12 @@ int cnn_model_add_conv2d_transpose(cnn_model* m, int input, int filters, int kh,
     cnn_status status = cnn_graph_check_input(m, input, "conv2dTranspose");
     if (status != CNN_STATUS_OK) return -status;
     const cnn_node* in = &m->nodes[input];
-    if (filters < 1 || filters > CNN_MAX_DIM || kh < 1 || kw < 1 || kh > 1024 || kw > 1024 || sh < 1 || sw < 1 ||
-        sh > 1024 || sw > 1024)
-        return -cnn_fail(CNN_STATUS_INVALID_ARG, "conv2dTranspose: filters, kernel size and strides must be >= 1, got "
-                         "filters=%d kernel=%dx%d strides=%dx%d", filters, kh, kw, sh, sw);
+    if (filters < 1 || filters > CNN_MAX_DIM || kh < 1 || kw < 1 || kh > CNN_MAX_TRANSPOSE_KERNEL ||
+        kw > CNN_MAX_TRANSPOSE_KERNEL || sh < 1 || sw < 1 || sh > CNN_MAX_TRANSPOSE_KERNEL ||
+        sw > CNN_MAX_TRANSPOSE_KERNEL)
+        return -cnn_fail(CNN_STATUS_INVALID_ARG, "conv2dTranspose: filters must be in [1, %d], kernel size and strides in "
+                         "[1, %d], got filters=%d kernel=%dx%d strides=%dx%d", CNN_MAX_DIM, CNN_MAX_TRANSPOSE_KERNEL,
+                         filters, kh, kw, sh, sw);
     if (padding != CNN_PADDING_VALID && padding != CNN_PADDING_SAME)
         return -cnn_fail(CNN_STATUS_INVALID_ARG, "conv2dTranspose: unknown padding %d", padding);
     if (kernel_init != CNN_INIT_BILINEAR && !cnn_init_is_valid(kernel_init))

@@ -9,7 +9,7 @@ static cnn_layer_needs dense_needs(const cnn_model* m, const cnn_node* node, int
     g = cnn_f32_gemm_workspace_floats(M, N, K); if (g > ws) ws = g;
     g = cnn_f32_gemm_workspace_floats(K, N, M); if (g > ws) ws = g;
     g = cnn_f32_gemm_workspace_floats(M, K, N); if (g > ws) ws = g;
-    cnn_layer_needs needs = {ws + 16, 0, 0};
+    cnn_layer_needs needs = {ws + CNN_SCRATCH_SLACK_FLOATS, 0, 0};
     return needs;
 }
 

@@ -7,7 +7,7 @@
 
 static cnn_layer_needs dropout_needs(const cnn_model* m, const cnn_node* node, int capacity) {
     (void)m;
-    cnn_layer_needs needs = {0, (size_t)capacity * (size_t)cnn_node_size(node), 0};
+    cnn_layer_needs needs = {0, (uint64_t)capacity * (uint64_t)cnn_node_size(node), 0};
     return needs;
 }
 

@@ -17,7 +17,7 @@ static cnn_pool_geom geometry(const cnn_model* m, const cnn_node* node, int n) {
 static cnn_layer_needs pool_needs(const cnn_model* m, const cnn_node* node, int capacity) {
     (void)m;
     cnn_layer_needs needs = {0, 0, 0};
-    if (node->cfg.pool.kind == CNN_POOL_MAX) needs.saved_ints = (size_t)capacity * (size_t)cnn_node_size(node);
+    if (node->cfg.pool.kind == CNN_POOL_MAX) needs.saved_ints = (uint64_t)capacity * (uint64_t)cnn_node_size(node);
     return needs;
 }
 
@@ -59,10 +59,10 @@ int cnn_model_add_pool2d(cnn_model* m, int input, int kind, int ph, int pw, int 
     const cnn_node* in = &m->nodes[input];
     if (kind != CNN_POOL_MAX && kind != CNN_POOL_AVG)
         return -cnn_fail(CNN_STATUS_INVALID_ARG, "pool2d: unknown pooling kind %d", kind);
-    if (ph < 1 || pw < 1 || sh < 1 || sw < 1 || ph > CNN_MAX_DIM || pw > CNN_MAX_DIM || sh > CNN_MAX_DIM ||
-        sw > CNN_MAX_DIM)
-        return -cnn_fail(CNN_STATUS_INVALID_ARG, "%s: pool size and strides must be >= 1, got %dx%d and %dx%d", name,
-                         ph, pw, sh, sw);
+    if (ph < 1 || pw < 1 || sh < 1 || sw < 1 || ph > CNN_MAX_KERNEL || pw > CNN_MAX_KERNEL || sh > CNN_MAX_STRIDE ||
+        sw > CNN_MAX_STRIDE)
+        return -cnn_fail(CNN_STATUS_INVALID_ARG, "%s: pool size must be in [1, %d] and strides in [1, %d], got %dx%d "
+                         "and %dx%d", name, CNN_MAX_KERNEL, CNN_MAX_STRIDE, ph, pw, sh, sw);
     if (padding != CNN_PADDING_VALID && padding != CNN_PADDING_SAME)
         return -cnn_fail(CNN_STATUS_INVALID_ARG, "%s: unknown padding %d", name, padding);
     cnn_pool_cfg cfg = {kind, ph, pw, sh, sw, padding, 0, 0};
@@ -81,7 +81,7 @@ int cnn_model_add_pool2d(cnn_model* m, int input, int kind, int ph, int pw, int 
 static cnn_layer_needs global_pool_needs(const cnn_model* m, const cnn_node* node, int capacity) {
     (void)m;
     cnn_layer_needs needs = {0, 0, 0};
-    if (node->cfg.pool.kind == CNN_POOL_MAX) needs.saved_ints = (size_t)capacity * (size_t)node->c;
+    if (node->cfg.pool.kind == CNN_POOL_MAX) needs.saved_ints = (uint64_t)capacity * (uint64_t)node->c;
     return needs;
 }
 

@@ -70,10 +70,10 @@ const cnn_layer_ops cnn_zero_pad_ops = {"zeroPadding2d", NULL, zero_pad_forward,
 int cnn_model_add_zero_padding2d(cnn_model* m, int input, int top, int bottom, int left, int right) {
     cnn_status status = cnn_graph_check_input(m, input, "zeroPadding2d");
     if (status != CNN_STATUS_OK) return -status;
-    if (top < 0 || bottom < 0 || left < 0 || right < 0 || top > CNN_MAX_DIM || bottom > CNN_MAX_DIM ||
-        left > CNN_MAX_DIM || right > CNN_MAX_DIM)
-        return -cnn_fail(CNN_STATUS_INVALID_ARG, "zeroPadding2d: padding must be >= 0, got [[%d, %d], [%d, %d]]", top,
-                         bottom, left, right);
+    if (top < 0 || bottom < 0 || left < 0 || right < 0 || top > CNN_MAX_PADDING || bottom > CNN_MAX_PADDING ||
+        left > CNN_MAX_PADDING || right > CNN_MAX_PADDING)
+        return -cnn_fail(CNN_STATUS_INVALID_ARG, "zeroPadding2d: padding must be in [0, %d], got [[%d, %d], [%d, %d]]",
+                         CNN_MAX_PADDING, top, bottom, left, right);
     const cnn_node* in = &m->nodes[input];
     int id = cnn_graph_add_node(m, &cnn_zero_pad_ops, &input, 1, in->h + top + bottom, in->w + left + right, in->c);
     if (id >= 0) {

@@ -1,0 +1,76 @@
+/* Winograd convolution F(m×m, 3×3) for 3×3, stride-1, dilation-1 layers, f32 NHWC, forward and input gradient.
+ *
+ *   // once per weight update (w: [3, 3, c, N], tfjs layout):
+ *   uint64_t u_len;  cnn_f32_winograd_weights_floats(tile, c, N, &u_len);      // same count for the flipped kernel
+ *   cnn_f32_winograd_transform_weights(tile, c, N, w, 0, u);                 // forward
+ *   cnn_f32_winograd_transform_weights(tile, c, N, w, 1, u_flipped);         // input gradient
+ *   // plan time: scratch for the largest batch (floats, 16-byte aligned)
+ *   cnn_f32_winograd_workspace_floats(&g, N, tile, CNN_WINOGRAD_FORWARD, &ws_len);
+ *   // every step:
+ *   cnn_f32_winograd_forward(&g, N, tile, x, u, bias, y, ws);               // y  = conv(x, w) + bias
+ *   cnn_f32_winograd_backward_data(&g, N, tile, dy, u_flipped, dx, ws);     // dx += the input gradient
+ *
+ * tile is the output tile edge m: 2 (F(2×2,3×3): 16 multiplies per 4 outputs instead of 36) or 4 (F(4×4,3×3): 36
+ * per 16 instead of 144). Geometry: g as for every conv kernel (kernels.h) with kh = kw = 3, sh = sw = 1,
+ * dh = dw = 1, pad_top and pad_left in [0, 2] ('valid': 0, 'same': 1), any n, h, w, c, oh, ow >= 1; input taps
+ * outside the image are zeros, so partial border tiles and images smaller than a tile need no special call.
+ *
+ * Per chunk of tiles (sized so that its scratch stays in L2): input transform V = Bᵀ d B of each tile into
+ * V[position][tile][c]; per position a 4×8 register-blocked GEMM V_p · U_p into M[position][tile][N8]; output
+ * transform Aᵀ M A (+ bias) into y. The input gradient is the full correlation of dy with the 180°-rotated,
+ * in/out-swapped kernel: the same path on the geometry (oh, ow, N) → (h, w, c) with pads 2 − pad.
+ *
+ * Every function returns a cnn_status (0 = CNN_STATUS_OK): CNN_STATUS_INVALID_ARG for a geometry or tile this path
+ * does not compute, CNN_STATUS_INVALID_SHAPE when a size does not fit in memory (all sizes checked in 64 bits). On
+ * failure nothing is written. The __ref twins (scalar loops over the dense transform matrices, naive GEMM) share
+ * the signatures, the transformed-weight layout and the workspace size. */
+#ifndef CNN_WINOGRAD_H
+#define CNN_WINOGRAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/kernels.h"
+
+enum {
+    CNN_WINOGRAD_FORWARD = 0,        /* workspace for cnn_f32_winograd_forward */
+    CNN_WINOGRAD_BACKWARD_DATA = 1,  /* workspace for cnn_f32_winograd_backward_data */
+};
+
+/* CNN_STATUS_OK when g (with N filters) is a convolution this path computes, with tile 2 or 4. */
+int cnn_f32_winograd_check(const cnn_conv_geom* g, int N, int tile);
+
+/* The tile that measured fastest for this layer (2 or 4), or 0 when im2col + GEMM / the direct kernel should stay
+ * (unsupported geometry, or a shape where Winograd lost in tests/c/bench_winograd.c). */
+int cnn_f32_winograd_preferred(const cnn_conv_geom* g, int N);
+
+/* *floats = the transformed-weight count: (tile + 2)² · cin · round_up(cout, 8), for either orientation. */
+int cnn_f32_winograd_weights_floats(int tile, int cin, int cout, uint64_t* floats);
+
+/* w: [3, 3, cin, cout] (tfjs). flipped == 0: u for the forward pass (U = G g Gᵀ per (ci, co)); flipped != 0: u of
+ * the 180°-rotated kernel with cin and cout swapped, for the input gradient (its size is (tile + 2)² · cout ·
+ * round_up(cin, 8), the same count). Computed in double, rounded once. Layout: [position][cout/8 panel][cin][8],
+ * zero past cout. */
+int cnn_f32_winograd_transform_weights(int tile, int cin, int cout, const float* w, int flipped, float* u);
+
+/* *floats = the scratch one call of the given direction needs for g (capped by a chunk of tiles, so it does not
+ * grow with the image beyond a few hundred KiB, and never grows when n shrinks: plan for the largest batch). */
+int cnn_f32_winograd_workspace_floats(const cnn_conv_geom* g, int N, int tile, int direction, uint64_t* floats);
+
+/* y (n×oh×ow×N) = conv(x (n×h×w×c), w) + bias (N floats, may be NULL); u from transform_weights(flipped = 0).
+ * Every element of y is written. */
+int cnn_f32_winograd_forward__simd(const cnn_conv_geom* g, int N, int tile, const float* x, const float* u,
+                                   const float* bias, float* y, float* workspace);
+int cnn_f32_winograd_forward__ref(const cnn_conv_geom* g, int N, int tile, const float* x, const float* u,
+                                  const float* bias, float* y, float* workspace);
+#define cnn_f32_winograd_forward cnn_f32_winograd_forward__simd
+
+/* dx (n×h×w×c) += d loss / dx given dy (n×oh×ow×N) of the forward geometry g; u_flipped from
+ * transform_weights(flipped = 1). Adds, like every backward (an input may fan out). */
+int cnn_f32_winograd_backward_data__simd(const cnn_conv_geom* g, int N, int tile, const float* dy,
+                                         const float* u_flipped, float* dx, float* workspace);
+int cnn_f32_winograd_backward_data__ref(const cnn_conv_geom* g, int N, int tile, const float* dy,
+                                        const float* u_flipped, float* dx, float* workspace);
+#define cnn_f32_winograd_backward_data cnn_f32_winograd_backward_data__simd
+
+#endif

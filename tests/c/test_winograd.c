@@ -1,0 +1,350 @@
+/* Native tests for c/src/kernels/winograd.c: F(2×2,3×3) and F(4×4,3×3), forward and input gradient, __simd and
+ * __ref, against a direct convolution in double written here. Sizes sweep below, at and above the tiles (H, W in
+ * 1..11 and 56, channels 1..9 and 64, batches 1 and 3, 'valid' and 'same'). Outputs start as NaN (forward) or random
+ * values the gradient is added to (input gradient), so an element the kernel forgets fails. Buffers have their exact
+ * extent so ASan / valgrind catch any out-of-bounds access. Errors are max |ours − double| / max |double| (the tfjs
+ * cross-checks' measure), limit 1e-4; the worst figures are printed per tile size.
+ *
+ * Build (from the repository root):
+ *   gcc -O1 -g -std=c11 -Wall -Wextra -fsanitize=address,undefined -Ic/src -Ic/include tests/c/test_winograd.c
+ *       c/src/kernels/[*].c -lm -o build/native/test_winograd */
+#include "kernels/winograd.h"
+#include "cnn.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int g_passed, g_failed;
+
+static void report(int ok, const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    printf("%s ", ok ? "PASS" : "FAIL");
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    if (ok) g_passed++; else g_failed++;
+}
+
+static uint64_t g_rng = 0x2545F4914F6CDD1Dull;
+static uint32_t rand_u32(void) {
+    g_rng ^= g_rng << 13, g_rng ^= g_rng >> 7, g_rng ^= g_rng << 17;
+    return (uint32_t)(g_rng >> 16);
+}
+static float rand_unit(void) { return (float)(rand_u32() & 0xFFFFFF) / 8388608.0f - 1.0f; } /* [-1, 1) */
+static void fill_random(float* p, size_t n) { for (size_t i = 0; i < n; i++) p[i] = rand_unit(); }
+static void fill_nan(float* p, size_t n) { for (size_t i = 0; i < n; i++) p[i] = NAN; }
+
+static void* xmalloc(size_t bytes) {
+    void* p = malloc(bytes ? bytes : 1);
+    if (!p) { fprintf(stderr, "out of memory\n"); exit(2); }
+    return p;
+}
+
+/* ---- references in double ----------------------------------------------------------------------------------------- */
+
+static void conv_ref(const cnn_conv_geom* g, int N, const float* x, const float* w, const float* bias, double* y) {
+    for (int b = 0; b < g->n; b++)
+        for (int oy = 0; oy < g->oh; oy++)
+            for (int ox = 0; ox < g->ow; ox++)
+                for (int f = 0; f < N; f++) {
+                    double s = bias ? bias[f] : 0.0;
+                    for (int ky = 0; ky < 3; ky++)
+                        for (int kx = 0; kx < 3; kx++) {
+                            const int iy = oy + ky - g->pad_top, ix = ox + kx - g->pad_left;
+                            if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) continue;
+                            for (int ci = 0; ci < g->c; ci++)
+                                s += (double)x[(((size_t)b * g->h + iy) * g->w + ix) * g->c + ci] *
+                                     w[((size_t)(ky * 3 + kx) * g->c + ci) * N + f];
+                        }
+                    y[(((size_t)b * g->oh + oy) * g->ow + ox) * N + f] = s;
+                }
+}
+
+/* dx = the adjoint of conv_ref (without bias) applied to dy. */
+static void conv_backward_data_ref(const cnn_conv_geom* g, int N, const float* dy, const float* w, double* dx) {
+    memset(dx, 0, (size_t)g->n * g->h * g->w * g->c * sizeof(double));
+    for (int b = 0; b < g->n; b++)
+        for (int oy = 0; oy < g->oh; oy++)
+            for (int ox = 0; ox < g->ow; ox++)
+                for (int ky = 0; ky < 3; ky++)
+                    for (int kx = 0; kx < 3; kx++) {
+                        const int iy = oy + ky - g->pad_top, ix = ox + kx - g->pad_left;
+                        if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) continue;
+                        const float* d = dy + (((size_t)b * g->oh + oy) * g->ow + ox) * N;
+                        double* out = dx + (((size_t)b * g->h + iy) * g->w + ix) * g->c;
+                        for (int ci = 0; ci < g->c; ci++) {
+                            const float* wk = w + ((size_t)(ky * 3 + kx) * g->c + ci) * N;
+                            double s = 0.0;
+                            for (int f = 0; f < N; f++) s += (double)d[f] * wk[f];
+                            out[ci] += s;
+                        }
+                    }
+}
+
+/* max |got − want| / max |want| (0 when want is all zeros and got matches); NaN anywhere gives +inf. */
+typedef struct error_figures {
+    double abs, rel;
+} error_figures;
+
+static error_figures compare(size_t n, const float* got, const double* want, const float* base) {
+    double max_err = 0.0, max_ref = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        const double expect = want[i] + (base ? base[i] : 0.0);
+        const double err = fabs((double)got[i] - expect);
+        if (!(err == err)) max_err = INFINITY;
+        else if (err > max_err) max_err = err;
+        if (fabs(expect) > max_ref) max_ref = fabs(expect);
+    }
+    error_figures e = {max_err, max_ref > 0 ? max_err / max_ref : (max_err > 0 ? INFINITY : 0.0)};
+    return e;
+}
+
+static error_figures g_worst[2][2][2]; /* [tile 2/4][forward/backward][simd/ref] */
+static const double TOLERANCE = 1e-4;
+
+static void note(error_figures* w, error_figures e) {
+    if (e.abs > w->abs) w->abs = e.abs;
+    if (e.rel > w->rel) w->rel = e.rel;
+}
+
+/* ---- one convolution shape -------------------------------------------------------------------------------------- */
+
+static cnn_conv_geom geom_of(int n, int h, int w, int c, int same) {
+    cnn_conv_geom g = {n, h, w, c, 3, 3, 1, 1, 1, 1, same ? 1 : 0, same ? 1 : 0, same ? h : h - 2, same ? w : w - 2};
+    return g;
+}
+
+/* Runs both tiles, both directions, __simd and __ref. Returns 1 when every check passed; why says what failed. */
+static int conv_case(int n, int h, int w, int cin, int cout, int same, char* why, size_t why_len) {
+    const cnn_conv_geom g = geom_of(n, h, w, cin, same);
+    const size_t x_len = (size_t)n * h * w * cin, y_len = (size_t)n * g.oh * g.ow * cout;
+    const size_t w_len = (size_t)9 * cin * cout;
+    float* x = xmalloc(x_len * sizeof(float));
+    float* wt = xmalloc(w_len * sizeof(float));
+    float* bias = xmalloc((size_t)cout * sizeof(float));
+    float* dy = xmalloc(y_len * sizeof(float));
+    float* dx0 = xmalloc(x_len * sizeof(float));
+    double* y_want = xmalloc(y_len * sizeof(double));
+    double* dx_want = xmalloc(x_len * sizeof(double));
+    float* y = xmalloc(y_len * sizeof(float));
+    float* dx = xmalloc(x_len * sizeof(float));
+    fill_random(x, x_len), fill_random(wt, w_len), fill_random(bias, cout), fill_random(dy, y_len);
+    fill_random(dx0, x_len);
+    conv_ref(&g, cout, x, wt, bias, y_want);
+    conv_backward_data_ref(&g, cout, dy, wt, dx_want);
+    int ok = 1;
+    for (int ti = 0; ti < 2 && ok; ti++) {
+        const int tile = ti ? 4 : 2;
+        uint64_t u_len = 0, ws_fwd = 0, ws_bwd = 0;
+        if (cnn_f32_winograd_weights_floats(tile, cin, cout, &u_len) ||
+            cnn_f32_winograd_workspace_floats(&g, cout, tile, CNN_WINOGRAD_FORWARD, &ws_fwd) ||
+            cnn_f32_winograd_workspace_floats(&g, cout, tile, CNN_WINOGRAD_BACKWARD_DATA, &ws_bwd)) {
+            snprintf(why, why_len, "F%d: a size function refused a supported shape", tile);
+            ok = 0;
+            break;
+        }
+        float* u = xmalloc(u_len * sizeof(float));
+        float* uf = xmalloc(u_len * sizeof(float));
+        float* ws_f = xmalloc(ws_fwd * sizeof(float));
+        float* ws_b = xmalloc(ws_bwd * sizeof(float));
+        cnn_f32_winograd_transform_weights(tile, cin, cout, wt, 0, u);
+        cnn_f32_winograd_transform_weights(tile, cin, cout, wt, 1, uf);
+        for (int simd = 1; simd >= 0 && ok; simd--) {
+            fill_nan(y, y_len);
+            const int s1 = simd ? cnn_f32_winograd_forward__simd(&g, cout, tile, x, u, bias, y, ws_f)
+                                : cnn_f32_winograd_forward__ref(&g, cout, tile, x, u, bias, y, ws_f);
+            const error_figures ef = compare(y_len, y, y_want, NULL);
+            memcpy(dx, dx0, x_len * sizeof(float));
+            const int s2 = simd ? cnn_f32_winograd_backward_data__simd(&g, cout, tile, dy, uf, dx, ws_b)
+                                : cnn_f32_winograd_backward_data__ref(&g, cout, tile, dy, uf, dx, ws_b);
+            /* Error of the gradient itself, against the scale of the gradient (not of dx0). */
+            for (size_t i = 0; i < x_len; i++) dx[i] -= dx0[i];
+            const error_figures eb = compare(x_len, dx, dx_want, NULL);
+            note(&g_worst[ti][0][!simd], ef);
+            note(&g_worst[ti][1][!simd], eb);
+            if (s1 || s2 || !(ef.rel <= TOLERANCE) || !(eb.rel <= TOLERANCE)) {
+                snprintf(why, why_len, "F%d %s: status %d/%d, forward rel err %.3g, input-gradient rel err %.3g",
+                         tile, simd ? "simd" : "ref", s1, s2, ef.rel, eb.rel);
+                ok = 0;
+            }
+        }
+        free(u), free(uf), free(ws_f), free(ws_b);
+    }
+    free(x), free(wt), free(bias), free(dy), free(dx0), free(y_want), free(dx_want), free(y), free(dx);
+    return ok;
+}
+
+/* ---- sweeps ------------------------------------------------------------------------------------------------------ */
+
+static void sweep_spatial(void) {
+    /* Every H, W in 1..11 (below, at and above both tile sizes), random channels 1..9, batches 1 and 3. */
+    for (int same = 0; same <= 1; same++) {
+        int cases = 0, ok = 1;
+        char why[300] = "";
+        for (int h = 1; h <= 11 && ok; h++)
+            for (int w = 1; w <= 11 && ok; w++) {
+                if (!same && (h < 3 || w < 3)) continue;
+                const int n = (h + w) % 2 ? 3 : 1, cin = 1 + (int)(rand_u32() % 9), cout = 1 + (int)(rand_u32() % 9);
+                char detail[200];
+                cases++;
+                if (!conv_case(n, h, w, cin, cout, same, detail, sizeof detail)) {
+                    snprintf(why, sizeof why, " — n=%d %dx%dx%d->%d: %s", n, h, w, cin, cout, detail);
+                    ok = 0;
+                }
+            }
+        report(ok, "winograd %s: H, W in 1..11, channels 1..9, batch 1/3 (%d shapes)%s", same ? "same" : "valid",
+               cases, why);
+    }
+}
+
+static void sweep_channels(void) {
+    /* Every Cin, Cout in {1..9, 64} on a 7x6 image (partial tiles both ways for both tile sizes). */
+    static const int chans[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 64};
+    for (int same = 0; same <= 1; same++) {
+        int cases = 0, ok = 1;
+        char why[300] = "";
+        for (int a = 0; a < 10 && ok; a++)
+            for (int b = 0; b < 10 && ok; b++) {
+                const int n = (a + b) % 2 ? 3 : 1;
+                char detail[200];
+                cases++;
+                if (!conv_case(n, 7, 6, chans[a], chans[b], same, detail, sizeof detail)) {
+                    snprintf(why, sizeof why, " — n=%d 7x6x%d->%d: %s", n, chans[a], chans[b], detail);
+                    ok = 0;
+                }
+            }
+        report(ok, "winograd %s: Cin, Cout in 1..9 and 64, 7x6, batch 1/3 (%d shapes)%s", same ? "same" : "valid",
+               cases, why);
+    }
+}
+
+static void large_shapes(void) {
+    static const struct { int n, h, w, cin, cout, same; } shapes[] = {
+        {1, 56, 56, 64, 64, 1}, /* ResNet-size layer: many chunks, 64 = 8 panels */
+        {1, 56, 56, 64, 64, 0},
+        {3, 11, 9, 64, 64, 1},  /* batch 3: chunks spanning samples */
+        {3, 56, 56, 3, 9, 0},   /* channel tails with many tiles */
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        char why[200] = "";
+        const int ok = conv_case(shapes[i].n, shapes[i].h, shapes[i].w, shapes[i].cin, shapes[i].cout,
+                                 shapes[i].same, why, sizeof why);
+        report(ok, "winograd n=%d %dx%dx%d->%d %s%s%s", shapes[i].n, shapes[i].h, shapes[i].w, shapes[i].cin,
+               shapes[i].cout, shapes[i].same ? "same" : "valid", ok ? "" : " — ", why);
+    }
+}
+
+/* Inputs of magnitude 1e3 and 1e-3: the relative error must not depend on scale. */
+static void scaled_inputs(void) {
+    int ok = 1;
+    char why[200] = "";
+    const cnn_conv_geom g = geom_of(1, 12, 12, 16, 1);
+    const int N = 16;
+    const size_t x_len = 12 * 12 * 16, y_len = 12 * 12 * 16, w_len = 9 * 16 * 16;
+    float* x = xmalloc(x_len * sizeof(float));
+    float* wt = xmalloc(w_len * sizeof(float));
+    float* y = xmalloc(y_len * sizeof(float));
+    double* want = xmalloc(y_len * sizeof(double));
+    for (int s = 0; s < 2 && ok; s++) {
+        const float scale = s ? 1e3f : 1e-3f;
+        fill_random(x, x_len), fill_random(wt, w_len);
+        for (size_t i = 0; i < x_len; i++) x[i] *= scale;
+        conv_ref(&g, N, x, wt, NULL, want);
+        for (int tile = 2; tile <= 4 && ok; tile += 2) {
+            uint64_t u_len, ws_len;
+            cnn_f32_winograd_weights_floats(tile, 16, N, &u_len);
+            cnn_f32_winograd_workspace_floats(&g, N, tile, CNN_WINOGRAD_FORWARD, &ws_len);
+            float* u = xmalloc(u_len * sizeof(float));
+            float* ws = xmalloc(ws_len * sizeof(float));
+            cnn_f32_winograd_transform_weights(tile, 16, N, wt, 0, u);
+            fill_nan(y, y_len);
+            cnn_f32_winograd_forward(&g, N, tile, x, u, NULL, y, ws);
+            const error_figures e = compare(y_len, y, want, NULL);
+            if (!(e.rel <= TOLERANCE)) {
+                snprintf(why, sizeof why, " — F%d, inputs x%g: rel err %.3g", tile, scale, e.rel);
+                ok = 0;
+            }
+            free(u), free(ws);
+        }
+    }
+    report(ok, "winograd: relative error independent of input scale (1e-3, 1e3)%s", why);
+    free(x), free(wt), free(y), free(want);
+}
+
+/* ---- refusals ---------------------------------------------------------------------------------------------------- */
+
+static void refusals(void) {
+    const cnn_conv_geom ok_g = geom_of(1, 8, 8, 4, 1);
+    cnn_conv_geom g;
+    uint64_t f = 12345;
+    int all = 1;
+#define EXPECT(cond, what)                                    \
+    do {                                                      \
+        if (!(cond)) {                                        \
+            report(0, "winograd refusal: %s", what);          \
+            all = 0;                                          \
+        }                                                     \
+    } while (0)
+    EXPECT(cnn_f32_winograd_check(&ok_g, 4, 2) == CNN_STATUS_OK, "accepts 8x8x4->4 3x3 same");
+    EXPECT(cnn_f32_winograd_check(&ok_g, 4, 3) == CNN_STATUS_INVALID_ARG, "tile 3");
+    EXPECT(cnn_f32_winograd_check(&ok_g, 0, 2) == CNN_STATUS_INVALID_ARG, "N = 0");
+    EXPECT(cnn_f32_winograd_check(NULL, 4, 2) == CNN_STATUS_INVALID_ARG, "NULL geometry");
+    g = ok_g, g.kh = g.kw = 5;
+    EXPECT(cnn_f32_winograd_check(&g, 4, 2) == CNN_STATUS_INVALID_ARG, "5x5 kernel");
+    g = ok_g, g.sh = 2, g.oh = 4;
+    EXPECT(cnn_f32_winograd_check(&g, 4, 2) == CNN_STATUS_INVALID_ARG, "stride 2");
+    g = ok_g, g.dw = 2;
+    EXPECT(cnn_f32_winograd_check(&g, 4, 2) == CNN_STATUS_INVALID_ARG, "dilation 2");
+    g = ok_g, g.pad_left = 3;
+    EXPECT(cnn_f32_winograd_check(&g, 4, 2) == CNN_STATUS_INVALID_ARG, "padding 3");
+    g = ok_g, g.oh = 0;
+    EXPECT(cnn_f32_winograd_check(&g, 4, 2) == CNN_STATUS_INVALID_ARG, "empty output");
+    /* Sizes that wrap 64 bits must be refused, not wrapped. */
+    g = ok_g, g.n = g.h = g.w = g.c = g.oh = g.ow = INT_MAX;
+    EXPECT(cnn_f32_winograd_check(&g, 4, 2) == CNN_STATUS_INVALID_SHAPE, "n·h·w·c beyond 64 bits");
+    EXPECT(cnn_f32_winograd_workspace_floats(&g, 4, 2, CNN_WINOGRAD_FORWARD, &f) == CNN_STATUS_INVALID_SHAPE && f == 12345,
+           "workspace of a huge tensor refused, output untouched");
+    EXPECT(cnn_f32_winograd_weights_floats(4, INT_MAX, INT_MAX, &f) == CNN_STATUS_INVALID_SHAPE && f == 12345,
+           "weights of INT_MAX x INT_MAX channels refused");
+    if (sizeof(size_t) == 4) /* wasm32: 2^31 channels² would wrap 32 bits */
+        EXPECT(cnn_f32_winograd_weights_floats(2, 65536, 65536, &f) == CNN_STATUS_INVALID_SHAPE,
+               "weights beyond 2^32 bytes refused in 32 bits");
+    g = ok_g, g.c = 1 << 30;
+    EXPECT(cnn_f32_winograd_workspace_floats(&g, 1 << 30, 4, CNN_WINOGRAD_BACKWARD_DATA, &f) ==
+               (sizeof(size_t) == 4 ? CNN_STATUS_INVALID_SHAPE : CNN_STATUS_OK),
+           "workspace of 2^30 channels: refused in 32 bits, computed in 64");
+    EXPECT(cnn_f32_winograd_workspace_floats(&ok_g, 4, 2, 7, &f) == CNN_STATUS_INVALID_ARG, "unknown direction");
+    EXPECT(cnn_f32_winograd_transform_weights(2, 4, 4, NULL, 0, (float*)&f) == CNN_STATUS_INVALID_ARG, "NULL weights");
+    /* A refused call writes nothing. */
+    float y[8 * 8 * 4], x[8 * 8 * 4] = {0}, u[16 * 4 * 8] = {0}, ws[4096];
+    fill_nan(y, 64 * 4);
+    g = ok_g, g.sw = 2, g.ow = 4;
+    EXPECT(cnn_f32_winograd_forward(&g, 4, 2, x, u, NULL, y, ws) == CNN_STATUS_INVALID_ARG && y[0] != y[0] &&
+               y[255] != y[255], "forward with stride 2 refused, y untouched");
+    EXPECT(cnn_f32_winograd_backward_data(&ok_g, 4, 2, x, u, NULL, ws) == CNN_STATUS_INVALID_ARG, "NULL dx");
+    EXPECT(cnn_f32_winograd_preferred(&g, 4) == 0, "not preferred for stride 2");
+#undef EXPECT
+    if (all) report(1, "winograd refusals: unsupported geometry, 64-bit overflow, NULL buffers, bad direction");
+}
+
+int main(void) {
+    refusals();
+    sweep_spatial();
+    sweep_channels();
+    large_shapes();
+    scaled_inputs();
+    const char* names[2] = {"forward", "input gradient"};
+    for (int ti = 0; ti < 2; ti++)
+        for (int d = 0; d < 2; d++)
+            printf("worst F(%dx%d,3x3) %-14s simd: max abs %.3g rel %.3g | ref: max abs %.3g rel %.3g\n", ti ? 4 : 2,
+                   ti ? 4 : 2, names[d], g_worst[ti][d][0].abs, g_worst[ti][d][0].rel, g_worst[ti][d][1].abs,
+                   g_worst[ti][d][1].rel);
+    printf("%d passed, %d failed\n", g_passed, g_failed);
+    return g_failed ? 1 : 0;
+}
