@@ -158,7 +158,7 @@ test('installed: a page bundled by esbuild from the package trains in Chromium',
   const out = join(app, 'out');
   // What a user's build does: wasm-cnn by name, the .wasm as a file asset, node: built-ins left out of the bundle.
   await esbuild.build({ absWorkingDir: app, entryPoints: ['page/main.js'], bundle: true, minify: true, format: 'esm',
-    platform: 'browser', outdir: out, loader: { '.wasm': 'file' }, external: ['node:*'], assetNames: '[name]-[hash]', logLevel: 'error' });
+    platform: 'browser', outdir: out, loader: { '.wasm': 'file' }, assetNames: '[name]-[hash]', logLevel: 'error' });
   await cp(join(app, 'page', 'index.html'), join(out, 'index.html'));
   const server = await serve(out);
   const { launchBrowser, openPage } = await import('../browser/browser.js');
@@ -183,7 +183,7 @@ test('installed: a page bundled by esbuild from the package trains in Chromium',
 
 test('size: a page that trains and segments downloads under 150 KB gzipped (minified JS + one engine .wasm)', async () => {
   const built = await esbuild.build({ entryPoints: [join(ROOT, 'web', 'index.js')], bundle: true, minify: true, format: 'esm',
-    platform: 'browser', write: false, external: ['node:*'], logLevel: 'error' });
+    platform: 'browser', write: false, logLevel: 'error' });
   const js = built.outputFiles[0].contents;
   const jsGz = gzipSync(js, { level: 9 }).length;
   const wasm = await readFile(join(ROOT, 'dist', 'wasm-cnn.wasm'));

@@ -4,7 +4,7 @@
 // so a change on one side fails loudly instead of corrupting memory.
 import { CnnError } from '../core/errors.js';
 
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 // Each enum as [JS name, C name, value]; the Maps below are what the rest of web/ uses.
 const ENUMS = {
@@ -41,19 +41,29 @@ export const STATS = Object.freeze(Object.fromEntries(asMap('cnn_stats')));
 
 /** cnn_optimizer_config: [field, byte offset, type]. */
 export const OPTIMIZER_CONFIG = Object.freeze({
-  size: 40,
+  size: 36,
   fields: [['kind', 0, 'i32'], ['learning_rate', 4, 'f32'], ['momentum', 8, 'f32'], ['nesterov', 12, 'i32'],
     ['beta1', 16, 'f32'], ['beta2', 20, 'f32'], ['epsilon', 24, 'f32'], ['weight_decay', 28, 'f32'],
     ['clip_norm', 32, 'f32']],
 });
 
-/** Limits the engine enforces; JS checks them first so that messages name the option. */
+/** Limits the engine enforces (cnn.h's CNN_MAX_*); JS checks them first so that messages name the option. */
 export const LIMITS = Object.freeze({
-  maxDim: 65536,           // CNN_MAX_DIM: height, width, channels, filters, units, kernel, stride, dilation
-  maxElements: 1 << 28,    // CNN_MAX_ELEMENTS: floats in one sample's tensor or one parameter
-  maxBatch: 65536,         // CNN_MAX_BATCH: samples per engine call
-  errorBytes: 512,         // CNN_ERROR_BYTES: the last-error buffer
+  maxDim: 65536,              // height, width, channels, filters, units
+  maxKernel: 65536,           // kernel size and its dilated span, pool size
+  maxStride: 65536,           // strides, dilation
+  maxPadding: 65536,          // each side of zeroPadding2d
+  maxTransposeKernel: 1024,   // conv2dTranspose kernel size and strides
+  maxInputs: 8,               // inputs of add / concatenate
+  maxElements: 1 << 28,       // floats in one sample's tensor at any node, or in one parameter
+  maxBatch: 65536,            // samples per engine call (plan capacity)
+  maxBufferBytes: 2 ** 31,    // one engine buffer
+  maxPlanBytes: 2 ** 32,      // all of a model's planned buffers
+  errorBytes: 512,            // the last-error buffer
 });
+const LIMIT_NAMES = { maxDim: 'max_dim', maxKernel: 'max_kernel', maxStride: 'max_stride', maxPadding: 'max_padding',
+  maxTransposeKernel: 'max_transpose_kernel', maxInputs: 'max_inputs', maxElements: 'max_elements',
+  maxBatch: 'max_batch', maxBufferBytes: 'max_buffer_bytes', maxPlanBytes: 'max_plan_bytes', errorBytes: 'error_bytes' };
 
 /** Writes an optimizer config (JS names) into a DataView at byteOffset. */
 export function writeOptimizerConfig(view, byteOffset, values) {
@@ -87,8 +97,9 @@ export function verifyAbi(c) {
     const extra = Object.keys(got).filter((k) => !entries.some(([, cName]) => cName === k));
     if (extra.length) throw mismatch(`${name} names`, entries.map(([, n]) => n), Object.keys(got));
   }
-  for (const [key, cName] of [['maxDim', 'CNN_MAX_DIM'], ['maxElements', 'CNN_MAX_ELEMENTS'],
-    ['maxBatch', 'CNN_MAX_BATCH'], ['errorBytes', 'CNN_ERROR_BYTES']]) {
-    if (c.limits?.[cName] !== LIMITS[key]) throw mismatch(cName, LIMITS[key], c.limits?.[cName]);
+  for (const [key, cName] of Object.entries(LIMIT_NAMES)) {
+    if (c.limits?.[cName] !== LIMITS[key]) throw mismatch(`limits.${cName}`, LIMITS[key], c.limits?.[cName]);
   }
+  const extraLimits = Object.keys(c.limits ?? {}).filter((k) => !Object.values(LIMIT_NAMES).includes(k));
+  if (extraLimits.length) throw mismatch('limits', Object.values(LIMIT_NAMES), Object.keys(c.limits));
 }

@@ -2,12 +2,11 @@
 // status checking. Everything else in web/ talks to C through this module and abi.js. Heap views are made fresh on
 // every access, since memory growth replaces the underlying ArrayBuffer.
 import { CnnError } from '../core/errors.js';
-import { isNode } from '../core/env.js';
+import { isNode, nodeBuiltin } from '../core/env.js';
 import { STATUS, STATUS_NAMES, LIMITS, verifyAbi } from './abi.js';
 
 let wasm = null; // the instance's exports once ready
 let readyPromise = null;
-let scratchPtr = 0; // 64 bytes of engine memory for small out-parameters
 
 /**
  * Resolves when the engine is loaded. By default the .wasm is found next to the package's dist/ folder relative to
@@ -32,7 +31,7 @@ async function instantiate({ wasmPath, wasmUrl, wasmBinary } = {}) {
     if (wasmBinary) {
       module = await WebAssembly.compile(wasmBinary);
     } else if (isNode && url.protocol === 'file:') {
-      const { readFile } = await import('node:fs/promises');
+      const { readFile } = await nodeBuiltin('fs/promises');
       module = await WebAssembly.compile(await readFile(url));
     } else {
       const response = await fetch(url);
@@ -49,9 +48,12 @@ async function instantiate({ wasmPath, wasmUrl, wasmBinary } = {}) {
   const instance = await WebAssembly.instantiate(module, importsFor(module));
   const exports = instance.exports;
   if (exports._initialize) exports._initialize();
-  if (exports.cnn_abi_json) verifyAbi(JSON.parse(readCString(exports, exports.cnn_abi_json(), 1 << 16)));
+  if (typeof exports.cnn_abi_json !== 'function') {
+    throw new CnnError(`wasm-cnn: the engine at ${url.href} predates this JavaScript (it does not describe its ABI); ` +
+      'rebuild dist/ from the same sources (bash build.sh)');
+  }
+  verifyAbi(JSON.parse(readCString(exports, exports.cnn_abi_json(), 1 << 16)));
   wasm = exports;
-  scratchPtr = wasm.malloc(64);
   return true;
 }
 
@@ -94,8 +96,6 @@ export function copyToEngine(values, what) {
   return ptr;
 }
 
-/** A pointer to 64 bytes of engine memory for out-parameters; valid until the next engine call that uses it. */
-export function scratch() { engine(); return scratchPtr; }
 
 function readCString(e, ptr, maxBytes) {
   const bytes = new Uint8Array(e.memory.buffer, ptr, Math.min(maxBytes, e.memory.buffer.byteLength - ptr));

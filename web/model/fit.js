@@ -69,15 +69,15 @@ export function evaluateRange(model, runtime, compiled, x, y, start, count, batc
   const labelSize = checkY(y, x.shape[0], out, compiled, 'evaluate');
   runtime.plan(Math.min(batchSize, count), false, model.name);
   const counts = new MetricCounts(compiled.metrics, out.at(-1));
-  if (counts.wantsIoU) runtime.takeClassCounts(counts.classes);
   const sampleSize = shapeSize(model.inputs[0].sampleShape);
   const sparse = compiled.loss === 'sparseCategoricalCrossentropy';
   for (let s = 0; s < count; s += runtime.capacity) {
     const k = Math.min(runtime.capacity, count - s);
     const batch = { start: start + s, count: k };
     runtime.loadBatch(x, y, { ...batch, labelSize, sparse });
-    checkBatchStatus(runtime.step('evaluate', k), 'evaluate', x, sampleSize, batch);
-    counts.add(runtime.readStats(), k, counts.wantsIoU ? runtime.takeClassCounts(counts.classes) : null);
+    checkBatchStatus(runtime.step('evaluate', k, { classCounts: counts.wantsIoU }), 'evaluate', x, sampleSize, batch);
+    const stats = runtime.readStats(counts.classes);
+    counts.add(stats, k, stats.classCounts);
   }
   return counts;
 }
@@ -141,7 +141,6 @@ export async function fitLoop(model, runtime, compiled, x, y, options) {
   const classes = out.at(-1);
   const epochCounts = new MetricCounts(metricNames, classes);
   const batchCounts = new MetricCounts(metricNames, classes);
-  if (epochCounts.wantsIoU) runtime.takeClassCounts(classes);
   const indices = new Int32Array(trainCount).map((_, i) => i);
   const batchesPerEpoch = Math.ceil(trainCount / batchSize);
   const totalSteps = batchesPerEpoch * Math.max(0, epochs - initialEpoch);
@@ -158,7 +157,7 @@ export async function fitLoop(model, runtime, compiled, x, y, options) {
   const ended = () => stopped || model.isDisposed || signal?.aborted || model.stopTraining;
   model.stopTraining = false;
   await callbacks.onTrainBegin?.({});
-  for (let epoch = initialEpoch; epoch < epochs && !ended(); epoch++) {
+  for (let epoch = initialEpoch; epoch < epochs && !stopped && !model.isDisposed; epoch++) {
     if (options.shuffle ?? true) {
       for (let i = trainCount - 1; i > 0; i--) {
         const j = Math.floor(random() * (i + 1));
@@ -176,15 +175,17 @@ export async function fitLoop(model, runtime, compiled, x, y, options) {
       const batch = { indices, start, count };
       runtime.loadBatch(x, y, { ...batch, labelSize, sparse, transforms });
       if (schedule) model.setLearningRate(scheduledRate(schedule, step, totalSteps));
-      checkBatchStatus(runtime.step('train', count), `fit (epoch ${epoch + 1}, batch ${b + 1})`, x, sampleSize, batch);
+      const what = `fit (epoch ${epoch + 1}, batch ${b + 1})`;
+      const status = runtime.step('train', count, { classCounts: batchCounts.wantsIoU, gradNorms: !!norms, what });
+      checkBatchStatus(status, what, x, sampleSize, batch);
       step++;
-      const stats = runtime.readStats();
+      const stats = runtime.readStats(classes);
       batchCounts.reset();
-      batchCounts.add(stats, count, batchCounts.wantsIoU ? runtime.takeClassCounts(classes) : null);
+      batchCounts.add(stats, count, stats.classCounts);
       epochCounts.merge(batchCounts);
       divergence?.check(stats.loss, `epoch ${epoch + 1}, batch ${b + 1}`, compiled.optimizer.learningRate);
       const logs = { batch: b, size: count, loss: stats.loss, ...batchCounts.values() };
-      if (norms) logs.gradientNorms = norms.read(runtime.gradNorms('fit'));
+      if (norms) logs.gradientNorms = norms.read(stats.gradNorms);
       await callbacks.onBatchEnd?.(b, logs);
       if (Date.now() - lastYield >= yieldEvery) {
         await yieldToEventLoop();

@@ -1,7 +1,7 @@
 // cnn.loadModel(bytes | ArrayBuffer | URL | path): reads a model file (format.js) and rebuilds the model, which
 // then predicts bit-identically to the saved one. Whatever fails, nothing is left allocated.
 import { CnnError } from '../core/errors.js';
-import { isNode } from '../core/env.js';
+import { isNode, nodeBuiltin } from '../core/env.js';
 import { parseModelBytes } from './format.js';
 import { buildFromConfig } from './config.js';
 import { Model, Sequential } from './model.js';
@@ -16,7 +16,7 @@ export async function readSource(source, what = 'loadModel') {
   if (typeof source === 'string' || source instanceof URL) {
     const url = source instanceof URL ? source : /^file:/.test(source) ? new URL(source) : null;
     if (isNode && (!url || url.protocol === 'file:') && !(typeof source === 'string' && /^https?:/.test(source))) {
-      const { readFile } = await import('node:fs/promises');
+      const { readFile } = await nodeBuiltin('fs/promises');
       try {
         return new Uint8Array(await readFile(url ?? source));
       } catch (err) {

@@ -2,7 +2,7 @@
 // weights) and the fit loop (fit.js) both work through this; it is the only place in model/ that calls the engine.
 import { CnnError } from '../core/errors.js';
 import { shapeSize } from '../core/tensor.js';
-import { engine, check, heapF32, heapI32, scratch } from '../engine/loader.js';
+import { engine, check, heapF32, heapI32 } from '../engine/loader.js';
 import { GraphBuilder } from '../engine/graph.js';
 import { STATUS, STATS, LOSS, OPTIMIZER, OPTIMIZER_CONFIG, writeOptimizerConfig } from '../engine/abi.js';
 import { copyTransformed } from '../train/augment.js';
@@ -22,6 +22,7 @@ export class ModelRuntime {
   #handle = 0;
   #capacity = 0;
   #withGrads = false;
+  #stats = { ptr: 0, floats: 0, classCounts: false, gradNorms: false }; // the engine-side stats vector
 
   /**
    * Creates the C model for `graphLayers` (inputs first, topological order), recording each layer's engine nodes and
@@ -64,6 +65,8 @@ export class ModelRuntime {
   free() {
     if (!this.#handle) return;
     finalizer?.unregister(this);
+    if (this.#stats.ptr) engine().free(this.#stats.ptr);
+    this.#stats.ptr = 0;
     engine().cnn_model_free(this.#handle);
     live.models--;
     this.#handle = 0;
@@ -170,45 +173,54 @@ export class ModelRuntime {
   }
 
   // ---- running a loaded batch: one engine call each ----
-  /** 'train' | 'gradients' | 'evaluate': runs on the n loaded samples; returns the stats (see readStats). */
-  step(kind, n) {
+  /**
+   * What the stats vector carries besides the header: per-class counts (meanIoU) and per-parameter gradient norms.
+   * Changing it allocates (outside the batch loop's steady state: fit and evaluate ask once, then every step reuses).
+   */
+  #configureStats(classCounts, gradNorms, what) {
+    const st = this.#stats;
+    if (st.ptr && st.classCounts === classCounts && st.gradNorms === gradNorms) return;
+    const e = engine();
+    check(e.cnn_model_set_stats(this.#handle, classCounts ? 1 : 0, gradNorms ? 1 : 0), { prefix: what });
+    const floats = e.cnn_model_stats_count(this.#handle);
+    if (floats > st.floats) {
+      if (st.ptr) e.free(st.ptr);
+      st.ptr = e.malloc(4 * floats);
+      st.floats = st.ptr ? floats : 0;
+      if (!st.ptr) throw new CnnError(`${what}: the engine is out of memory (stats of ${floats} floats)`, STATUS.OUT_OF_MEMORY);
+    }
+    st.classCounts = classCounts;
+    st.gradNorms = gradNorms;
+  }
+
+  /**
+   * 'train' | 'gradients' | 'evaluate' on the n loaded samples: one engine call, which also fills the stats vector
+   * (loss, counts and, when asked, class counts and gradient norms). Returns the engine's status.
+   */
+  step(kind, n, { classCounts = false, gradNorms = false, what = kind } = {}) {
+    this.#configureStats(classCounts, gradNorms, what);
     const e = engine();
     const fn = kind === 'train' ? e.cnn_model_train_step : kind === 'gradients' ? e.cnn_model_compute_gradients
       : e.cnn_model_evaluate;
-    return fn(this.#handle, n, scratch());
+    return fn(this.#handle, n, this.#stats.ptr);
   }
 
   forward(n) { return engine().cnn_model_forward(this.#handle, n); }
 
-  /** The last step's stats: { loss, correct, counted, gradNorm }. */
-  readStats() {
-    const s = heapF32(scratch(), STATS.HEADER);
-    return { loss: s[STATS.LOSS], correct: s[STATS.CORRECT], counted: s[STATS.COUNTED], gradNorm: s[STATS.GRAD_NORM] };
-  }
-
-  /** Per-class counts (true positive, predicted, true) since the last call; resets them. */
-  takeClassCounts(classes) {
+  /**
+   * The last step's stats: { loss, correct, counted, gradNorm, classCounts (true positives, predicted, true per
+   * class; when asked), gradNorms (per parameter; when asked) }.
+   */
+  readStats(classes = 0) {
+    const st = this.#stats;
     const e = engine();
-    const ptr = e.malloc(12 * classes);
-    try {
-      check(e.cnn_model_take_class_counts(this.#handle, ptr), { prefix: 'meanIoU' });
-      return heapF32(ptr, 3 * classes).slice();
-    } finally {
-      e.free(ptr);
-    }
-  }
-
-  /** The L2 norm of every parameter's gradient of the last backward pass. */
-  gradNorms(what) {
-    const e = engine();
-    const count = e.cnn_model_param_count(this.#handle);
-    const ptr = e.malloc(4 * count);
-    try {
-      check(e.cnn_model_grad_norms(this.#handle, ptr), { prefix: what });
-      return heapF32(ptr, count).slice();
-    } finally {
-      e.free(ptr);
-    }
+    const paramCount = st.gradNorms ? e.cnn_model_param_count(this.#handle) : 0;
+    const v = heapF32(st.ptr, STATS.HEADER + (st.classCounts ? 3 * classes : 0) + paramCount);
+    let at = STATS.HEADER;
+    const classCounts = st.classCounts ? v.slice(at, at += 3 * classes) : null;
+    const gradNorms = st.gradNorms ? v.slice(at, at + paramCount) : null;
+    return { loss: v[STATS.LOSS], correct: v[STATS.CORRECT], counted: v[STATS.COUNTED], gradNorm: v[STATS.GRAD_NORM],
+      classCounts, gradNorms };
   }
 
   output(n) { return heapF32(engine().cnn_model_output_buffer(this.#handle), n * shapeSize(this.outputShape)); }

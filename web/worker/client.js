@@ -9,11 +9,10 @@
 //   const mask = await model.segment(imageData);
 //   w.terminate();
 import { CnnError } from '../core/errors.js';
+import { isNode, nodeBuiltin } from '../core/env.js';
 import { Tensor } from '../core/tensor.js';
 import { CALLBACKS, decodeError } from './protocol.js';
 
-const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined' &&
-  typeof WorkerGlobalScope === 'undefined';
 const CREATE_OPTIONS = ['threads', 'url', 'wasmUrl', 'wasmBinary'];
 const MAX_SCHEDULE_STEPS = 1 << 24; // learning rates precomputed for fit: 128 MB at most
 
@@ -510,7 +509,7 @@ async function create(options = {}) {
   let worker;
   try {
     if (isNode) {
-      const { Worker } = await import('node:worker_threads');
+      const { Worker } = await nodeBuiltin('worker_threads');
       worker = new Worker(url ?? new URL('./worker.js', import.meta.url));
     } else if (typeof Worker !== 'function') {
       throw new Error('this environment has no Worker');

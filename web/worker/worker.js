@@ -3,10 +3,10 @@
 // number), runs one call per message, and answers each with its result or its error. Calls run concurrently the way
 // they would on one thread: a predict sent while a model trains runs between two of its batches.
 import * as cnn from '../index.js';
+import { isNode, nodeBuiltin } from '../core/env.js';
 import { encodeError, packValues, collectTransfers } from './protocol.js';
 
-const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof WorkerGlobalScope === 'undefined';
-const port = isNode ? (await import('node:worker_threads')).parentPort : self;
+const port = isNode ? (await nodeBuiltin('worker_threads')).parentPort : self;
 if (!port) throw new Error('wasm-cnn: web/worker/worker.js runs inside a Worker started by cnn.worker.create()');
 
 const post = (message, transfer = []) => port.postMessage(message, transfer);
