@@ -282,3 +282,25 @@ describe('divergence (item 11)', () => {
     ok.m.dispose(); ok.x.dispose(); ok.y.dispose(); x.dispose(); y.dispose();
   });
 });
+
+describe('32-bit sizes in the engine (items 2 and 3)', () => {
+  test('a plan over the wasm32 address space is refused with a status, not a trap', async () => {
+    const i = cnn.input({ shape: [1, 1, 1] });
+    const o = L.globalAveragePooling2d().apply(L.zeroPadding2d({ padding: [[0, 8191], [0, 8191]] }).apply(i));
+    const m = cnn.model({ inputs: i, outputs: o });
+    const x = cnn.tensor(new Float32Array(16).fill(1), [16, 1, 1, 1]);
+    throwsCnn(() => m.predict(x, { batchSize: 16 }), /zeroPadding2d\) needs 4294967296 bytes .* at most 2147483648/);
+    m.dispose(); x.dispose();
+    await assertEngineSound();
+  });
+  test('a dilated conv whose padded copy is past 2^32 floats computes the right answer', () => {
+    const m = cnn.sequential({ seed: 1, layers: [L.conv2d({ inputShape: [1, 65536, 1], filters: 1, kernelSize: 2,
+      dilationRate: [65535, 1], padding: 'same' })] });
+    m.setWeights([cnn.tensor(new Float32Array(4).fill(5), [2, 2, 1, 1]), cnn.tensor([0], [1])]);
+    const x = cnn.tensor(new Float32Array(65536).fill(1), [1, 1, 65536, 1]);
+    // Both rows of the kernel fall in the padding of a 1-pixel-high input: the output is the bias, 0.
+    const y = m.predict(x);
+    assert.ok(y.dataSync().every((v) => v === 0), `expected zeros, got ${y.dataSync().slice(0, 4)}`);
+    m.dispose(); x.dispose(); y.dispose();
+  });
+});

@@ -1,6 +1,7 @@
 // tfjs-layers' convolutional family: conv2d and conv2dTranspose (FCN's learned upsampling, with a bilinear init).
 import { CnnError } from '../core/errors.js';
 import { show } from '../core/options.js';
+import { LIMITS } from '../engine/abi.js';
 import { Layer, INITIALIZERS, PADDINGS, pair, positiveInt, choice, setKernelOptions, windowOut, addActivation } from './layer.js';
 
 export class Conv2D extends Layer {
@@ -50,8 +51,8 @@ export class Conv2DTranspose extends Layer {
     if (config.dilationRate !== undefined && pair(config.dilationRate, `${this.name}: dilationRate`).some((d) => d !== 1)) {
       throw new CnnError(`${this.name}: dilationRate other than 1 is not supported, got ${show(config.dilationRate)}`);
     }
-    this.kernelSize = pair(config.kernelSize, `${this.name}: kernelSize`);
-    this.strides = pair(config.strides ?? 1, `${this.name}: strides`);
+    this.kernelSize = pair(config.kernelSize, `${this.name}: kernelSize`, LIMITS.maxTransposeKernel);
+    this.strides = pair(config.strides ?? 1, `${this.name}: strides`, LIMITS.maxTransposeKernel);
     this.padding = choice(config.padding ?? 'valid', PADDINGS, `${this.name}: padding`);
     setKernelOptions(this, config, [...INITIALIZERS, 'bilinear']);
   }

@@ -124,11 +124,11 @@ export function positiveInt(value, what) {
   return value;
 }
 
-/** kernelSize / strides / poolSize / dilationRate: a number or [h, w], each an integer from 1 to the limit. */
-export function pair(value, what) {
+/** kernelSize / strides / poolSize / dilationRate: a number or [h, w], each an integer from 1 to `max`. */
+export function pair(value, what, max = LIMITS.maxKernel) {
   const v = typeof value === 'number' ? [value, value] : value;
-  if (!Array.isArray(v) || v.length !== 2 || v.some((d) => !Number.isInteger(d) || d < 1 || d > LIMITS.maxDim)) {
-    throw new CnnError(`${what} must be an integer from 1 to ${LIMITS.maxDim} or [height, width] of them, got ${show(value)}`);
+  if (!Array.isArray(v) || v.length !== 2 || v.some((d) => !Number.isInteger(d) || d < 1 || d > max)) {
+    throw new CnnError(`${what} must be an integer from 1 to ${max} or [height, width] of them, got ${show(value)}`);
   }
   return v.slice();
 }

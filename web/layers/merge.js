@@ -1,13 +1,14 @@
 // tfjs-layers' merge family: residual add (ResNet) and channel concatenation (Inception). Backward passes add into
 // their inputs' gradients in the engine, so fan-out needs no special case.
 import { CnnError } from '../core/errors.js';
+import { LIMITS } from '../engine/abi.js';
 import { Layer } from './layer.js';
 
 /** Shared by add and concatenate: an array of 2+ inputs. */
 class Merge extends Layer {
   checkInputs(shapes) {
-    if (shapes.length < 2) {
-      throw new CnnError(`${this.name}: needs at least 2 inputs (apply it to an array), got ${shapes.length}`);
+    if (shapes.length < 2 || shapes.length > LIMITS.maxInputs) {
+      throw new CnnError(`${this.name}: needs 2 to ${LIMITS.maxInputs} inputs (apply it to an array), got ${shapes.length}`);
     }
   }
 }
