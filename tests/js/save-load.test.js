@@ -386,9 +386,9 @@ describe('damaged and foreign files', () => {
     await rejects(new Uint8Array(0), 'empty file', /0 bytes|too short/);
     // Right magic, wrong version.
     const { m, bytes } = tinyBytes();
-    const v2 = bytes.slice();
-    new DataView(v2.buffer).setUint32(4, 2, true);
-    await rejects(v2, 'version 2', /version 2/);
+    const v3 = bytes.slice();
+    new DataView(v3.buffer).setUint32(4, 3, true);
+    await rejects(v3, 'version 3', /version 3 is not supported/);
     // Files on disk.
     const pngPath = join(dir, 'image.png');
     writeFileSync(pngPath, png);

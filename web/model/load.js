@@ -42,7 +42,7 @@ export function modelFromConfig(config, seed = 0) {
 
 export async function loadModel(source) {
   const bytes = await readSource(source);
-  const { header, tensors } = parseModelBytes(bytes);
+  const { header, tensors, optimizerTensors } = parseModelBytes(bytes);
   let model;
   try {
     model = modelFromConfig(header.model);
@@ -61,12 +61,19 @@ export async function loadModel(source) {
       if (ignoreLabel !== undefined && ignoreLabel !== null) config.ignoreLabel = ignoreLabel;
       if (classWeights !== undefined && classWeights !== null) config.classWeights = classWeights;
       model.compile(config);
+      if (header.optimizerState) {
+        model.setOptimizerState({ step: header.optimizerState.step, tensors: header.optimizerState.tensors.map((t, i) => (
+          { weight: t.weight, slot: t.slot, values: optimizerTensors[i].values() })) });
+      }
+    } else if (header.optimizerState) {
+      fail('the file holds optimizer state but no training settings to compile with');
     }
   } catch (err) {
     model?.dispose();
     throw err instanceof CnnError && err.message.startsWith('loadModel') ? err : new CnnError(`loadModel: ${err.message}`);
   } finally {
     tensors.forEach((t) => t.dispose());
+    optimizerTensors.forEach((t) => t.dispose());
   }
   return model;
 }

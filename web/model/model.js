@@ -151,6 +151,43 @@ export class Model {
     this.#writeParams(list, weights, `${layer.name}.setWeights`);
   }
 
+  /**
+   * The optimizer's state: { step, tensors: [{ weight, slot, values }] } (momentum: one slot per weight, Adam: two),
+   * what model.save({ includeOptimizer: true }) stores so that fine-tuning resumes where it stopped.
+   */
+  getOptimizerState() {
+    this.#requireCompiled('getOptimizerState');
+    const runtime = this.#runtime;
+    const slots = runtime.optimizerSlots();
+    const tensors = [];
+    for (const entry of this.#weightList()) {
+      for (let slot = 0; slot < slots; slot++) {
+        const values = runtime.readOptimizerState(entry.index, slot, shapeSize(entry.spec.shape));
+        if (values) tensors.push({ weight: entry.name, slot, values });
+      }
+    }
+    return { step: runtime.optimizerStep(), tensors };
+  }
+
+  /** Restores getOptimizerState()'s result (checked whole before anything is written). */
+  setOptimizerState({ step, tensors }) {
+    this.#requireCompiled('setOptimizerState');
+    const runtime = this.#runtime;
+    const byName = new Map(this.#weightList().map((entry) => [entry.name, entry]));
+    const slots = runtime.optimizerSlots();
+    for (const { weight, slot, values } of tensors) {
+      const entry = byName.get(weight);
+      if (!entry) throw new CnnError(`setOptimizerState: the model has no weight '${weight}'`);
+      if (!(slot >= 0 && slot < slots)) throw new CnnError(`setOptimizerState: ${weight} slot ${slot}: the optimizer keeps ${slots} per weight`);
+      if (values.length !== shapeSize(entry.spec.shape)) {
+        throw new CnnError(`setOptimizerState: ${weight} slot ${slot} has ${values.length} values, the weight ${shapeSize(entry.spec.shape)}`);
+      }
+      if (!values.every(Number.isFinite)) throw new CnnError(`setOptimizerState: ${weight} slot ${slot} holds non-finite values`);
+    }
+    for (const { weight, slot, values } of tensors) runtime.writeOptimizerState(byName.get(weight).index, slot, values);
+    runtime.setOptimizerStep(step, 'setOptimizerState');
+  }
+
   /** Weight names in getWeights() order. */
   weightNames() { return this.#weightList().map((w) => w.name); }
 

@@ -87,6 +87,22 @@ export class ModelRuntime {
     heapF32(engine().cnn_model_param(this.#handle, index, 0, 0), values.length).set(values);
   }
 
+  // ---- optimizer state (model.save({ includeOptimizer })) ----
+  optimizerSlots() { return engine().cnn_model_optimizer_slots(this.#handle); }
+  optimizerStep() { return engine().cnn_model_optimizer_step(this.#handle); }
+  setOptimizerStep(step, what) { check(engine().cnn_model_set_optimizer_step(this.#handle, step), { prefix: what }); }
+  /** A copy of moment buffer `slot` of parameter `index` (size floats), or null where the engine keeps none. */
+  readOptimizerState(index, slot, size) {
+    const ptr = engine().cnn_model_optimizer_state(this.#handle, index, slot);
+    return ptr ? heapF32(ptr, size).slice() : null;
+  }
+  writeOptimizerState(index, slot, values) {
+    const ptr = engine().cnn_model_optimizer_state(this.#handle, index, slot);
+    if (!ptr) return false;
+    heapF32(ptr, values.length).set(values);
+    return true;
+  }
+
   // ---- training set-up ----
   /** loss: a LOSS name; optimizer: the parsed optimizer (JS names). */
   compile(loss, optimizer) {
