@@ -44,7 +44,10 @@ export class CnnError extends Error {
 // ---- start-up, tensors, memory -----------------------------------------------------------------------------------
 
 export interface ReadyOptions {
-  /** Where to load the engine from (resolved relative to web/engine.js); default ../dist/wasm-cnn.wasm. */
+  /** Where to load the engine from (a URL or path, resolved relative to web/engine/loader.js; for CDNs); default the
+   * package's dist/wasm-cnn.wasm. */
+  wasmPath?: string | URL;
+  /** The older name of wasmPath. */
   wasmUrl?: string | URL;
   /** The engine's bytes, to skip loading. */
   wasmBinary?: ArrayBuffer | ArrayBufferView;
@@ -465,6 +468,11 @@ export interface FitArgs {
   initialEpoch?: number;
   /** Milliseconds of work between yields to the event loop; default 15. */
   yieldEvery?: number;
+  /**
+   * Stops fit with a CnnError when the loss diverges (its running mean grows past 100x the first batches'); default
+   * true. Non-finite losses always stop fit.
+   */
+  stopOnDivergence?: boolean;
   /** Sets the learning rate before every batch. */
   learningRateSchedule?: LearningRateSchedule;
   /** Adds gradientNorms to each batch's logs and to the History. */
@@ -605,9 +613,20 @@ export class Model {
   summary(lineLength: number | undefined, positions: number[] | undefined, printFn?: (line: string) => void): void;
   /** Architecture as JSON (what save() stores with the weights). */
   getConfig(): ModelJSON;
-  /** Architecture, weights and compile settings as one binary file (docs/FORMAT.md); load with cnn.loadModel(). */
-  /** Architecture, weights and compile settings in one file (docs/FORMAT.md); `metadata` is stored as JSON. */
-  save(options?: { metadata?: Record<string, unknown> }): Uint8Array;
+  /**
+   * Architecture, weights and compile settings in one file (docs/FORMAT.md); load with cnn.loadModel(). `metadata`
+   * is stored as JSON; includeOptimizer keeps the optimizer's state (fine-tuning resumes where it stopped);
+   * quantize stores the weights as float16 or uint8 (dequantized on load).
+   */
+  save(options?: SaveOptions): Uint8Array;
+  /** The optimizer's state (what save({ includeOptimizer: true }) stores). Needs a compiled model. */
+  getOptimizerState(): OptimizerState;
+  /** Restores getOptimizerState()'s result. */
+  setOptimizerState(state: OptimizerState): void;
+  /** The model as ONNX bytes (NCHW, dynamic batch; docs/ONNX.md); the exporter loads on first use. */
+  toONNX(options?: { opset?: number; name?: string }): Promise<Uint8Array>;
+  /** Defaults a zoo builder chose from the input size (e.g. FCN depth), as summary() prints them. */
+  chosenDefaults?: Record<string, string>;
   /** The `metadata` of the file this model was loaded from (or set before save()), else null. */
   metadata?: Record<string, unknown> | null;
   /**
@@ -618,6 +637,21 @@ export class Model {
   segment(image: PixelSource | Tensor, options?: SegmentOptions): SegmentResult;
   /** Frees the engine model (stops a running fit after its batch); idempotent. */
   dispose(): void;
+}
+
+export interface SaveOptions {
+  metadata?: Record<string, unknown>;
+  /** Store the optimizer's moments and step count too; default false. */
+  includeOptimizer?: boolean;
+  /** How weights are stored: 'float32' (default, exact), 'float16' or 'uint8' (per-tensor min and scale). */
+  quantize?: 'float32' | 'float16' | 'uint8';
+}
+
+export interface OptimizerState {
+  /** Steps taken since compile (Adam's bias correction). */
+  step: number;
+  /** Moment buffers: momentum keeps one slot per weight, Adam two. */
+  tensors: Array<{ weight: string; slot: number; values: Float32Array }>;
 }
 
 /** A linear stack of layers; the first needs an inputShape. */
@@ -639,6 +673,18 @@ export function model(config: ModelArgs): Model;
  * exactly as the saved one did and is compiled again when it was compiled.
  */
 export function loadModel(source: Uint8Array | ArrayBuffer | ArrayBufferView | string | URL): Promise<Model>;
+
+/** The architecture of model.getConfig() as a new, unbuilt model with weights drawn from `seed`. */
+export function modelFromConfig(config: ModelJSON, seed?: number): Model;
+
+/**
+ * An ONNX model as a wasm-cnn model (NHWC on our side; docs/ONNX.md). The ONNX code loads on first use; the same
+ * function is `fromONNX` of 'wasm-cnn/onnx'.
+ */
+export function fromONNX(source: Uint8Array | ArrayBuffer | URL | string,
+  options?: import('./onnx/index.js').FromONNXOptions): Promise<import('./onnx/index.js').ImportedModel>;
+
+export { worker } from './worker/index.js';
 
 // ---- training helpers --------------------------------------------------------------------------------------------
 

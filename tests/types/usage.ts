@@ -218,6 +218,25 @@ function misuse(model: Model, x: Tensor, y: Tensor): void {
   console.log(ints);
 }
 
+/** Files, optimizer state, ONNX and the worker API. */
+async function interop(model: Model): Promise<void> {
+  const small: Uint8Array = model.save({ quantize: 'float16', includeOptimizer: true, metadata: { note: 'x' } });
+  const state = model.getOptimizerState();
+  model.setOptimizerState({ step: state.step, tensors: state.tensors });
+  const again: Model = await cnn.loadModel(small);
+  const onnxBytes: Uint8Array = await again.toONNX({ opset: 17 });
+  const imported = await cnn.fromONNX(onnxBytes, { seed: 1 });
+  const layout: 'NCHW' | 'NHWC' | 'NF' = imported.onnx.input.layout;
+  const copy: Model = cnn.modelFromConfig(imported.getConfig(), 3);
+  const w = await cnn.worker.create({ threads: 1 });
+  const remote = await w.loadModel(copy.save());
+  await remote.dispose();
+  w.terminate();
+  // @ts-expect-error quantize takes 'float32' | 'float16' | 'uint8'
+  model.save({ quantize: 'int4' });
+  void layout;
+}
+
 async function main(): Promise<void> {
   await cnn.ready();
   try {
@@ -232,3 +251,4 @@ async function main(): Promise<void> {
 
 void main();
 void misuse;
+void interop;
