@@ -8,7 +8,7 @@ import { deflateSync } from 'node:zlib';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { data } from '../web/data/index.js';
-import { loadMnist } from '../demos/mnist/data.js';
+import { loadMnist } from '../recipes/mnist.js';
 
 const args = process.argv.slice(2);
 const arg = (name, dflt) => {

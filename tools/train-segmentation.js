@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /**
  * Trains the segmentation models that the demo ships (demos/models/) and reports their mean IoU on held-out
- * scenes. Anyone can rerun it; the same seeds give the same models.
+ * scenes. Anyone can rerun it; the same seeds give the same models. Each model is written in the smallest encoding
+ * (uint8, float16 or float32) whose held-out mean IoU is within 0.005 of the float32 model's (recipes/segmentation.js
+ * saveForShipping, as tools/quantize-models.js does for existing files); its metadata records all three scores.
  *
  *   node tools/train-segmentation.js [--arch segnet|fcn|all] [--dataset shapes|mnist] [--train 2000] [--test 500]
  *                                    [--epochs N] [--size 64] [--seed 1] [--out demos/models] [--no-save]
@@ -11,8 +13,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as cnn from '../web/index.js';
-import { RECIPES, LAYERWISE, AUGMENT, DATASET_BUILD, epochsFor, buildModel, compileOptions, toTensors, train, trainLayerwise, score } from '../demos/segmentation/recipes.js';
-import { makeScenes } from '../demos/segmentation/scenes.js';
+import { RECIPES, LAYERWISE, AUGMENT, DATASET_BUILD, epochsFor, buildModel, compileOptions, toTensors, train, trainLayerwise, score,
+  saveForShipping } from '../recipes/segmentation.js';
+import { makeScenes } from '../recipes/scenes.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -42,19 +45,21 @@ async function main() {
     `${numClasses} classes (${classNames.join(', ')}), generated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const trainTensors = toTensors(cnn, trainSet);
   const testTensors = toTensors(cnn, testSet);
-  const report = (arch, label, model, started, extra) => {
+  const report = async (arch, label, model, started, extra) => {
     const result = score(model, testTensors);
     console.log(`${label} on ${testSet.count} held-out scenes: mean IoU ${result.meanIoU.toFixed(3)}, pixel accuracy ` +
       `${(result.pixelAccuracy * 100).toFixed(1)}%, trained in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     if (args['no-save']) return;
     mkdirSync(args.out, { recursive: true });
     const file = `${args.out.replace(/\/$/, '')}/${arch}-${args.dataset}${args.layerwise ? '-layerwise' : ''}.wcnn`;
-    writeFileSync(file, model.save({ metadata: {
+    const { bytes, encoding, quantization } = await saveForShipping(cnn, model, testTensors, { float32Score: result, metadata: {
       trainedBy: 'tools/train-segmentation.js', arch, dataset: args.dataset, size, seed, trainScenes: trainSet.count,
       testScenes: testSet.count, recipe: RECIPES[arch], build: { ...RECIPES[arch].build, ...(DATASET_BUILD[args.dataset]?.[arch] ?? {}) }, ...extra,
-      heldOut: { meanIoU: result.meanIoU, pixelAccuracy: result.pixelAccuracy, loss: result.loss },
-    } }));
-    console.log(`  saved ${file}`);
+    } });
+    writeFileSync(file, bytes);
+    const s = quantization.scores;
+    console.log(`  saved ${file} (${encoding}, ${(bytes.length / 1024).toFixed(0)} KB; held-out mean IoU float16 ` +
+      `${s.float16.meanIoU.toFixed(4)}, uint8 ${s.uint8.meanIoU.toFixed(4)})`);
   };
   if (args.layerwise) {
     const started = performance.now();
@@ -70,7 +75,7 @@ async function main() {
           `(${((performance.now() - started) / 1000).toFixed(0)} s)`);
       },
     });
-    report('segnet', 'segnet (layer-wise)', model, started, { layerwise: LAYERWISE });
+    await report('segnet', 'segnet (layer-wise)', model, started, { layerwise: LAYERWISE });
     model.dispose();
     return;
   }
@@ -90,7 +95,7 @@ async function main() {
         },
       },
     });
-    report(arch, arch, model, started, { epochs: args.epochs ? Number(args.epochs) : epochsFor(arch, args.dataset),
+    await report(arch, arch, model, started, { epochs: args.epochs ? Number(args.epochs) : epochsFor(arch, args.dataset),
       augment: AUGMENT[args.dataset] ?? null });
     model.dispose();
   }

@@ -15,7 +15,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as cnn from '../../web/index.js';
-import { loadMnist, splitMnist } from '../mnist/data.js';
+import { loadMnist, splitMnist } from '../../recipes/mnist.js';
 import { NETS, CONV_LAYERS, DEFAULT_PLAIN, LEARNING_RATE, MOMENTUM, BATCH_SIZE, trainNet, strideOf, describeNets }
   from './nets.js';
 import { layoutChart, toSvg, formatNumber } from './chart.js';

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as cnn from '../../web/index.js';
-import { DEFAULT_SOURCE, loadMnist, splitMnist, lenet5, LENET_RECIPE, ROWS, COLS } from './data.js';
+import { DEFAULT_SOURCE, loadMnist, splitMnist, lenet5, LENET_RECIPE, ROWS, COLS } from '../../recipes/mnist.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -55,7 +55,7 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, version_wasm as tfjsWasmVersion } from '@tensorflow/tfjs-backend-wasm';
 import * as cnn from '../../web/index.js';
-import { lenet5, loadMnist, DEFAULT_SOURCE, ROWS, COLS } from '../../demos/mnist/data.js';
+import { lenet5, loadMnist, DEFAULT_SOURCE, ROWS, COLS } from '../../recipes/mnist.js';
 import { engine } from '../../web/engine/loader.js';
 import {
   compareNamed, summarize, cpuMs, timed, randomArray, maxAbs, maxAbsDiff, table, fmtMs, fmtNum, fmtRatio, fmtSpread,

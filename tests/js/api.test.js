@@ -7,7 +7,7 @@ import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as cnn from '../../web/index.js';
-import { lenet5 } from '../../demos/mnist/data.js';
+import { lenet5 } from '../../recipes/mnist.js';
 import { mulberry32, blobs, smallClassifier, weightsOf, assertBitEqual } from './helpers.js';
 
 const L = cnn.layers;

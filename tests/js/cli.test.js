@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import * as cnn from '../../web/index.js';
 import { readImage, writeImage } from '../../web/node/index.js';
 import { Progress, formatDuration } from '../../web/node/progress.js';
-import { loadMnist } from '../../demos/mnist/data.js';
+import { loadMnist } from '../../recipes/mnist.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'wasm-cnn.js');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { data } from '../../web/data/index.js';
 import { CnnError } from '../../web/core/errors.js';
-import { loadMnist, splitMnist, DEFAULT_SOURCE } from '../../demos/mnist/data.js';
+import { loadMnist, splitMnist, DEFAULT_SOURCE } from '../../recipes/mnist.js';
 
 const HAVE_MNIST = existsSync(DEFAULT_SOURCE);
 const NO_MNIST = HAVE_MNIST ? false : 'dist/data/mnist.bin missing: run node tools/prepare-mnist.js';

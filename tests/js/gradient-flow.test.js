@@ -5,7 +5,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as cnn from '../../web/index.js';
-import { loadMnist, splitMnist } from '../../demos/mnist/data.js';
+import { loadMnist, splitMnist } from '../../recipes/mnist.js';
 import { NETS, CONV_LAYERS, buildNet, trainNet, trainableCounts, GradientProfile, summariseDepth }
   from '../../demos/deep/nets.js';
 

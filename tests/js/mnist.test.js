@@ -1,7 +1,7 @@
-// Training on real data: LeNet-5 (demos/mnist/data.js, seed 1) on the first 8,000 MNIST digits, at most 3 epochs,
+// Training on real data: LeNet-5 (recipes/mnist.js, seed 1) on the first 8,000 MNIST digits, at most 3 epochs,
 // must reach >= 97% on the 2,000 held-out digits; the trained model saved and loaded scores exactly the same.
 //
-// Recipe: demos/mnist/data.js's LENET_RECIPE (Adam with cnn.train.oneCycle peaking at 0.004, batch 16, 3 epochs),
+// Recipe: recipes/mnist.js's LENET_RECIPE (Adam with cnn.train.oneCycle peaking at 0.004, batch 16, 3 epochs),
 // which is how the repository trains LeNet-5 (npm start). A constant Adam 0.001 at batch 64 ends near 95% after
 // 3 epochs, in wasm-cnn and in tfjs alike (the two follow the same loss trajectory step for step).
 //
@@ -9,7 +9,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as cnn from '../../web/index.js';
-import * as mnist from '../../demos/mnist/data.js';
+import * as mnist from '../../recipes/mnist.js';
 
 const { loadMnist, splitMnist, lenet5 } = mnist;
 const RECIPE = mnist.LENET_RECIPE ?? { epochs: 3, batchSize: 64, peakLearningRate: 0.001 };

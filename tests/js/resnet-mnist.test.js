@@ -3,7 +3,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as cnn from '../../web/index.js';
-import { loadMnist, splitMnist } from '../../demos/mnist/data.js';
+import { loadMnist, splitMnist } from '../../recipes/mnist.js';
 
 before(async () => { await cnn.ready(); });
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as cnn from '../../web/index.js';
-import { lenet5 } from '../../demos/mnist/data.js';
+import { lenet5 } from '../../recipes/mnist.js';
 import { mulberry32, uniforms, ints, weightsOf, assertBitEqual } from './helpers.js';
 
 const L = cnn.layers;

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as cnn from '../../web/index.js';
-import { makeScenes } from '../../demos/segmentation/scenes.js';
-import { epochsFor, buildModel, compileOptions, toTensors, train, trainLayerwise, score } from '../../demos/segmentation/recipes.js';
+import { makeScenes } from '../../recipes/scenes.js';
+import { epochsFor, buildModel, compileOptions, toTensors, train, trainLayerwise, score } from '../../recipes/segmentation.js';
 
 const modelsDir = fileURLToPath(new URL('../../demos/models/', import.meta.url));
 const LONG = process.env.CNN_LONG_TESTS === '1';

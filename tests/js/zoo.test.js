@@ -20,7 +20,7 @@ import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import * as cnn from '../../web/index.js';
-import { loadMnist } from '../../demos/mnist/data.js';
+import { loadMnist } from '../../recipes/mnist.js';
 import { normals, uniforms, size, relError, readyWithTfjsCpu } from './helpers.js';
 
 const FORWARD_TOL = 1e-4;

@@ -11,8 +11,8 @@ export const PIXELS = ROWS * COLS;
 const HEADER_BYTES = 20;
 const VERSION = 1;
 
-/** Default location: dist/data/mnist.bin at the repository root (this file is demos/mnist/data.js). */
-export const DEFAULT_SOURCE = new URL('../../dist/data/mnist.bin', import.meta.url);
+/** Default location: dist/data/mnist.bin at the repository root (this file is recipes/mnist.js). */
+export const DEFAULT_SOURCE = new URL('../dist/data/mnist.bin', import.meta.url);
 
 const isNode = typeof process !== 'undefined' && process.versions?.node != null && typeof window === 'undefined';
 
@@ -114,7 +114,7 @@ export function splitMnist(data, nTrain = 8000) {
 
 /**
  * Builds the LeNet-5 variant used by the demos (input [28, 28, 1], 10-way softmax).
- * @param {typeof import('../../web/index.js')} cnn the library namespace
+ * @param {typeof import('../web/index.js')} cnn the library namespace
  * @param {{ seed?: number }} [opts] `seed` fixes the weight initialisation
  */
 /**

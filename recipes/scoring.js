@@ -1,5 +1,5 @@
-// The segmentation demo's scores, computed in the page from predicted and expected class maps: pure functions of the
-// masks (no DOM), used for the shown scene and the held-out measurement.
+// Segmentation scores from predicted and expected class maps: pure functions of the masks (no DOM, no engine), used by
+// the segmentation demo for the shown scene and its held-out measurement, and by tools/quantize-models.js.
 
 /** Per-pixel class of [pixels, k] probabilities (the first of equal maxima). */
 export function argmax(probs, k) {

@@ -1,6 +1,6 @@
 // Generated segmentation scenes for training, tests and the demo: procedural shapes, or real MNIST digits placed on
 // a canvas. Held-out scenes use a different seed and, for digits, the held-out digits, so nothing is seen twice.
-import { loadMnist, splitMnist } from '../mnist/data.js';
+import { loadMnist, splitMnist } from './mnist.js';
 
 /** dataset 'shapes' | 'mnist' → { trainSet, testSet, numClasses, classNames } (sets as cnn.data returns them). */
 export async function makeScenes(cnn, dataset, { train = 2000, test = 500, size = 64, seed = 1, mnistSource } = {}) {

@@ -105,3 +105,40 @@ export function score(model, { x, y }) {
   [loss, pixelAccuracy, meanIoU].forEach((t) => t.dispose());
   return result;
 }
+
+/** How far a shipped model's held-out mean IoU may move when its weights are stored in fewer bits. */
+export const QUANTIZE_TOLERANCE = 0.005;
+
+/** Encodings from the smallest file to the largest (uint8: ~1/4 of float32, float16: ~1/2). */
+export const ENCODINGS_SMALLEST_FIRST = Object.freeze(['uint8', 'float16', 'float32']);
+
+const roundScore = ({ meanIoU, pixelAccuracy, loss }) => ({ meanIoU, pixelAccuracy, loss });
+
+/**
+ * The file a shipped model is written as: `model` saved in every encoding, each file loaded back and scored on the
+ * held-out tensors { x, y }, and the smallest one whose mean IoU differs from the float32 model's by less than
+ * `tolerance` kept. Its metadata is `metadata` plus `heldOut` (the kept file's own score, which the tests measure
+ * again) and `quantization` ({ encoding, tolerance, float32: the unquantized score, scores and file sizes per encoding, metadata left out }).
+ * `float32Score` skips scoring the model again when the caller just did. Returns { bytes, encoding, quantization }.
+ */
+export async function saveForShipping(cnn, model, heldOut, { metadata = {}, float32Score, tolerance = QUANTIZE_TOLERANCE } = {}) {
+  const reference = roundScore(float32Score ?? score(model, heldOut));
+  const scores = { float32: reference };
+  const sizes = {};
+  for (const encoding of ENCODINGS_SMALLEST_FIRST) {
+    const bytes = model.save({ quantize: encoding });
+    sizes[encoding] = bytes.length;
+    if (encoding === 'float32') continue; // its score is the reference (the file holds the same float32 weights)
+    const loaded = await cnn.loadModel(bytes);
+    try {
+      scores[encoding] = roundScore(score(loaded, heldOut));
+    } finally {
+      loaded.dispose();
+    }
+  }
+  const encoding = ENCODINGS_SMALLEST_FIRST.find((e) => Math.abs(scores[e].meanIoU - reference.meanIoU) < tolerance);
+  const quantization = { encoding, tolerance, float32: reference, scores, bytes: sizes };
+  // The weights encode the same way every time, so this file's weights are those of the file scored above.
+  const bytes = model.save({ quantize: encoding, metadata: { ...metadata, heldOut: scores[encoding], quantization } });
+  return { bytes, encoding, quantization };
+}
