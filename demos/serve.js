@@ -7,7 +7,7 @@
  *   const { url, close } = await startServer({ port: 0, quiet: true });
  *
  * Sends COOP/COEP so that a threaded (SharedArrayBuffer) build works, serves .wasm as application/wasm, and refuses
- * any path that resolves outside the repository root.
+ * any path that resolves outside the repository root. / redirects to the demos' index page (demos/index.html).
  */
 import { createServer } from 'node:http';
 import { createReadStream } from 'node:fs';
@@ -87,6 +87,11 @@ async function handle(req, res, root) {
   }
   if (urlPath.includes('\0')) {
     send(res, 400, 'bad request\n');
+    return;
+  }
+  // The root has no page of its own: / is the demos' index.
+  if (urlPath === '/') {
+    send(res, 302, 'found\n', undefined, { Location: '/demos/' });
     return;
   }
   // resolve() removes '..'; the realpath check below also catches symlinks that point outside the root.
@@ -196,7 +201,7 @@ export async function startServer({ port, quiet = false, root = ROOT } = {}) {
   const actual = server.address().port;
   const url = `http://127.0.0.1:${actual}/`;
   if (!quiet) {
-    console.log(`serving ${rootReal} at ${url}`);
+    console.log(`serving ${rootReal} at ${url} (demos: ${url}demos/)`);
     for (const page of await demoPages(rootReal)) console.log(`  ${url}${page.slice(1)}`);
     console.log('press Ctrl+C to stop');
   }

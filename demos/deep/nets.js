@@ -188,21 +188,26 @@ export const BATCH_SIZE = 32;
 /**
  * Builds, compiles and trains one net for `steps` batches of 32 on the first steps × 32 digits of `x`/`y` (one epoch,
  * shuffled with `seed`), recording the per-layer gradient norms of every batch.
+ * With `worker` (a cnn.worker), the net is built here only as a description and trained in the worker
+ * (worker.modelFromConfig: same architecture and seed, so the same weights as here); `x` / `y` must then hold exactly
+ * steps × 32 samples (local tensors, or worker tensors made once for all three nets). `signal` stops training after
+ * the batch in progress.
  * @param {typeof import('../../web/index.js')} cnn
  * @param {'plain' | 'bn' | 'resnet'} kind
- * @param {{ x: any, y: any, steps: number, seed?: number, netOptions?: object,
+ * @param {{ x: any, y: any, steps: number, seed?: number, netOptions?: object, worker?: any, signal?: AbortSignal,
  *   onBatch?: (step: number, logs: object, profile: GradientProfile) => void | Promise<void> }} options
  *   x: images [n, 28, 28, 1] with n >= steps × 32; y: int32 labels [n]
  * @returns {Promise<{ kind: string, model: any, convLayers: string[], weightLayers: string[], profile: GradientProfile,
- *   losses: number[], history: any, seconds: number }>} the caller disposes `model`
+ *   losses: number[], history: any, seconds: number }>} the caller disposes `model` (a promise for a worker's model)
  */
-export async function trainNet(cnn, kind, { x, y, steps, seed = 1, netOptions = {}, onBatch } = {}) {
+export async function trainNet(cnn, kind, { x, y, steps, seed = 1, netOptions = {}, onBatch, worker, signal } = {}) {
   const n = steps * BATCH_SIZE;
   if (!(x.shape[0] >= n)) throw new Error(`trainNet: ${steps} steps need ${n} digits, got ${x.shape[0]}`);
-  const { model, convLayers, weightLayers } = buildNet(cnn, kind, { seed, ...netOptions });
-  model.compile({ optimizer: cnn.train.momentum(LEARNING_RATE, MOMENTUM), loss: 'sparseCategoricalCrossentropy',
-    metrics: ['accuracy'] });
-  const profile = new GradientProfile(convLayers, trainableCounts(model));
+  if (worker && x.shape[0] !== n) throw new Error(`trainNet: in a worker, x must hold exactly ${n} digits, got ${x.shape[0]}`);
+  const built = buildNet(cnn, kind, { seed, ...netOptions });
+  const { convLayers, weightLayers } = built;
+  const profile = new GradientProfile(convLayers, trainableCounts(built.model));
+  const model = worker ? await worker.modelFromConfig(built.model) : built.model;
   const losses = [];
   // Views on the first n digits (fit trains one epoch over all the samples it is given).
   const xs = x.shape[0] === n ? x : cnn.tensor(x.dataSync().subarray(0, n * ROWS * COLS), [n, ROWS, COLS, 1]);
@@ -210,8 +215,10 @@ export async function trainNet(cnn, kind, { x, y, steps, seed = 1, netOptions = 
   const t0 = Date.now();
   let history;
   try {
+    await model.compile({ optimizer: cnn.train.momentum(LEARNING_RATE, MOMENTUM), loss: 'sparseCategoricalCrossentropy',
+      metrics: ['accuracy'] });
     history = await model.fit(xs, ys, {
-      epochs: 1, batchSize: BATCH_SIZE, shuffle: true, seed, recordGradientNorms: true,
+      epochs: 1, batchSize: BATCH_SIZE, shuffle: true, seed, recordGradientNorms: true, signal,
       callbacks: {
         async onBatchEnd(batch, logs) {
           profile.add(logs.gradientNorms);
@@ -221,7 +228,7 @@ export async function trainNet(cnn, kind, { x, y, steps, seed = 1, netOptions = 
       },
     });
   } catch (err) {
-    model.dispose();
+    await model.dispose();
     throw err;
   } finally {
     if (xs !== x) xs.dispose();

@@ -6,7 +6,7 @@
  * window.__demo exposes { cnn, model, data, batchLogs, preprocess } for tests and the console.
  */
 import * as cnn from '../../web/index.js';
-import { loadMnist, splitMnist, lenet5, LENET_RECIPE, ROWS, COLS, PIXELS } from './data.js';
+import { loadMnist, splitMnist, lenet5, LENET_RECIPE, ROWS, COLS, PIXELS } from '../../recipes/mnist.js';
 
 const SEED = 1; // fixed, so that a page reload reproduces the same run
 const $ = (id) => document.getElementById(id);
@@ -14,10 +14,10 @@ const ui = {
   form: $('train-form'), epochs: $('epochs'), batchSize: $('batch-size'), train: $('train'), stop: $('stop'),
   status: $('status'), chart: $('chart'), testAccuracy: $('test-accuracy'), save: $('save'), load: $('load'),
   pad: $('pad'), preview: $('preview'), clear: $('clear'), prediction: $('prediction'), bars: $('bars'),
-  error: $('error'),
+  error: $('error'), meter: $('meter'), hint: $('hint'), announce: $('announce'),
 };
 
-/** @type {{ train: import('./data.js').MnistData, test: import('./data.js').MnistData } | null} */
+/** @type {{ train: import('../../recipes/mnist.js').MnistData, test: import('../../recipes/mnist.js').MnistData } | null} */
 let data = null;
 let tensors = null; // { xTrain, yTrain, xTest, yTest }, made once
 let model = null;
@@ -38,11 +38,23 @@ function setState(state) {
 
 function fail(err) {
   console.error(err);
-  ui.error.textContent = `Error: ${err?.message ?? err}`;
-  ui.error.hidden = false;
+  showError(err);
   setState('error');
   ui.train.disabled = false;
   ui.stop.disabled = true;
+  ui.meter.hidden = true;
+}
+
+function showError(err) {
+  ui.error.textContent = `Error: ${err?.message ?? err}`;
+  ui.error.hidden = false;
+}
+
+/** The meter under the status line: `fraction` in [0, 1], null for an action of unknown length, hidden when done. */
+function setMeter(fraction, { hidden = false } = {}) {
+  ui.meter.hidden = hidden;
+  if (fraction === null) ui.meter.removeAttribute('value');
+  else ui.meter.value = fraction;
 }
 window.addEventListener('error', (e) => fail(e.error ?? e.message));
 window.addEventListener('unhandledrejection', (e) => fail(e.reason));
@@ -52,6 +64,7 @@ window.addEventListener('unhandledrejection', (e) => fail(e.reason));
 
 async function init() {
   ui.status.textContent = 'Loading the engine and the digits…';
+  setMeter(null);
   const [, all] = await Promise.all([cnn.ready(), loadMnist()]);
   data = splitMnist(all);
   tensors = {
@@ -62,6 +75,8 @@ async function init() {
   };
   ui.status.textContent = `Ready: ${data.train.count} training digits, ${data.test.count} held-out digits.`;
   ui.train.disabled = false;
+  ui.load.disabled = false;
+  setMeter(0, { hidden: true });
   chart.draw();
   setState('ready');
 }
@@ -76,12 +91,13 @@ async function train() {
   setState('training');
   ui.train.disabled = ui.save.disabled = ui.load.disabled = true;
   ui.stop.disabled = false;
+  setMeter(0);
   ui.testAccuracy.textContent = '–';
   showPrediction(null);
 
   model?.dispose();
   model = lenet5(cnn, { seed: SEED });
-  // The Node script's recipe: Adam on a one-cycle schedule (see LENET_RECIPE in data.js).
+  // The Node script's recipe: Adam on a one-cycle schedule (see LENET_RECIPE in recipes/mnist.js).
   const peak = LENET_RECIPE.peakLearningRate;
   model.compile({ optimizer: cnn.train.adam(peak), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
 
@@ -100,6 +116,7 @@ async function train() {
         images += Math.min(batchSize, nTrain - batch * batchSize);
         batchLogs.push({ loss: logs.loss, acc: logs.acc });
         chart.push(logs.loss, logs.acc);
+        setMeter((epoch * batches + batch + 1) / (epochs * batches));
         const rate = images / ((performance.now() - t0) / 1000);
         ui.status.textContent = `epoch ${epoch + 1}/${epochs} · batch ${batch + 1}/${batches} · ` +
           `loss ${chart.smoothLoss.toFixed(3)} · accuracy ${(chart.smoothAcc * 100).toFixed(1)}% · ` +
@@ -116,6 +133,7 @@ async function train() {
   ui.stop.disabled = true;
   ui.status.textContent = `${stopped ? 'Stopped' : 'Trained'} after ${images} images in ${seconds.toFixed(1)} s ` +
     `(${Math.round(images / seconds)} images/s). Testing…`;
+  setMeter(null);
   await new Promise((r) => setTimeout(r)); // let the status paint before the synchronous evaluation
   await showTestAccuracy();
   ui.status.textContent = ui.status.textContent.replace('Testing…', 'Now draw a digit.');
@@ -128,8 +146,9 @@ async function showTestAccuracy() {
   accT.dispose();
   ui.testAccuracy.textContent = `${(acc * 100).toFixed(1)}%`;
   ui.train.disabled = ui.save.disabled = ui.load.disabled = false;
+  setMeter(0, { hidden: true });
   setState('trained');
-  predictPad();
+  predictPad({ announce: true });
 }
 
 ui.form.addEventListener('submit', (e) => {
@@ -142,27 +161,70 @@ ui.save.addEventListener('click', () => {
   const bytes = model.save();
   const a = document.createElement('a');
   a.href = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
-  a.download = 'lenet5-mnist.bin';
+  a.download = 'lenet5-mnist.wcnn';
   a.click();
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 });
 
+/**
+ * Why `m` cannot classify this page's digits, in words, or null when it can: a 28×28×1 input and 10 classes out.
+ * @returns {string | null}
+ */
+function unfitReason(m, name) {
+  const input = m.inputs?.[0]?.sampleShape ?? [];
+  const output = m.outputShape ?? [];
+  const shape = (s) => s.filter((d) => d !== null).join('×');
+  if (output.length > 2) {
+    return `${name} is a segmentation model (input ${shape(input)}, a class per pixel: ${shape(output)}); this page ` +
+      'needs a digit classifier: 28×28×1 images in, 10 classes out';
+  }
+  if (input.join() !== [ROWS, COLS, 1].join() || output.at(-1) !== 10) {
+    return `${name} takes ${shape(input)} inputs and gives ${output.at(-1)} classes; this page needs a digit ` +
+      'classifier: 28×28×1 images in, 10 classes out';
+  }
+  return null;
+}
+
+/**
+ * Loads a model file chosen by the user. The current model stays until the new one has loaded and been checked, so a
+ * wrong file only shows why (drawing and prediction go on with the old model).
+ */
+async function loadModelFile(file) {
+  const before = document.body.dataset.state;
+  ui.error.hidden = true;
+  let loaded;
+  try {
+    loaded = await cnn.loadModel(new Uint8Array(await file.arrayBuffer()));
+  } catch (err) {
+    showError(`${file.name} is not a model this page can read: ${err.message}`);
+    return false;
+  }
+  const reason = unfitReason(loaded, file.name);
+  if (reason) {
+    loaded.dispose();
+    showError(reason);
+    return false;
+  }
+  model?.dispose();
+  model = loaded;
+  ui.status.textContent = `Loaded ${file.name}. Testing…`;
+  setState('loading');
+  setMeter(null);
+  await new Promise((r) => setTimeout(r)); // let the status paint before the synchronous evaluation
+  try {
+    await showTestAccuracy();
+  } catch (err) {
+    setState(before);
+    throw err;
+  }
+  ui.status.textContent = `Loaded ${file.name}. Now draw a digit.`;
+  return true;
+}
+
 ui.load.addEventListener('change', async () => {
   const file = ui.load.files?.[0];
-  if (!file) return;
-  try {
-    const loaded = await cnn.loadModel(new Uint8Array(await file.arrayBuffer()));
-    model?.dispose();
-    model = loaded;
-    ui.error.hidden = true;
-    ui.status.textContent = `Loaded ${file.name}. Testing…`;
-    await showTestAccuracy();
-    ui.status.textContent = `Loaded ${file.name}. Now draw a digit.`;
-  } catch (err) {
-    fail(err);
-  } finally {
-    ui.load.value = '';
-  }
+  ui.load.value = '';
+  if (file) await loadModelFile(file).catch(fail);
 });
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -274,7 +336,7 @@ function strokeTo(p) {
 function endStroke() {
   if (!last) return;
   last = null;
-  predictPad();
+  predictPad({ announce: true });
 }
 
 if (window.PointerEvent) {
@@ -389,10 +451,17 @@ const bars = Array.from({ length: 10 }, (_, d) => {
   return { el, fill: el.querySelector('.fill'), pct: el.querySelector('.pct') };
 });
 
-/** @param {Float32Array | null} probs */
-function showPrediction(probs, note) {
+/**
+ * Shows the probabilities (null: none) on the bars; with `announce`, a screen reader hears the result (not on every
+ * frame of a stroke, only when it ends).
+ * @param {Float32Array | null} probs
+ */
+function showPrediction(probs, note, { announce = false } = {}) {
   let top = -1;
   if (probs) top = probs.indexOf(Math.max(...probs));
+  if (announce) {
+    ui.announce.textContent = top >= 0 ? `Prediction: ${top}, ${Math.round(probs[top] * 100)}% sure` : (ui.hint.hidden ? '' : ui.hint.textContent);
+  }
   ui.prediction.textContent = top >= 0 ? String(top) : (note ?? '–');
   bars.forEach((b, d) => {
     const p = probs ? probs[d] : 0;
@@ -409,19 +478,24 @@ function schedulePredict() {
   requestAnimationFrame(() => { predictQueued = false; predictPad(); });
 }
 
-function predictPad() {
+function predictPad({ announce = false } = {}) {
   const img = preprocess(pad.getImageData(0, 0, ui.pad.width, ui.pad.height).data, ui.pad.width, ui.pad.height);
+  const usable = model && document.body.dataset.state === 'trained';
+  // Without a finished model a drawing gets a "?": say why (training busies the model too).
+  ui.hint.hidden = usable || !img;
+  ui.hint.textContent = document.body.dataset.state === 'training'
+    ? 'The model is training: it reads your digit once training ends.'
+    : 'Train the model first (1 · Train), or load a saved one: then it reads your digit.';
   if (!img) { showPrediction(null); return; }
   showPreview(img);
-  // The model is busy (or absent) while training; predict only with a finished one.
-  if (!model || document.body.dataset.state !== 'trained') { showPrediction(null, '?'); return; }
+  if (!usable) { showPrediction(null, '?', { announce }); return; }
   try {
     const x = cnn.tensor(img, [1, ROWS, COLS, 1]);
     const y = model.predict(x);
     const probs = y.dataSync();
     x.dispose();
     y.dispose();
-    showPrediction(probs);
+    showPrediction(probs, undefined, { announce });
   } catch (err) {
     fail(err);
   }

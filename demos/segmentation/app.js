@@ -2,63 +2,62 @@
  * Segmentation demo page: a pretrained SegNet or FCN (demos/models/<arch>-shapes.wcnn, written by
  * tools/train-segmentation.js) segments generated shapes scenes, drawings and dropped images; the mask is overlaid on
  * the image, with a legend, the time model.segment took and, for generated scenes, the ground truth and the mean IoU.
- * A fine-tune button trains the loaded model further on new generated scenes (recipes.train, low peak), in a module
- * worker (fine-tune-worker.js) so that the page keeps answering, or on the page's thread where no worker can start.
+ * A fine-tune button trains the loaded model further on new generated scenes (recipes/segmentation.js, low peak) in
+ * a cnn.worker, or on the page's thread where no worker starts (fine-tune.js).
+ * The other parts: draw.js (drawing tools), view.js (canvases, masks, legend), held-out.js (the held-out score).
  *
  * document.body.dataset.state: 'loading' (engine / model) → 'ready' ⇄ 'busy' (fine-tuning), or 'error'.
  * window.__seg exposes { cnn, model, arch, segmentScene(seed), selectModel(arch), fineTune(options), stop(),
- * tuneLogs, tunedIn ('worker' | 'page': where the last fine-tune ran), heldOut, scoreMasks, palette } for tests and
- * the console.
+ * tuneLogs, tunedIn ('worker' | 'page': where the last fine-tune ran), tuneWorker (the running worker), heldOut,
+ * download ({ bytes, encoding } of the loaded file), scoreMasks, palette } for tests and the console.
  */
 import * as cnn from '../../web/index.js';
-import { fineTune as fineTuneModel } from './fine-tune-worker.js';
-import * as scoring from './scoring.js';
+import * as scoring from '../../recipes/scoring.js';
+import { setupDrawing } from './draw.js';
+import { fineTune as runFineTune } from './fine-tune.js';
+import { heldOutScore } from './held-out.js';
+import { fitView, toImageData, paintMask, drawLegend } from './view.js';
 
 const SIZE = 64;                 // the scenes' and the models' input size
-const HELD_OUT = { seed: 1001, count: 100 }; // the first 100 of tools/train-segmentation.js's held-out scenes
 const FIRST_SCENE_SEED = 2001;   // scenes shown in the page: seeds that training never used (it used seed 1)
 const DRAW_SIZE = 256;           // the drawing canvas; its background is a 64×64 scene background scaled ×4
 const MAX_IMAGE_SIDE = 512;      // dropped images are scaled down to this before segmenting and display
-const VIEW = 256;                // CSS pixels of each view
-const WORKER_URL = new URL('./fine-tune-worker.js', import.meta.url);
+const VIEW = 256;                // CSS pixels of each view (less on narrow screens: see style.css)
 const MODEL_URL = (arch) => new URL(`../models/${arch}-shapes.wcnn`, import.meta.url);
 const ARCH_NAMES = { segnet: 'SegNet', fcn: 'FCN-8s' };
 const ARCH_NOTES = { segnet: 'encoder–decoder, upsampled by max-unpooling', fcn: 'fully convolutional, 8× upsampling with skips' };
 const CLASS_NAMES = cnn.data.SHAPE_CLASSES;
 const NUM_CLASSES = CLASS_NAMES.length;
 const PALETTE = cnn.data.palette(NUM_CLASSES); // RGBA bytes per class; background transparent
-const INK = ['#e6194b', '#ffe119', '#4363d8', '#3cb44b', '#f58231', '#ffffff', '#111111'];
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  arch: $('arch'), modelInfo: $('model-info'), error: $('error'),
+  arch: $('arch'), modelInfo: $('model-info'), loadMeter: $('load-meter'), error: $('error'),
   newScene: $('new-scene'), seed: $('seed'), segmentSeed: $('segment-seed'),
   tools: $('tools'), colours: $('colours'), clear: $('clear'), drop: $('drop'), input: $('input'), file: $('file'),
   source: $('source'),
   overlay: $('overlay'), truth: $('truth'), noTruth: $('no-truth'), alpha: $('alpha'), maskOnly: $('mask-only'),
   legend: $('legend'), time: $('time'), miou: $('miou'), pixacc: $('pixacc'),
   tuneForm: $('tune-form'), tuneCount: $('tune-count'), tuneEpochs: $('tune-epochs'), tuneBatch: $('tune-batch'),
-  tuneLr: $('tune-lr'), tune: $('tune'), stop: $('stop'), progress: $('progress'), meter: $('meter-fill'),
-  heldout: $('heldout'), reset: $('reset'), save: $('save'),
+  tuneLr: $('tune-lr'), tune: $('tune'), stop: $('stop'), progress: $('progress'), meter: $('tune-meter'),
+  heldout: $('heldout'), heldoutMeter: $('heldout-meter'), reset: $('reset'), save: $('save'),
 };
-const ctx2d = (canvas) => canvas.getContext('2d', { willReadFrequently: true });
-const inputCtx = ctx2d(ui.input);
-const overlayCtx = ctx2d(ui.overlay);
-const truthCtx = ctx2d(ui.truth);
+const inputCtx = ui.input.getContext('2d', { willReadFrequently: true });
 
 // ---- state ------------------------------------------------------------------------------------------------------
 
 let arch = ui.arch.value;
 let model = null;
-const shipped = new Map();   // arch → { bytes, model, heldOut } (the shipped file's bytes, for "reset")
+const shipped = new Map();   // arch → { bytes, model, heldOut, tuned, before } (the shipped file's bytes, for "reset")
 /** What the input canvas shows: { kind: 'scene' | 'drawing' | 'image', label, seed?, truth?: Int32Array }. */
 let current = null;
 let last = null;             // the last segmentation: { result, score? }
 let abort = null;            // AbortController of a running fine-tune
 let tuneRuns = 0;
 let tuneLogs = [];           // per-batch { loss, pixelAccuracy, meanIoU } of the last fine-tune
-let tunedIn = null;          // where the last fine-tune ran: 'worker', or 'page' without module workers
-let cancelWorker = null;     // ends the running fine-tune worker (fail() calls it)
+let tunedIn = null;          // where the last fine-tune ran: 'worker', or 'page' when no worker started
+let tuneWorker = null;       // the running fine-tune's cnn.worker (fail() terminates it)
+let runGivenUp = false;      // fail() gave up on the running fine-tune
 let pendingSegment = false;
 let lastSceneSeed = null;    // "New scene" shows the next seed
 
@@ -68,20 +67,26 @@ function setState(state) {
   for (const el of [ui.newScene, ui.segmentSeed, ui.tune, ui.reset, ui.save, ui.file, ui.arch]) el.disabled = !ready;
   ui.stop.disabled = state !== 'busy';
   for (const el of ui.tuneForm.querySelectorAll('input')) el.disabled = state === 'busy';
+  // A "wait until ..." notice is about the busy time: it goes when the page is ready again.
+  if (ready && ui.error.dataset.transient === 'true') clearError();
 }
 
 function fail(err) {
   console.error(err);
   showError(err);
-  cancelWorker?.();
+  runGivenUp = abort !== null;
+  tuneWorker?.terminate();
   abort = null;
   setState('error');
+  ui.loadMeter.hidden = ui.heldoutMeter.hidden = true;
   ui.arch.disabled = false; // switching the model is the way out of a failed load
   if (!model) ui.modelInfo.textContent = 'No model loaded: pick one to try again.';
 }
 
-function showError(err) {
+/** Shows an error; `transient` ones (the page was busy) are cleared once it is ready again. */
+function showError(err, { transient = false } = {}) {
   ui.error.textContent = `Error: ${err?.message ?? err}`;
+  ui.error.dataset.transient = String(transient);
   ui.error.hidden = false;
 }
 
@@ -91,6 +96,34 @@ window.addEventListener('error', (e) => fail(e.error ?? e.message));
 window.addEventListener('unhandledrejection', (e) => fail(e.reason));
 
 // ---- models -----------------------------------------------------------------------------------------------------
+
+/** The bytes of `url`, reporting the download's progress on the load meter. */
+async function download(url) {
+  const response = await fetch(url);
+  if (!response.ok) {
+    throw new Error(`could not fetch ${url.pathname} (HTTP ${response.status}); run ` +
+      '`node tools/train-segmentation.js` to write the models to demos/models/');
+  }
+  const total = Number(response.headers.get('Content-Length')) || 0;
+  ui.loadMeter.hidden = false;
+  ui.loadMeter.max = total || 1;
+  ui.loadMeter.removeAttribute('value'); // indeterminate until bytes arrive
+  const parts = [];
+  let received = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    received += value.length;
+    if (total) ui.loadMeter.value = received;
+  }
+  ui.loadMeter.hidden = true;
+  const bytes = new Uint8Array(received);
+  let at = 0;
+  for (const p of parts) { bytes.set(p, at); at += p.length; }
+  return bytes;
+}
 
 /** Loads (once) and selects the shipped model of `name`; measures it on the held-out scenes. */
 async function selectModel(name) {
@@ -103,36 +136,38 @@ async function selectModel(name) {
   model = null;
   let entry = shipped.get(name);
   if (!entry) {
-    ui.modelInfo.textContent = `Loading ${ARCH_NAMES[name]}…`;
-    const url = MODEL_URL(name);
+    ui.modelInfo.textContent = `Downloading ${ARCH_NAMES[name]}…`;
     const t0 = performance.now();
-    const response = await fetch(url);
-    if (!response.ok) {
-      throw new Error(`could not fetch ${url.pathname} (HTTP ${response.status}); run ` +
-        '`node tools/train-segmentation.js` to write the models to demos/models/');
-    }
-    const bytes = new Uint8Array(await response.arrayBuffer());
+    const bytes = await download(MODEL_URL(name));
     entry = { bytes, model: await cnn.loadModel(bytes), loadMs: performance.now() - t0, heldOut: null, tuned: false };
     shipped.set(name, entry);
   }
   if (arch !== name) return; // another selection started meanwhile
   model = entry.model;
   showModelInfo(entry);
-  if (entry.heldOut === null) {
-    ui.heldout.textContent = 'measuring…';
-    entry.heldOut = await heldOutScore(model);
-  }
+  if (entry.heldOut === null) entry.heldOut = await measure(model);
   showHeldOut(entry);
   ui.progress.textContent = entry.tuned ? ui.progress.textContent : 'Not fine-tuned yet.';
   setState('ready');
   segmentInput();
 }
 
+const kb = (n) => `${Math.round(n / 1024)} KB`;
+
+/** What the shipped file is: its download size, the encoding of its weights and what float32 would weigh. */
+function downloadInfo(entry) {
+  const q = entry.model.metadata?.quantization;
+  return { bytes: entry.bytes.length, encoding: q?.encoding ?? 'float32', float32Bytes: q?.bytes?.float32 ?? entry.bytes.length };
+}
+
 function showModelInfo(entry) {
   const [h, w, c] = model.inputs[0].sampleShape;
-  const kb = Math.round(entry.bytes.length / 1024);
+  const d = downloadInfo(entry);
+  const weights = d.encoding === 'float32' ? 'float32 weights'
+    : `${d.encoding} weights, ${kb(d.float32Bytes)} as float32`;
   ui.modelInfo.textContent = `${ARCH_NOTES[arch]} · ${model.countParams().toLocaleString('en')} parameters · ` +
-    `input ${h}×${w}×${c} · demos/models/${arch}-shapes.wcnn (${kb} KB)` + (entry.tuned ? ' · fine-tuned in this page' : '');
+    `input ${h}×${w}×${c} · download ${kb(d.bytes)} (demos/models/${arch}-shapes.wcnn, ${weights})` +
+    (entry.tuned ? ' · fine-tuned in this page' : '');
 }
 
 function showHeldOut(entry) {
@@ -141,64 +176,22 @@ function showHeldOut(entry) {
     (entry.before ? ` · was ${entry.before.meanIoU.toFixed(3)} before fine-tuning` : '');
 }
 
-let heldOutSet = null;
-/**
- * Mean IoU of `model` on the held-out scenes, over all their pixels (as model.evaluate's meanIoU), predicted in
- * small chunks with a yield between them so the page keeps painting.
- */
-async function heldOutScore(m) {
-  heldOutSet ??= cnn.data.shapes({ count: HELD_OUT.count, size: SIZE, seed: HELD_OUT.seed });
-  const set = heldOutSet;
-  const px = set.height * set.width;
-  const counts = new Float64Array(NUM_CLASSES * 3); // [tp, predicted, true] per class
-  let correct = 0;
-  // 2 scenes take 15–50 ms (FCN), so the page keeps answering while it measures, also right after fine-tuning; the
-  // scores do not depend on the chunk size (predictions are per scene), nor does the total time.
-  const chunk = 2;
-  for (let start = 0; start < set.count; start += chunk) {
-    // Yield first, so that a chunk never runs in the same task as the caller's work (loading the fine-tuned model).
-    await new Promise((r) => setTimeout(r));
-    const n = Math.min(chunk, set.count - start);
-    const x = cnn.tensor(set.images.subarray(start * px * 3, (start + n) * px * 3), [n, set.height, set.width, 3]);
-    const y = m.predict(x);
-    const probs = y.dataSync();
-    x.dispose();
-    y.dispose();
-    const pred = scoring.argmax(probs, NUM_CLASSES);
-    const truth = set.masks.subarray(start * px, (start + n) * px);
-    correct += scoring.accumulate(counts, pred, truth, NUM_CLASSES);
+/** heldOutScore with the held-out meter showing its progress. */
+async function measure(m) {
+  ui.heldout.textContent = 'measuring…';
+  ui.heldoutMeter.value = 0;
+  ui.heldoutMeter.hidden = false;
+  try {
+    return await heldOutScore(cnn, m, { size: SIZE, numClasses: NUM_CLASSES, onProgress: (f) => { ui.heldoutMeter.value = f; } });
+  } finally {
+    ui.heldoutMeter.hidden = true;
   }
-  return { ...scoring.iouFromCounts(counts, NUM_CLASSES), pixelAccuracy: correct / (set.count * px), count: set.count };
 }
-
-const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve)));
 
 /** Scores of one class map against the expected one: mean IoU, per-class IoU, pixel accuracy. */
 const scoreMasks = (pred, truth) => scoring.scoreMasks(pred, truth, NUM_CLASSES);
 
 // ---- inputs: scenes, drawings, images ---------------------------------------------------------------------------
-
-/** Sizes a canvas's CSS box to fit VIEW×VIEW, keeping its aspect; small canvases are scaled up without smoothing. */
-function fitView(canvas) {
-  const scale = VIEW / Math.max(canvas.width, canvas.height);
-  canvas.style.width = `${Math.round(canvas.width * scale)}px`;
-  canvas.style.height = `${Math.round(canvas.height * scale)}px`;
-  canvas.style.imageRendering = scale >= 1 ? 'pixelated' : 'auto';
-}
-
-/** RGBA bytes of a generated image (floats in [0, 1], RGB) as ImageData. */
-function toImageData(images, index, width, height) {
-  const px = width * height;
-  const out = new ImageData(width, height);
-  const src = images.subarray(index * px * 3, (index + 1) * px * 3);
-  for (let p = 0; p < px; p++) {
-    out.data[4 * p] = Math.round(src[3 * p] * 255);
-    out.data[4 * p + 1] = Math.round(src[3 * p + 1] * 255);
-    out.data[4 * p + 2] = Math.round(src[3 * p + 2] * 255);
-    out.data[4 * p + 3] = 255;
-  }
-  return out;
-}
 
 /** Puts generated scene `seed` (64×64, cnn.data.shapes) on the input canvas, with its ground truth. */
 function showScene(seed) {
@@ -206,7 +199,7 @@ function showScene(seed) {
   ui.input.width = set.width;
   ui.input.height = set.height;
   inputCtx.putImageData(toImageData(set.images, 0, set.width, set.height), 0, 0);
-  fitView(ui.input);
+  fitView(ui.input, VIEW);
   const names = set.objects[0].map((o) => o.className);
   current = { kind: 'scene', seed, truth: set.masks, label: `Generated scene, seed ${seed}: ${names.length} shape` +
     `${names.length === 1 ? '' : 's'} (${names.join(', ') || 'none'}), ${set.width}×${set.height} pixels` };
@@ -226,7 +219,7 @@ function clearDrawing() {
   ui.input.height = DRAW_SIZE;
   inputCtx.imageSmoothingEnabled = false;
   inputCtx.drawImage(small, 0, 0, DRAW_SIZE, DRAW_SIZE);
-  fitView(ui.input);
+  fitView(ui.input, VIEW);
   current = { kind: 'drawing', label: `Your drawing, ${DRAW_SIZE}×${DRAW_SIZE} pixels (segmented at ${SIZE}×${SIZE})` };
 }
 
@@ -245,12 +238,15 @@ async function showImageFile(file) {
   inputCtx.imageSmoothingEnabled = true;
   inputCtx.drawImage(bitmap, 0, 0, ui.input.width, ui.input.height);
   bitmap.close();
-  fitView(ui.input);
+  fitView(ui.input, VIEW);
   current = { kind: 'image', label: `${file.name}, ${ui.input.width}×${ui.input.height} pixels` +
     `${scale < 1 ? ' (scaled down)' : ''}, segmented at ${SIZE}×${SIZE}` };
 }
 
 // ---- segmentation and display -----------------------------------------------------------------------------------
+
+const alpha = () => Number(ui.alpha.value);
+const paintOptions = () => ({ palette: PALETTE, alpha: alpha(), maskOnly: ui.maskOnly.checked, view: VIEW });
 
 /** Segments what the input canvas shows, draws the overlay, the ground truth, the legend and the scores. */
 function segmentInput() {
@@ -259,7 +255,7 @@ function segmentInput() {
   drawTruth();
   if (!model || document.body.dataset.state === 'busy') {
     ui.time.textContent = document.body.dataset.state === 'busy' ? 'paused while fine-tuning' : '–';
-    copyInput(overlayCtx, ui.overlay);
+    paintMask(cnn, ui.overlay, ui.input, null, paintOptions());
     return null;
   }
   const result = model.segment(ui.input);
@@ -271,68 +267,19 @@ function segmentInput() {
   ui.miou.textContent = score ? score.meanIoU.toFixed(3) : 'no ground truth';
   ui.pixacc.textContent = score ? `${(score.pixelAccuracy * 100).toFixed(1)}%` : '–';
   ui.miou.className = score ? (score.meanIoU >= 0.8 ? 'good' : score.meanIoU >= 0.5 ? 'fair' : 'poor') : '';
-  drawLegend(result, score);
+  drawLegend(ui.legend, { classNames: CLASS_NAMES, palette: PALETTE }, result.classes, score);
   return { result, score };
 }
 
-function copyInput(ctx, canvas) {
-  canvas.width = ui.input.width;
-  canvas.height = ui.input.height;
-  ctx.drawImage(ui.input, 0, 0);
-  fitView(canvas);
-}
-
-const alpha = () => Number(ui.alpha.value);
-
-function paint(ctx, canvas, mask) {
-  copyInput(ctx, canvas);
-  if (ui.maskOnly.checked) {
-    ctx.clearRect(0, 0, canvas.width, canvas.height);
-    const small = cnn.browser.maskToImageData(mask, PALETTE);
-    const tmp = new OffscreenCanvas(small.width, small.height);
-    tmp.getContext('2d').putImageData(small, 0, 0);
-    ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(tmp, 0, 0, canvas.width, canvas.height);
-  } else {
-    cnn.browser.overlay(canvas, mask, { alpha: alpha(), palette: PALETTE });
-  }
-}
-
 function drawOverlay() {
-  if (last) paint(overlayCtx, ui.overlay, last.result);
+  if (last) paintMask(cnn, ui.overlay, ui.input, last.result, paintOptions());
 }
 
 function drawTruth() {
   const has = !!current?.truth;
   ui.noTruth.hidden = has;
   ui.truth.hidden = !has;
-  if (has) paint(truthCtx, ui.truth, { width: ui.input.width, height: ui.input.height, classes: current.truth });
-}
-
-function drawLegend(result, score) {
-  const n = result.classes.length;
-  const share = new Array(NUM_CLASSES).fill(0);
-  for (const c of result.classes) share[c]++;
-  ui.legend.replaceChildren(...CLASS_NAMES.map((name, c) => {
-    const li = document.createElement('li');
-    const [r, g, b, a] = PALETTE.subarray(4 * c, 4 * c + 4);
-    const sw = document.createElement('span');
-    sw.className = a === 0 ? 'swatch clear' : 'swatch';
-    if (a) sw.style.background = `rgb(${r} ${g} ${b})`;
-    const label = document.createElement('span');
-    label.className = 'name';
-    label.textContent = name;
-    const pct = document.createElement('span');
-    pct.className = 'num';
-    pct.textContent = `${((share[c] / n) * 100).toFixed(0)}%`;
-    pct.title = 'share of the pixels predicted as this class';
-    const iou = document.createElement('span');
-    iou.className = 'num';
-    const v = score?.perClass[c];
-    iou.textContent = score ? (v === null ? 'IoU –' : `IoU ${v.toFixed(2)}`) : '';
-    li.append(sw, label, pct, iou);
-    return li;
-  }));
+  if (has) paintMask(cnn, ui.truth, ui.input, { width: ui.input.width, height: ui.input.height, classes: current.truth }, paintOptions());
 }
 
 /** Segments again at the next frame (at most once per frame, for live updates while drawing). */
@@ -347,107 +294,15 @@ function scheduleSegment() {
 
 // ---- drawing ----------------------------------------------------------------------------------------------------
 
-let tool = 'circle';
-let ink = INK[0];
-let drag = null; // { start: [x, y], last: [x, y], snapshot: ImageData }
-
-for (const colour of INK) {
-  const b = document.createElement('button');
-  b.type = 'button';
-  b.className = 'swatch-button';
-  b.style.background = colour;
-  b.title = colour;
-  b.setAttribute('aria-pressed', String(colour === ink));
-  b.setAttribute('aria-label', `colour ${colour}`);
-  b.addEventListener('click', () => {
-    ink = colour;
-    for (const o of ui.colours.children) o.setAttribute('aria-pressed', String(o === b));
-  });
-  ui.colours.append(b);
-}
-ui.tools.addEventListener('click', (e) => {
-  const b = e.target.closest('button[data-tool]');
-  if (!b) return;
-  tool = b.dataset.tool;
-  for (const o of ui.tools.querySelectorAll('button')) o.setAttribute('aria-pressed', String(o === b));
+setupDrawing({
+  canvas: ui.input, tools: ui.tools, colours: ui.colours, drawSize: DRAW_SIZE, onChange: scheduleSegment,
+  // Drawing turns a scene or an image into a drawing: its ground truth no longer applies.
+  onStart() {
+    if (current?.kind === 'drawing') return;
+    const what = current?.kind === 'scene' ? `scene ${current.seed}` : 'your image';
+    current = { kind: 'drawing', label: `Your drawing on ${what}, ${ui.input.width}×${ui.input.height} pixels` };
+  },
 });
-
-function canvasPoint(e) {
-  const r = ui.input.getBoundingClientRect();
-  return [((e.clientX - r.left) * ui.input.width) / r.width, ((e.clientY - r.top) * ui.input.height) / r.height];
-}
-
-/** Drawing turns a scene or an image into a drawing: its ground truth no longer applies. */
-function startDrawing() {
-  if (current?.kind === 'drawing') return;
-  const what = current?.kind === 'scene' ? `scene ${current.seed}` : 'your image';
-  current = { kind: 'drawing', label: `Your drawing on ${what}, ${ui.input.width}×${ui.input.height} pixels` };
-}
-
-function drawShape(from, to) {
-  const g = inputCtx;
-  const unit = ui.input.width / DRAW_SIZE; // sizes in drawing-canvas pixels
-  g.fillStyle = g.strokeStyle = ink;
-  g.imageSmoothingEnabled = true;
-  const [x0, y0] = from;
-  const [x1, y1] = to;
-  g.beginPath();
-  if (tool === 'circle') {
-    g.arc(x0, y0, Math.max(2 * unit, Math.hypot(x1 - x0, y1 - y0)), 0, 2 * Math.PI);
-    g.fill();
-  } else if (tool === 'rectangle') {
-    g.rect(Math.min(x0, x1), Math.min(y0, y1), Math.max(2 * unit, Math.abs(x1 - x0)), Math.max(2 * unit, Math.abs(y1 - y0)));
-    g.fill();
-  } else if (tool === 'triangle') {
-    // Apex at the start point's row, centred; base along the pointer's row.
-    g.moveTo((x0 + x1) / 2, y0);
-    g.lineTo(x1, y1);
-    g.lineTo(x0, y1);
-    g.closePath();
-    g.fill();
-  }
-}
-
-ui.input.addEventListener('pointerdown', (e) => {
-  if (e.button !== 0) return;
-  e.preventDefault();
-  ui.input.setPointerCapture(e.pointerId);
-  startDrawing();
-  const p = canvasPoint(e);
-  drag = { start: p, last: p, snapshot: inputCtx.getImageData(0, 0, ui.input.width, ui.input.height) };
-  if (tool === 'brush') brushTo(p);
-  else drawShape(p, p);
-  scheduleSegment();
-});
-ui.input.addEventListener('pointermove', (e) => {
-  if (!drag) return;
-  if (tool === 'brush') {
-    for (const ev of e.getCoalescedEvents?.() ?? [e]) brushTo(canvasPoint(ev));
-  } else {
-    inputCtx.putImageData(drag.snapshot, 0, 0); // the shape follows the pointer until it is released
-    drawShape(drag.start, canvasPoint(e));
-  }
-  scheduleSegment();
-});
-const endDrag = () => {
-  if (!drag) return;
-  drag = null;
-  scheduleSegment();
-};
-ui.input.addEventListener('pointerup', endDrag);
-ui.input.addEventListener('pointercancel', endDrag);
-
-function brushTo(p) {
-  const g = inputCtx;
-  g.strokeStyle = ink;
-  g.lineWidth = 14 * (ui.input.width / DRAW_SIZE);
-  g.lineCap = g.lineJoin = 'round';
-  g.beginPath();
-  g.moveTo(...drag.last);
-  g.lineTo(...p);
-  g.stroke();
-  drag.last = p;
-}
 
 ui.clear.addEventListener('click', () => {
   clearDrawing();
@@ -459,7 +314,7 @@ ui.clear.addEventListener('click', () => {
 async function openFile(file) {
   if (!file) return;
   if (document.body.dataset.state !== 'ready') {
-    showError(`wait until the page is ready (it is ${document.body.dataset.state}) before opening an image`);
+    showError(`wait until the page is ready (it is ${document.body.dataset.state}) before opening an image`, { transient: true });
     return;
   }
   clearError();
@@ -513,6 +368,9 @@ ui.arch.addEventListener('change', () => selectModel(ui.arch.value).catch(fail))
 // ---- fine-tuning ------------------------------------------------------------------------------------------------
 
 function readTuneOptions() {
+  for (const el of ui.tuneForm.querySelectorAll('input')) {
+    if (!el.checkValidity()) throw new Error(`${el.labels[0]?.textContent.trim() ?? el.id}: ${el.validationMessage}`);
+  }
   const count = Number(ui.tuneCount.value);
   const epochs = Number(ui.tuneEpochs.value);
   const batchSize = Number(ui.tuneBatch.value);
@@ -525,8 +383,8 @@ function readTuneOptions() {
 }
 
 /**
- * Progress of one fine-tune, fed after each batch by the worker's messages or by fit's callback in the page: tuneLogs,
- * the progress line (debiased moving averages of loss and mean IoU, scenes per second) and the meter.
+ * Progress of one fine-tune, fed after each batch: tuneLogs, the progress line (debiased moving averages of loss and
+ * mean IoU, scenes per second) and the meter.
  */
 function tuneProgress({ count, epochs, batchSize }) {
   const batches = Math.ceil(count / batchSize);
@@ -535,7 +393,11 @@ function tuneProgress({ count, epochs, batchSize }) {
     total: batches * epochs,
     done: 0,
     t0: performance.now(),
-    start() { p.t0 = performance.now(); }, // once the scenes are made
+    start(where) { // once the scenes are made
+      p.t0 = performance.now();
+      tunedIn = where;
+      ui.progress.textContent = `Training in ${where === 'worker' ? 'a worker' : 'the page'}…`;
+    },
     seconds: () => (performance.now() - p.t0) / 1000,
     batch(epoch, batch, logs) {
       p.done++;
@@ -548,158 +410,88 @@ function tuneProgress({ count, epochs, batchSize }) {
       const rate = (p.done * batchSize) / p.seconds();
       ui.progress.textContent = `epoch ${epoch + 1}/${epochs} · batch ${batch + 1}/${batches} · ` +
         `loss ${(ema.loss / debias).toFixed(3)} · mIoU ${(ema.miou / debias).toFixed(3)} · ${rate.toFixed(0)} scenes/s`;
-      ui.meter.style.width = `${((100 * p.done) / p.total).toFixed(1)}%`;
+      ui.meter.value = p.done / p.total;
     },
   };
   return p;
-}
-
-/**
- * Fine-tunes a copy of `m` in a module worker (fine-tune-worker.js), so that the page keeps answering while it trains;
- * resolves to { trained, history } with `trained` a new model (`m` itself when stopped before training began),
- * to { cancelled: true } when fail() ended it, or to null when no worker could be started.
- */
-function tuneInWorker(m, run, signal, progress) {
-  const bytes = m.save();
-  let worker;
-  try {
-    worker = new Worker(WORKER_URL, { type: 'module' });
-  } catch (err) {
-    console.warn(`fine-tuning in the page: could not start a module worker (${err.message})`);
-    return Promise.resolve(null);
-  }
-  return new Promise((resolve, reject) => {
-    let heard = false;
-    let training = false;
-    let settled = false;
-    const finish = (settle, value) => {
-      if (settled) return;
-      settled = true;
-      signal.removeEventListener('abort', stop);
-      worker.terminate();
-      if (cancelWorker === cancel) cancelWorker = null;
-      settle(value);
-    };
-    // Stop before training began (scenes still being made, or a worker stuck loading): nothing to wait for, the page
-    // keeps its model. Once it trains, the worker stops after the batch in progress and sends what it has.
-    function stop() {
-      if (training) worker.postMessage({ type: 'stop' });
-      else finish(resolve, { trained: m, history: null });
-    }
-    // fail() ends a run whose page has given up on it (an unexpected error elsewhere, already shown).
-    const cancel = () => finish(resolve, { cancelled: true });
-    cancelWorker = cancel;
-    signal.addEventListener('abort', stop);
-    worker.onmessage = ({ data }) => {
-      heard = true;
-      if (settled) return;
-      if (data.type === 'training') {
-        training = true;
-        tunedIn = 'worker';
-        progress.start();
-      } else if (data.type === 'batch') {
-        progress.batch(data.epoch, data.batch, data.logs);
-      } else if (data.type === 'done') {
-        cnn.loadModel(data.bytes).then((trained) => {
-          if (settled) trained.dispose(); // cancelled while loading
-          else finish(resolve, { trained, history: data.history });
-        }, (err) => finish(reject, err));
-      } else if (data.type === 'error') {
-        finish(reject, new Error(data.message));
-      }
-    };
-    // An error before the worker said anything means it could not start (a browser without module workers, or its
-    // script failed to load): the caller trains in the page instead. Later ones are the run's own.
-    worker.onerror = (e) => {
-      e.preventDefault();
-      if (heard) {
-        finish(reject, new Error(e.message || 'the fine-tune worker stopped with an error'));
-      } else {
-        console.warn(`fine-tuning in the page: the module worker did not start (${e.message || 'no message'})`);
-        finish(resolve, null);
-      }
-    };
-    try {
-      worker.postMessage({ type: 'start', bytes, run }, [bytes.buffer]);
-    } catch (err) {
-      finish(reject, err);
-    }
-    // An abort event does not reach listeners added after it fired: Stop pressed while the page was getting ready.
-    if (signal.aborted) stop();
-  });
-}
-
-/** The fallback: the same run on the page's thread, which then freezes for one batch at a time. */
-async function tuneInPage(m, run, signal, progress) {
-  tunedIn = 'page';
-  const history = await fineTuneModel(m, run, {
-    signal,
-    onTraining: progress.start,
-    async onBatch(epoch, batch, logs) {
-      progress.batch(epoch, batch, logs);
-      // fit yields to the event loop between batches, but a busy page may get no frame painted; wait for one (not in
-      // a hidden tab, where animation frames do not come).
-      if (!document.hidden) await nextFrame();
-    },
-  });
-  return { trained: m, history };
 }
 
 // Peak 0.0003: the shipped models are trained to convergence and Adam starts fine-tuning with fresh moments, so its
 // first steps move every weight by about the learning rate; at 0.001 one epoch on 640 new scenes took the shipped FCN
 // from 0.872 to 0.852 held-out mean IoU, at 0.0003 it holds (0.870; SegNet 0.893 -> 0.895).
 const FINE_TUNE_PEAK = 0.0003;
-ui.tuneLr.value = String(FINE_TUNE_PEAK); // the form's default: one source for the page and for fineTune()
+const FINE_TUNE_SCENES = 320; // 20 batches of 16: a multiple of the form's step
+ui.tuneLr.value = String(FINE_TUNE_PEAK); // the form's defaults: one source for the page and for fineTune()
+ui.tuneCount.value = String(FINE_TUNE_SCENES);
 
 /**
- * Trains the loaded model on `count` new generated scenes (fine-tune-worker.js's fineTune: recipes.train with Adam,
- * one-cycle schedule up to `peakLearningRate`) in a worker, or in the page without one; then puts the trained model in
- * place, measures it on the held-out scenes and segments the input again.
+ * Trains the loaded model on `count` new generated scenes (recipes/segmentation.js's train: Adam, one-cycle schedule
+ * up to `peakLearningRate`) in a worker, or in the page without one; then puts the trained model in place, measures
+ * it on the held-out scenes and segments the input again. Stop before the first batch leaves the model as it was.
  */
-async function fineTune({ count = 200, epochs = 1, batchSize = 16, peakLearningRate = FINE_TUNE_PEAK } = {}) {
+async function fineTune({ count = FINE_TUNE_SCENES, epochs = 1, batchSize = 16, peakLearningRate = FINE_TUNE_PEAK } = {}) {
   if (document.body.dataset.state !== 'ready') throw new Error(`fineTune: the page is ${document.body.dataset.state}, not ready`);
   const entry = shipped.get(arch);
   const m = model;
   clearError();
   setState('busy');
-  abort = new AbortController();
+  const stop = new AbortController();
+  abort = stop;
+  runGivenUp = false;
   tuneLogs = [];
   tuneRuns++;
   tunedIn = null;
-  ui.progress.textContent = `Generating ${count} scenes…`;
-  ui.meter.style.width = '0%';
-  await new Promise((r) => setTimeout(r, 20)); // let the status paint
+  ui.progress.textContent = `Starting a worker and generating ${count} scenes…`;
+  ui.meter.removeAttribute('value'); // indeterminate until the first batch
   const run = {
     arch, size: SIZE, count, epochs, batchSize, peakLearningRate,
     sceneSeed: 10_000 * (tuneRuns + 1), // new scenes every run, none of them seen in training or shown as scenes
     fitSeed: tuneRuns,
   };
   const progress = tuneProgress(run);
-  const { trained, history, cancelled } = await tuneInWorker(m, run, abort.signal, progress) ??
-    await tuneInPage(m, run, abort.signal, progress);
-  if (cancelled) return null; // fail() gave up on this run and has shown why
-  if (trained !== m) {
-    entry.model = model = trained;
-    m.dispose();
+  let out;
+  try {
+    out = await runFineTune(cnn, m, run, {
+      signal: stop.signal,
+      onTraining: progress.start,
+      onBatch: progress.batch,
+      onWorker: (w) => { tuneWorker = w; },
+    });
+  } catch (err) {
+    if (runGivenUp) return null; // fail() ended this run and has shown why
+    throw err;
   }
-  const stopped = abort.signal.aborted;
+  if (runGivenUp) {
+    if (out.trained !== m) out.trained.dispose();
+    return null;
+  }
   abort = null;
   const { done, total } = progress;
   const seconds = progress.seconds();
+  if (out.trained === m) { // stopped before the first batch: nothing changed
+    ui.progress.textContent = 'Stopped before training started: the model is unchanged.';
+    ui.meter.value = 0;
+    setState('ready');
+    segmentInput();
+    return { stopped: true, batches: 0, total, seconds: 0, logs: tuneLogs, history: null, heldOut: entry.heldOut, ranIn: null };
+  }
+  entry.model = model = out.trained;
+  m.dispose();
+  const stopped = stop.signal.aborted;
   entry.tuned = true;
   entry.before ??= entry.heldOut;
-  const summary = `${stopped ? 'Stopped' : 'Fine-tuned'} after ${done} of ${total} batches (${done * batchSize > count * epochs ? count * epochs : done * batchSize} scenes) in ${seconds.toFixed(1)} s`;
+  const scenes = Math.min(count * epochs, done * batchSize);
+  const summary = `${stopped ? 'Stopped' : 'Fine-tuned'} after ${done} of ${total} batches (${scenes} scenes) in ` +
+    `${seconds.toFixed(1)} s in ${out.ranIn === 'worker' ? 'a worker' : 'the page'}`;
   ui.progress.textContent = `${summary}. Measuring on held-out scenes…`;
-  ui.heldout.textContent = 'measuring…';
-  entry.heldOut = await heldOutScore(model);
+  entry.heldOut = await measure(model);
   showHeldOut(entry);
   showModelInfo(entry);
   const lastLog = tuneLogs.at(-1);
-  ui.progress.textContent = `${summary}; last batch: loss ${lastLog ? lastLog.loss.toFixed(3) : '–'}, ` +
-    `mIoU ${lastLog ? lastLog.meanIoU.toFixed(3) : '–'}.`;
+  ui.progress.textContent = `${summary}; last batch: loss ${lastLog.loss.toFixed(3)}, mIoU ${lastLog.meanIoU.toFixed(3)}.`;
   setState('ready');
   segmentInput();
-  return { stopped, batches: done, total, seconds, logs: tuneLogs, history, heldOut: entry.heldOut, ranIn: tunedIn };
+  return { stopped, batches: done, total, seconds, logs: tuneLogs, history: out.history, heldOut: entry.heldOut, ranIn: out.ranIn };
 }
 
 ui.tuneForm.addEventListener('submit', (e) => {
@@ -708,7 +500,7 @@ ui.tuneForm.addEventListener('submit', (e) => {
   try {
     options = readTuneOptions();
   } catch (err) {
-    showError(err);
+    showError(err, { transient: true });
     return;
   }
   fineTune(options).catch(fail);
@@ -723,6 +515,7 @@ ui.reset.addEventListener('click', async () => {
     entry.model.dispose();
     Object.assign(entry, { model: fresh, tuned: false, heldOut: null, before: undefined });
     ui.progress.textContent = 'Not fine-tuned yet.';
+    ui.meter.value = 0;
     await selectModel(arch);
   } catch (err) {
     fail(err);
@@ -746,7 +539,9 @@ window.__seg = {
   get arch() { return arch; },
   get tuneLogs() { return tuneLogs; },
   get tunedIn() { return tunedIn; },
+  get tuneWorker() { return tuneWorker; },
   get heldOut() { return shipped.get(arch)?.heldOut ?? null; },
+  get download() { const e = shipped.get(arch); return e ? downloadInfo(e) : null; },
   get current() { return current && { kind: current.kind, seed: current.seed, hasTruth: !!current.truth }; },
   palette: Array.from(PALETTE),
   classNames: [...CLASS_NAMES],
