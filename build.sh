@@ -98,6 +98,19 @@ if command -v clang >/dev/null 2>&1 && stale build/native/fuzz_graph c tests/fuz
   fi
   rm -rf "$probe"
 fi
+# ... and its 32-bit twin (size_t as in wasm32), when the i386 runtimes are there (Debian: libc6-dev-i386,
+# lib32stdc++-12-dev).
+if [ -e build/native/fuzz_graph ] && stale build/native/fuzz_graph_m32 c tests/fuzz/fuzz_graph.c build.sh; then
+  probe=$(mktemp -d)
+  printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \
+    'int LLVMFuzzerTestOneInput(const uint8_t* d, size_t n) { (void)d; (void)n; return 0; }' > "$probe/probe.c"
+  if clang -m32 -fsanitize=fuzzer,address,undefined "$probe/probe.c" -o "$probe/probe" >/dev/null 2>&1; then
+    say "building build/native/fuzz_graph_m32 (clang -m32, libFuzzer + ASan/UBSan)"
+    clang -m32 "${FUZZ_FLAGS[@]}" tests/fuzz/fuzz_graph.c "${SOURCES[@]}" -lm -o build/native/fuzz_graph_m32 ||
+      die "32-bit build of the fuzz target failed"
+  fi
+  rm -rf "$probe"
+fi
 
 if [ -f tools/prepare-mnist.js ]; then node tools/prepare-mnist.js || die "preparing MNIST data failed"; fi
 say "ok"

@@ -110,6 +110,7 @@ int cnn_window_out(int in, int k, int stride, int dilation, int padding, int* pa
 }
 
 void cnn_graph_forward(cnn_model* m, int n, int training) {
+    assert(n >= 1 && n <= m->capacity); /* the public entry points checked the batch */
     for (int i = 0; i < m->n_nodes; i++) {
         cnn_node* node = &m->nodes[i];
         if (node->ops->forward) node->ops->forward(m, node, n, training);
@@ -119,6 +120,7 @@ void cnn_graph_forward(cnn_model* m, int n, int training) {
 /* Zeroes every gradient (they accumulate), then walks from start_node back to the inputs. The gradient of
  * start_node itself has been written by the loss after this zeroing. */
 void cnn_graph_backward(cnn_model* m, int n, int start_node) {
+    assert(start_node >= 0 && start_node < m->n_nodes && m->with_grads && n <= m->capacity);
     for (int i = start_node; i >= 0; i--) {
         cnn_node* node = &m->nodes[i];
         if (node->ops->backward) node->ops->backward(m, node, n);
