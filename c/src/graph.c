@@ -7,8 +7,13 @@
 
 static int grow(void** items, int* cap, int needed, size_t item_size) {
     if (needed <= *cap) return 1;
-    int new_cap = *cap ? *cap * 2 : 16;
-    while (new_cap < needed) new_cap *= 2;
+    int new_cap = *cap ? *cap : 16;
+    while (new_cap < needed) {
+        if (new_cap > INT32_MAX / 2) return 0;
+        new_cap *= 2;
+    }
+    /* Checked in 64 bits: in wasm32 the array of nodes would wrap size_t long before int overflows. */
+    if (!cnn_size_fits(cnn_size_mul((uint64_t)new_cap, item_size))) return 0;
     void* grown = realloc(*items, (size_t)new_cap * item_size);
     if (!grown) return 0;
     memset((char*)grown + (size_t)*cap * item_size, 0, (size_t)(new_cap - *cap) * item_size);
