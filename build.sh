@@ -67,6 +67,22 @@ for test_src in tests/c/test_*.c; do
   fi
 done
 
+# The same tests in a 32-bit build (clang -m32, ASan/UBSan), where size_t is 32 bits as in wasm32: a size that wraps
+# there (issue 12) fails natively too. Needs i386 runtimes (Debian: libc6-dev-i386); skipped quietly without them.
+M32_FLAGS=(-m32 -O1 -g -std=c11 -Wall -Wextra -fno-omit-frame-pointer -fsanitize=address,undefined
+           -fno-sanitize-recover=undefined -Ic/include -Ic/src)
+m32_works() {
+  local probe; probe=$(mktemp -d)
+  printf '%s\n' '#include <stdint.h>' '#include <stdlib.h>' 'int main(void) { return (int)sizeof(size_t) - 4; }' > "$probe/p.c"
+  clang "${M32_FLAGS[@]}" "$probe/p.c" -o "$probe/p" >/dev/null 2>&1 && "$probe/p"; local ok=$?
+  rm -rf "$probe"; return $ok
+}
+if command -v clang >/dev/null 2>&1 && stale build/native/test_model_m32 c tests/c/test_model.c build.sh && m32_works; then
+  say "building build/native/test_model_m32 (clang -m32, ASan/UBSan)"
+  clang "${M32_FLAGS[@]}" tests/c/test_model.c "${SOURCES[@]}" -lm -o build/native/test_model_m32 ||
+    die "32-bit build of test_model failed"
+fi
+
 # libFuzzer target of the public API (tests/fuzz), when clang with libFuzzer is installed (Debian: clang and
 # libclang-rt-14-dev); skipped quietly otherwise, and tests/native.test.js then skips the fuzz run.
 FUZZ_FLAGS=(-g -O1 -std=c11 -Wall -Wextra -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -79,6 +95,19 @@ if command -v clang >/dev/null 2>&1 && stale build/native/fuzz_graph c tests/fuz
     say "building build/native/fuzz_graph (clang, libFuzzer + ASan/UBSan)"
     clang "${FUZZ_FLAGS[@]}" tests/fuzz/fuzz_graph.c "${SOURCES[@]}" -lm -o build/native/fuzz_graph ||
       die "build of the fuzz target failed"
+  fi
+  rm -rf "$probe"
+fi
+# ... and its 32-bit twin (size_t as in wasm32), when the i386 runtimes are there (Debian: libc6-dev-i386,
+# lib32stdc++-12-dev).
+if [ -e build/native/fuzz_graph ] && stale build/native/fuzz_graph_m32 c tests/fuzz/fuzz_graph.c build.sh; then
+  probe=$(mktemp -d)
+  printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \
+    'int LLVMFuzzerTestOneInput(const uint8_t* d, size_t n) { (void)d; (void)n; return 0; }' > "$probe/probe.c"
+  if clang -m32 -fsanitize=fuzzer,address,undefined "$probe/probe.c" -o "$probe/probe" >/dev/null 2>&1; then
+    say "building build/native/fuzz_graph_m32 (clang -m32, libFuzzer + ASan/UBSan)"
+    clang -m32 "${FUZZ_FLAGS[@]}" tests/fuzz/fuzz_graph.c "${SOURCES[@]}" -lm -o build/native/fuzz_graph_m32 ||
+      die "32-bit build of the fuzz target failed"
   fi
   rm -rf "$probe"
 fi

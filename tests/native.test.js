@@ -1,6 +1,7 @@
-// Runs the native engine test programs (built by build.sh with ASan/UBSan), and the kernel tests once more under
-// valgrind (a separate build without sanitizers) when valgrind is installed. Then fuzzes the public API for a bounded
-// time with the libFuzzer target build/native/fuzz_graph (built when clang with libFuzzer is installed), starting
+// Runs the native engine test programs (built by build.sh with ASan/UBSan; test_*_m32 are 32-bit builds, where size_t
+// is 32 bits as in wasm32), and the kernel tests once more under valgrind (a separate build without sanitizers) when
+// valgrind is installed. Then fuzzes the public API for a bounded time with the libFuzzer target build/native/fuzz_graph
+// (built when clang with libFuzzer is installed) and its 32-bit twin fuzz_graph_m32 (for half the time), starting
 // from a copy of tests/fuzz/corpus (seeds and reproducers of fixed bugs); CNN_FUZZ_SECONDS changes the time (20).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,24 +35,27 @@ for (const name of programs) {
   });
 }
 
-const fuzzer = `${dir}/fuzz_graph`;
-test('fuzz the public API (libFuzzer, ASan/UBSan/LeakSanitizer)', {
-  skip: existsSync(fuzzer) ? false
-    : 'build/native/fuzz_graph not built: needs clang with libFuzzer (Debian packages clang, libclang-rt-14-dev)',
-}, () => {
-  const seconds = Number(process.env.CNN_FUZZ_SECONDS ?? 20);
-  const work = mkdtempSync(join(tmpdir(), 'wasm-cnn-fuzz-'));
-  cpSync(`${root}tests/fuzz/corpus`, `${work}/corpus`, { recursive: true });
-  const run = spawnSync(fuzzer, [`-max_total_time=${seconds}`, '-rss_limit_mb=1024', '-timeout=10',
-    `-artifact_prefix=${work}/`, '-print_final_stats=1', `${work}/corpus`],
-  { encoding: 'utf8', timeout: (seconds + 120) * 1000 });
-  const log = `${run.stdout}\n${run.stderr}`.trim().split('\n');
-  const artifacts = readdirSync(work).filter((f) => f !== 'corpus');
-  const report = [...log.filter((l) => /ERROR|SUMMARY|runtime error|fuzz_graph:/.test(l)).slice(0, 10),
-    ...log.slice(-12)].join('\n');
-  // On failure the work directory stays, with the crashing input (reproduce: build/native/fuzz_graph <file>).
-  assert.equal(run.status, 0, `fuzz_graph failed; artifacts in ${work}: ${artifacts.join(', ') || 'none'}\n${report}`);
-  const stats = log.filter((l) => /^stat::(number_of_executed_units|average_exec_per_sec)/.test(l));
-  console.log(`fuzz_graph: ${stats.map((l) => l.replace('stat::', '').replace(/:\s+/, ' ')).join(', ')}`);
-  rmSync(work, { recursive: true, force: true });
-});
+for (const [name, share] of [['fuzz_graph', 1], ['fuzz_graph_m32', 0.5]]) {
+  const fuzzer = `${dir}/${name}`;
+  test(`fuzz the public API with ${name} (libFuzzer, ASan/UBSan/LeakSanitizer)`, {
+    skip: existsSync(fuzzer) ? false
+      : `build/native/${name} not built: needs clang with libFuzzer (Debian packages clang, libclang-rt-14-dev; ` +
+        'for the 32-bit build also libc6-dev-i386, lib32stdc++-12-dev)',
+  }, () => {
+    const seconds = Math.max(1, Math.round(Number(process.env.CNN_FUZZ_SECONDS ?? 20) * share));
+    const work = mkdtempSync(join(tmpdir(), 'wasm-cnn-fuzz-'));
+    cpSync(`${root}tests/fuzz/corpus`, `${work}/corpus`, { recursive: true });
+    const run = spawnSync(fuzzer, [`-max_total_time=${seconds}`, '-rss_limit_mb=1024', '-timeout=10',
+      `-artifact_prefix=${work}/`, '-print_final_stats=1', `${work}/corpus`],
+    { encoding: 'utf8', timeout: (seconds + 120) * 1000 });
+    const log = `${run.stdout}\n${run.stderr}`.trim().split('\n');
+    const artifacts = readdirSync(work).filter((f) => f !== 'corpus');
+    const report = [...log.filter((l) => /ERROR|SUMMARY|runtime error|fuzz_graph:/.test(l)).slice(0, 10),
+      ...log.slice(-12)].join('\n');
+    // On failure the work directory stays, with the crashing input (reproduce: build/native/<fuzzer> <file>).
+    assert.equal(run.status, 0, `${name} failed; artifacts in ${work}: ${artifacts.join(', ') || 'none'}\n${report}`);
+    const stats = log.filter((l) => /^stat::(number_of_executed_units|average_exec_per_sec)/.test(l));
+    console.log(`${name}: ${stats.map((l) => l.replace('stat::', '').replace(/:\s+/, ' ')).join(', ')}`);
+    rmSync(work, { recursive: true, force: true });
+  });
+}

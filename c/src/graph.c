@@ -7,8 +7,13 @@
 
 static int grow(void** items, int* cap, int needed, size_t item_size) {
     if (needed <= *cap) return 1;
-    int new_cap = *cap ? *cap * 2 : 16;
-    while (new_cap < needed) new_cap *= 2;
+    int new_cap = *cap ? *cap : 16;
+    while (new_cap < needed) {
+        if (new_cap > INT32_MAX / 2) return 0;
+        new_cap *= 2;
+    }
+    /* Checked in 64 bits: in wasm32 the array of nodes would wrap size_t long before int overflows. */
+    if (!cnn_size_fits(cnn_size_mul((uint64_t)new_cap, item_size))) return 0;
     void* grown = realloc(*items, (size_t)new_cap * item_size);
     if (!grown) return 0;
     memset((char*)grown + (size_t)*cap * item_size, 0, (size_t)(new_cap - *cap) * item_size);
@@ -110,6 +115,7 @@ int cnn_window_out(int in, int k, int stride, int dilation, int padding, int* pa
 }
 
 void cnn_graph_forward(cnn_model* m, int n, int training) {
+    assert(n >= 1 && n <= m->capacity); /* the public entry points checked the batch */
     for (int i = 0; i < m->n_nodes; i++) {
         cnn_node* node = &m->nodes[i];
         if (node->ops->forward) node->ops->forward(m, node, n, training);
@@ -119,6 +125,7 @@ void cnn_graph_forward(cnn_model* m, int n, int training) {
 /* Zeroes every gradient (they accumulate), then walks from start_node back to the inputs. The gradient of
  * start_node itself has been written by the loss after this zeroing. */
 void cnn_graph_backward(cnn_model* m, int n, int start_node) {
+    assert(start_node >= 0 && start_node < m->n_nodes && m->with_grads && n <= m->capacity);
     for (int i = start_node; i >= 0; i--) {
         cnn_node* node = &m->nodes[i];
         if (node->ops->backward) node->ops->backward(m, node, n);

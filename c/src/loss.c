@@ -46,6 +46,7 @@ static double probability_ce_row(const float* p, const float* t, int c, float sc
 }
 
 int cnn_loss_compute(cnn_model* m, int n, int grads, float* stats) {
+    assert(m->capacity > 0 && m->labels && m->class_counts && n <= m->capacity);
     cnn_node* out = &m->nodes[m->output_node];
     const int c = out->c;
     const size_t rows = (size_t)n * (size_t)out->h * (size_t)out->w;

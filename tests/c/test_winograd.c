@@ -226,8 +226,7 @@ static void sweep_channels(void) {
 
 static void large_shapes(void) {
     static const struct { int n, h, w, cin, cout, same; } shapes[] = {
-        {1, 56, 56, 64, 64, 1}, /* ResNet-size layer: many chunks, 64 = 8 panels */
-        {1, 56, 56, 64, 64, 0},
+        {1, 56, 56, 64, 64, 1}, /* ResNet-size layer: many chunks, 64 = 8 panels ('valid' 64 -> 64: sweep_channels) */
         {3, 11, 9, 64, 64, 1},  /* batch 3: chunks spanning samples */
         {3, 56, 56, 3, 9, 0},   /* channel tails with many tiles */
     };
@@ -329,8 +328,17 @@ static void refusals(void) {
                y[255] != y[255], "forward with stride 2 refused, y untouched");
     EXPECT(cnn_f32_winograd_backward_data(&ok_g, 4, 2, x, u, NULL, ws) == CNN_STATUS_INVALID_ARG, "NULL dx");
     EXPECT(cnn_f32_winograd_preferred(&g, 4) == 0, "not preferred for stride 2");
+    /* The measured rule: F4 from 8×8 outputs, F2 below, never for one input channel or 1-pixel outputs. */
+    g = geom_of(32, 56, 56, 64, 1);
+    EXPECT(cnn_f32_winograd_preferred(&g, 64) == 4, "F4 preferred for 56x56x64->64");
+    g = geom_of(1, 4, 4, 64, 1);
+    EXPECT(cnn_f32_winograd_preferred(&g, 64) == 2, "F2 preferred for 4x4x64->64");
+    g = geom_of(1, 3, 3, 64, 0);
+    EXPECT(cnn_f32_winograd_preferred(&g, 64) == 0, "not preferred for a 1x1 output");
+    g = geom_of(1, 28, 28, 1, 1);
+    EXPECT(cnn_f32_winograd_preferred(&g, 8) == 0, "not preferred for one input channel");
 #undef EXPECT
-    if (all) report(1, "winograd refusals: unsupported geometry, 64-bit overflow, NULL buffers, bad direction");
+    if (all) report(1, "winograd refusals: unsupported geometry, 64-bit overflow, NULL buffers, bad direction; preferred rule");
 }
 
 int main(void) {

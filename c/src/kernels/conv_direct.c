@@ -46,11 +46,14 @@ static void ukernel_conv(int kh, int seg, size_t ky_step, const float* const* ro
     cnn_v4f acc[GEMM_MR][2];
     const cnn_v4f bias0 = cnn_v4f_load(bias), bias1 = cnn_v4f_load(bias + 4);
     for (int r = 0; r < GEMM_MR; r++) acc[r][0] = bias0, acc[r][1] = bias1;
-    const float* r0 = rows[0];
-    const float* r1 = rows[1];
-    const float* r2 = rows[2];
-    const float* r3 = rows[3];
-    for (int ky = 0; ky < kh; ky++, r0 += ky_step, r1 += ky_step, r2 += ky_step, r3 += ky_step) {
+    /* Row pointers from a per-ky offset, never stepped past the last kernel row: with a large dilation that step
+     * would leave the allocation (and wrap the address space in 32 bits, found by fuzz_graph_m32). */
+    for (int ky = 0; ky < kh; ky++) {
+        const size_t at = (size_t)ky * ky_step;
+        const float* r0 = rows[0] + at;
+        const float* r1 = rows[1] + at;
+        const float* r2 = rows[2] + at;
+        const float* r3 = rows[3] + at;
         for (int k = 0; k < seg; k++, b += GEMM_NR) {
             const cnn_v4f b0 = cnn_v4f_load(b), b1 = cnn_v4f_load(b + 4);
             cnn_v4f av = cnn_v4f_load_splat(r0 + k);

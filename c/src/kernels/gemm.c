@@ -20,6 +20,8 @@
 #include "kernels/kernels.h"
 #include "simd.h"
 
+#include <assert.h>
+#include <stdint.h>
 #include <string.h>
 
 
@@ -144,6 +146,8 @@ void cnn_f32_gemm__simd(int M, int N, int K,
                         const float* B, int ldb, int trans_b,
                         float* C, int ldc, int accumulate, float* workspace) {
     if (M <= 0 || N <= 0) return;
+    assert(lda >= (trans_a ? M : K) && ldb >= (trans_b ? K : N) && ldc >= N);
+    assert(K <= 0 || ((uintptr_t)workspace & 15u) == 0); /* the packed panels are read with aligned vector loads */
     if (K <= 0) {
         if (!accumulate)
             for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof(float));

@@ -19,7 +19,7 @@
 #include "simd.h"
 
 #ifndef WINO_CHUNK_FLOATS
-#define WINO_CHUNK_FLOATS (48 * 1024) /* 192 KiB of V + M per chunk: measured in bench_winograd.c */
+#define WINO_CHUNK_FLOATS (16 * 1024) /* 64 KiB of V + M per chunk: 8K-128K measured in bench_winograd.c, 16K best */
 #endif
 enum { WINO_MAX_ALPHA = 6, WINO_MAX_CHUNK = 512 };
 
@@ -162,10 +162,12 @@ int cnn_f32_winograd_transform_weights(int tile, int cin, int cout, const float*
     /* The GEMM's k (rows of U) and j (columns) in this orientation. */
     const int K = flipped ? cout : cin, J = flipped ? cin : cout, J8 = round_up8(J);
     const size_t pos_len = (size_t)K * J8;
-    /* One k and one 8-column panel at a time: the lane loops (jj) vectorise, and the 8 results of each position
-     * are one contiguous store. Columns past J get zero weights, hence zero U (the GEMM reads them). */
-    for (int k = 0; k < K; k++)
-        for (int j0 = 0; j0 < J8; j0 += 8) {
+    /* One 8-column panel and one k at a time: the lane loops (jj) vectorise, and the 8 results of each position
+     * are one contiguous store; k innermost makes every position's writes one sequential stream (k outermost ran
+     * 5x slower on 256 -> 256 channels, 9 MB of U). Columns past J get zero weights, hence zero U (the GEMM reads
+     * them). */
+    for (int j0 = 0; j0 < J8; j0 += 8)
+        for (int k = 0; k < K; k++) {
             double g[3][3][8], t[WINO_MAX_ALPHA][3][8];
             for (int ky = 0; ky < 3; ky++)
                 for (int kx = 0; kx < 3; kx++) {
@@ -522,7 +524,15 @@ int cnn_f32_winograd_backward_data__ref(const cnn_conv_geom* g, int N, int tile,
     return run(g, N, tile, CNN_WINOGRAD_BACKWARD_DATA, dy, u_flipped, NULL, dx, workspace, 0);
 }
 
+/* Measured in Node 20 (wasm SIMD, tests/c/bench_winograd.c, batches 1 and 32) against the engine's im2col + GEMM /
+ * direct path: F4 wins 2-5x wherever the output has a few full 4×4 tiles (8×8 and up: 56×56×64→64, 128×128×16→32,
+ * 32×32×16→16, 14×14×256→256, 16×16×8→8, 32×32×3→16); on 4×4 and 2×2 outputs F4 computes mostly discarded border
+ * (one 6×6 tile per 2×2 output) and F2 wins instead (2x at batch 32, even at batch 1); with one input channel
+ * (28×28×1→8) the transforms cost more than they save and the direct kernel stays. Independent of the batch size, so
+ * a plan and its run agree. */
 int cnn_f32_winograd_preferred(const cnn_conv_geom* g, int N) {
     if (cnn_f32_winograd_check(g, N, 4) != CNN_STATUS_OK) return 0;
-    return 0; /* filled in from bench_winograd.c's measurements */
+    if (g->c < 3 || N < 8) return 0;
+    const int edge = g->oh < g->ow ? g->oh : g->ow;
+    return edge >= 8 ? 4 : edge >= 2 ? 2 : 0;
 }

@@ -58,7 +58,8 @@ int cnn_f32_winograd_transform_weights(int tile, int cin, int cout, const float*
 int cnn_f32_winograd_workspace_floats(const cnn_conv_geom* g, int N, int tile, int direction, uint64_t* floats);
 
 /* y (n×oh×ow×N) = conv(x (n×h×w×c), w) + bias (N floats, may be NULL); u from transform_weights(flipped = 0).
- * Every element of y is written. */
+ * Every element of y is written. x and y must not overlap. Tiles are independent: a threaded caller can split the
+ * tile range across threads (each with its own workspace) and get bit-identical results for any thread count. */
 int cnn_f32_winograd_forward__simd(const cnn_conv_geom* g, int N, int tile, const float* x, const float* u,
                                    const float* bias, float* y, float* workspace);
 int cnn_f32_winograd_forward__ref(const cnn_conv_geom* g, int N, int tile, const float* x, const float* u,

@@ -96,6 +96,7 @@ static void conv_forward(cnn_model* m, cnn_node* node, int n, int training) {
         int rows = cnn_patch_chunk_rows(K, M);
         float* cols = scratch;
         float* gemm_ws = scratch + cnn_patch_chunk_floats(rows, K);
+        assert(cnn_patch_chunk_floats(rows, K) + cnn_f32_gemm_workspace_floats(rows, N, K) <= m->scratch_floats);
         for (int row0 = 0; row0 < M; row0 += rows) {
             int r = M - row0 < rows ? M - row0 : rows;
             cnn_f32_im2col(&g, in->out, row0, r, cols);
