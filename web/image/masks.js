@@ -2,7 +2,7 @@
 import { CnnError } from '../core/errors.js';
 import { checkOptions } from '../core/options.js';
 import { Tensor, describe } from '../core/tensor.js';
-import { isTypeOf, isBytes, checkSize, makeImage, readPixels } from './pixels.js';
+import { isTypeOf, isBytes, checkSize, makeImage, readPixels, get2d } from './pixels.js';
 import { DEFAULT_PALETTE } from './palette.js';
 import { nearestTaps } from './resize.js';
 

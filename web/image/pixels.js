@@ -120,7 +120,7 @@ export function makeImage(data, width, height) {
   return hasType('ImageData') ? new ImageData(data, width, height) : { width, height, data };
 }
 
-function get2d(canvas, what) {
+export function get2d(canvas, what) {
   let ctx = null;
   try { ctx = canvas.getContext('2d'); } catch { /* handled below */ }
   if (!ctx) throw new CnnError(`${what}: could not get a 2D context from the canvas (it has a WebGL or bitmaprenderer context, or its control was transferred to a worker)`);
