@@ -565,7 +565,7 @@ async function main() {
       await tf.setBackend('wasm'); // benchTraining builds its tfjs model, then moves to the cpu backend
       training = await benchTraining(data);
     }
-    log(`## LeNet-5 (demos/mnist/data.js lenet5: conv 6@5x5 same, maxpool, conv 16@5x5, avgpool, dense 120, dropout, dense 10), batch 64, ${data.source}`);
+    log(`## LeNet-5 (recipes/mnist.js lenet5: conv 6@5x5 same, maxpool, conv 16@5x5, avgpool, dense 120, dropout, dense 10), batch 64, ${data.source}`);
     log('');
     const rows = [];
     if (inference) {

@@ -120,7 +120,7 @@ describe('round trip', () => {
   });
 
   // docs/API.md: loadModel(bytes | ArrayBuffer | URL | path). 'http(s)://...' strings are fetched as URLs, and
-  // demos/mnist/data.js accepts 'file:' strings; loadModel reads a 'file:///...' string as a relative path.
+  // recipes/mnist.js accepts 'file:' strings; loadModel reads a 'file:///...' string as a relative path.
   test("a 'file:///...' URL string loads like the URL object", async () => {
     const m = cnn.sequential({ seed: 2, layers: [L.dense({ inputShape: [3], units: 2 })] });
     const path = join(dir, 'url-string.wcnn');

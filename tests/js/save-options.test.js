@@ -84,11 +84,62 @@ test('quantize float16 / uint8: smaller files, weights within their precision, p
   m.dispose(); x.dispose(); y.dispose();
 });
 
-test('version 1 files still load (the shipped demo models were written as version 1)', async () => {
+/** A version 1 file of the same model: no encoding fields, no encoding names, version 1 (what 0.1 wrote). */
+function asVersion1(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const jsonLength = view.getUint32(8, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + jsonLength)));
+  for (const w of header.weights) delete w.encoding;
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const parts = [];
+  let at = 12 + ((jsonLength + 3) & ~3);
+  const count = view.getUint32(at, true); at += 4;
+  for (let t = 0; t < count; t++) {
+    const ndim = view.getUint32(at, true);
+    const dims = [];
+    for (let d = 0; d < ndim; d++) dims.push(view.getUint32(at + 4 + 4 * d, true));
+    const size = dims.reduce((a, b) => a * b, 1);
+    parts.push(bytes.subarray(at, at + 4 + 4 * ndim));           // ndim, dims
+    assert.equal(view.getUint32(at + 4 + 4 * ndim, true), 0);    // float32
+    parts.push(bytes.subarray(at + 8 + 4 * ndim, at + 8 + 4 * ndim + 4 * size));
+    at += 8 + 4 * ndim + 4 * size;
+  }
+  const padded = (json.length + 3) & ~3;
+  const out = new Uint8Array(12 + padded + 4 + parts.reduce((n, p) => n + p.length, 0) + 4);
+  const ov = new DataView(out.buffer);
+  ov.setUint32(0, view.getUint32(0, true), true);
+  ov.setUint32(4, 1, true);
+  ov.setUint32(8, json.length, true);
+  out.set(json, 12);
+  let o = 12 + padded;
+  ov.setUint32(o, count, true); o += 4;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  ov.setUint32(o, crc32(out.subarray(0, o)), true);
+  return out;
+}
+
+function crc32(bytes) {
+  let crc = 0xffffffff;
+  for (const b of bytes) {
+    crc ^= b;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? 0xedb88320 ^ (crc >>> 1) : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+test('version 1 files still load and predict bit-identically', async () => {
+  const { m, x } = trained(cnn.train.adam(0.01));
+  const v1 = asVersion1(m.save());
+  assert.equal(new DataView(v1.buffer).getUint32(4, true), 1);
+  const loaded = await cnn.loadModel(v1);
+  assert.deepEqual(loaded.predict(x).dataSync(), m.predict(x).dataSync());
+  assert.equal(loaded.compileConfig.loss, 'sparseCategoricalCrossentropy');
+  [m, loaded].forEach((model) => model.dispose());
+});
+
+test('the shipped demo models load (version 2, uint8 weights)', async () => {
   const bytes = new Uint8Array(readFileSync(new URL('../../demos/models/segnet-shapes.wcnn', import.meta.url)));
-  const version = new DataView(bytes.buffer, bytes.byteOffset).getUint32(4, true);
   const m = await cnn.loadModel(bytes);
-  assert.ok(version === 1 || version === 2);
   assert.deepEqual(m.outputShape, [null, 64, 64, 4]);
   m.dispose();
 });

@@ -28,3 +28,16 @@ test('web/index.d.ts: tests/types/usage.ts type-checks (lib DOM)', { skip, timeo
 test('web/index.d.ts: tests/types/usage.ts type-checks without the DOM lib', { skip, timeout: 120_000 }, () => {
   typeCheck('tests/types/tsconfig.node.json');
 });
+
+// An identifier a module uses but never declares or imports (a function left behind when code moved between files)
+// only fails at run time, on the path that reaches it. TypeScript's checker over the JavaScript finds every one.
+test('web/: no module uses a name it does not define or import', { skip, timeout: 120_000 }, () => {
+  const entries = ['web/index.js', 'web/node/index.js', 'web/onnx/index.js', 'web/worker/worker.js', 'bin/wasm-cnn.js'];
+  const result = spawnSync(process.execPath, [tsc, '--allowJs', '--checkJs', '--noEmit', '--skipLibCheck',
+    '--target', 'es2022', '--module', 'es2022', '--moduleResolution', 'bundler', '--lib', 'es2023,dom,webworker',
+    ...entries], { cwd: root, encoding: 'utf8' });
+  if (result.error) throw result.error;
+  // TS2304 "Cannot find name", TS2552 "Cannot find name ... Did you mean", TS2305/TS2724 "has no exported member".
+  const undefinedNames = `${result.stdout}${result.stderr}`.split('\n').filter((l) => /error TS(2304|2552|2305|2724):/.test(l));
+  assert.deepEqual(undefinedNames, []);
+});

@@ -18,7 +18,7 @@ const HALO = 0.05;            // strokes: intensity above this (the faint rim of
 function checkDigits(what, digits) {
   if (digits === undefined) {
     throw new CnnError(`data.${what}: digits is required: { images: Float32Array(n × 784) in [0, 1], labels, count } ` +
-      'as returned by loadMnist / splitMnist of demos/mnist/data.js');
+      'as returned by loadMnist / splitMnist of recipes/mnist.js in the repository');
   }
   if (digits === null || typeof digits !== 'object') {
     throw new CnnError(`data.${what}: digits must be an object { images, labels, count }, got ${show(digits)}`);
