@@ -207,14 +207,28 @@ export interface Conv2DLayerArgs extends LayerArgs {
   dataFormat?: DataFormat;
 }
 
+/** Explicit pads (PyTorch's): n, [h, w] (symmetric) or [[top, bottom], [left, right]]. */
+export type ExplicitPadding =
+  number | readonly [number, number] | readonly [readonly [number, number], readonly [number, number]];
+
 export interface Pooling2DLayerArgs extends LayerArgs {
   /** Default 2. */
   poolSize?: PairArg;
   /** Default poolSize. */
   strides?: PairArg;
-  /** Default 'valid'. */
-  padding?: PaddingMode;
+  /**
+   * Default 'valid'. Explicit pads (each smaller than the window) are PyTorch's: max pooling pads with -infinity,
+   * average pooling averages the inside part (or counts the pads with countIncludePad).
+   */
+  padding?: PaddingMode | ExplicitPadding;
+  /** PyTorch's ceil_mode: ceil instead of floor for the output size (a last window starting in the trailing pad is dropped). Default false. */
+  ceilMode?: boolean;
   dataFormat?: DataFormat;
+}
+
+export interface AveragePooling2DLayerArgs extends Pooling2DLayerArgs {
+  /** PyTorch's count_include_pad: padded positions count in the average (the ceil-mode overhang never does). Default false (tfjs). */
+  countIncludePad?: boolean;
 }
 
 export interface MaxPooling2DLayerArgs extends Pooling2DLayerArgs {
@@ -292,8 +306,13 @@ export interface Conv2DTransposeLayerArgs extends LayerArgs {
   kernelSize: PairArg;
   /** Default 1. */
   strides?: PairArg;
-  /** Default 'valid'. Output size: in·stride ('same') or in·stride + max(kernel − stride, 0) ('valid'). */
-  padding?: PaddingMode;
+  /**
+   * Default 'valid'. Output size: in·stride ('same') or in·stride + max(kernel − stride, 0) ('valid'); explicit pads
+   * are PyTorch's ConvTranspose2d crops: (in − 1)·stride + kernel − top − bottom + outputPadding.
+   */
+  padding?: PaddingMode | ExplicitPadding;
+  /** PyTorch's output_padding: rows / columns added at the end (bias only); needs explicit padding. Default 0. */
+  outputPadding?: PairArg;
   /** Default 'linear'. */
   activation?: ActivationIdentifier;
   /** Default true. */
@@ -311,6 +330,10 @@ export interface UpSampling2DLayerArgs extends LayerArgs {
   size?: PairArg;
   /** Default 'nearest'. */
   interpolation?: 'nearest' | 'bilinear';
+  /** Bilinear with aligned corners (tfjs resizeBilinear's alignCorners, PyTorch's align_corners=True). Default false. */
+  alignCorners?: boolean;
+  /** Bilinear at half-pixel centres (tfjs's halfPixelCenters, PyTorch's align_corners=False). Default false. */
+  halfPixelCenters?: boolean;
   dataFormat?: DataFormat;
 }
 
@@ -330,7 +353,7 @@ export interface LayerFactories {
   /** Alias of maxPooling2d. */
   maxPool2d(config: MaxPooling2DLayerArgs & { returnIndices: true }): MaxPooling2DWithIndices;
   maxPool2d(config?: MaxPooling2DLayerArgs): Layer;
-  averagePooling2d(config?: Pooling2DLayerArgs): Layer;
+  averagePooling2d(config?: AveragePooling2DLayerArgs): Layer;
   /** Alias of averagePooling2d. */
   avgPool2d(config?: Pooling2DLayerArgs): Layer;
   dense(config: DenseLayerArgs): Layer;

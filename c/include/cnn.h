@@ -82,6 +82,17 @@ typedef enum cnn_init {
 
 typedef enum cnn_pool_kind { CNN_POOL_MAX = 0, CNN_POOL_AVG = 1 } cnn_pool_kind;
 
+/* Sampling of cnn_model_add_upsampling2d. Output index o of an axis upsampled by f from n samples source position
+ * o / f (BILINEAR: tfjs's default), (o + 0.5) / f − 0.5 clamped at 0 (HALF_PIXEL: PyTorch's align_corners=False,
+ * tfjs's halfPixelCenters, ONNX's half_pixel) or o·(n − 1) / (n·f − 1) (ALIGN_CORNERS); bilinear modes interpolate
+ * between the two neighbours, clamped at the border. */
+typedef enum cnn_upsampling_mode {
+    CNN_UPSAMPLE_NEAREST = 0,
+    CNN_UPSAMPLE_BILINEAR = 1,
+    CNN_UPSAMPLE_BILINEAR_HALF_PIXEL = 2,
+    CNN_UPSAMPLE_BILINEAR_ALIGN_CORNERS = 3,
+} cnn_upsampling_mode;
+
 typedef enum cnn_loss {
     CNN_LOSS_SPARSE_CE = 0,       /* int32 labels; softmax fused when the output node is a softmax */
     CNN_LOSS_CATEGORICAL_CE = 1,  /* f32 one-hot (or soft) targets of the output's shape */
@@ -180,10 +191,32 @@ int cnn_model_add_conv2d_transpose(cnn_model* m,
 int cnn_model_add_upsampling2d(cnn_model* m,
                                int input,      /* node id */
                                int fh, int fw, /* factors >= 1; the output within CNN_MAX_DIM */
-                               int bilinear);  /* 0: nearest, 1: bilinear */
+                               int bilinear);  /* cnn_upsampling_mode (0: nearest, 1: bilinear, ...) */
 /* Max-unpooling (SegNet): values (shaped like the pool's output) are put back where the max-pool node `pool`
  * found its maxima, zeros elsewhere; the output has the pool's input size. */
 int cnn_model_add_max_unpool2d(cnn_model* m, int values, int pool);
+/* Max or average pooling with explicit pads and ceil mode (PyTorch's MaxPool2d / AvgPool2d, ONNX's MaxPool /
+ * AveragePool). Padded positions are never the max (−∞ padding); the average sums the image part of a window and
+ * divides by its image positions, or with count_include_pad by its positions inside the padded image (a ceil-mode
+ * overhang past the padding never counts). Output size: floor (or with ceil_mode ceil) of
+ * (in + pads − window) / stride, plus 1; in ceil mode a last window that would start in the trailing padding is
+ * dropped (PyTorch's rule). */
+int cnn_model_add_pool2d_explicit(cnn_model* m,
+                                  int input,           /* node id */
+                                  int kind,            /* cnn_pool_kind */
+                                  int ph, int pw,      /* window, 1..CNN_MAX_KERNEL */
+                                  int sh, int sw,      /* strides, 1..CNN_MAX_STRIDE */
+                                  int top, int bottom, /* pads, each 0..window − 1 */
+                                  int left, int right,
+                                  int ceil_mode,          /* 0 or 1 */
+                                  int count_include_pad); /* 0 or 1; average pooling only */
+/* Transposed convolution with PyTorch's explicit crops (ConvTranspose2d's padding) and output_padding: the full
+ * output (in − 1)·stride + kernel, cropped by top / bottom / left / right, then out_pad rows / columns added at the end
+ * (they receive only the bias). Output size (in − 1)·stride + kernel − top − bottom + out_pad_h, within
+ * [1, CNN_MAX_DIM]; crops and output padding 0..CNN_MAX_TRANSPOSE_KERNEL. Other parameters as above. */
+int cnn_model_add_conv2d_transpose_explicit(cnn_model* m, int input, int filters, int kh, int kw, int sh, int sw,
+                                            int top, int bottom, int left, int right, int out_pad_h, int out_pad_w,
+                                            int use_bias, int kernel_init);
 cnn_status cnn_model_set_output(cnn_model* m, int node);
 
 /* Output shape of a node (per sample): h, w, c. Dense and flatten outputs are 1×1×c. */

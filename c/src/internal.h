@@ -53,6 +53,7 @@ typedef struct cnn_conv_cfg {
 typedef struct cnn_pool_cfg {
     int kind, ph, pw, sh, sw, padding;
     int pad_top, pad_left;
+    int pad_bottom, pad_right, ceil_mode, count_include_pad; /* explicit pooling (cnn_model_add_pool2d_explicit) */
 } cnn_pool_cfg;
 
 typedef struct cnn_dense_cfg { int units, use_bias; } cnn_dense_cfg;

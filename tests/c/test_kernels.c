@@ -513,6 +513,67 @@ static void test_pool(void) {
     }
 }
 
+/* Average pooling counting the padding: simd == ref bitwise, both equal a naive double computation, and backward
+ * is the adjoint. Pads each side 0..window − 1, output sizes with and without a ceil overhang. */
+static void test_avgpool_inclpad(void) {
+    int cases = 0, ok = 1;
+    char why[240] = "";
+    for (int c = 1; c <= 9 && ok; c += 2)
+        for (int k = 1; k <= 3 && ok; k++)
+            for (int s = 1; s <= 2 && ok; s++)
+                for (int top = 0; top < k && ok; top++)
+                    for (int bottom = 0; bottom < k && ok; bottom++)
+                        for (int extra = 0; extra <= 1 && ok; extra++) {
+                            const int h = 5, w = 4, left = bottom, right = top;
+                            cnn_pool_geom g = {2, h, w, c, k, k, s, s, top, left, 0, 0};
+                            g.oh = (h + top + bottom - k) / s + 1 + extra;
+                            g.ow = (w + left + right - k) / s + 1 + extra;
+                            if ((g.oh - 1) * s >= h + top || (g.ow - 1) * s >= w + left) continue;
+                            const size_t x_len = (size_t)2 * h * w * c, y_len = (size_t)2 * g.oh * g.ow * c;
+                            float* x = xmalloc(x_len * sizeof(float));
+                            float* ya = xmalloc(y_len * sizeof(float));
+                            float* yb = xmalloc(y_len * sizeof(float));
+                            float* dy = xmalloc(y_len * sizeof(float));
+                            float* dxa = xmalloc(x_len * sizeof(float));
+                            float* dxb = xmalloc(x_len * sizeof(float));
+                            fill_random(x, x_len);
+                            fill_random(dy, y_len);
+                            cnn_f32_avgpool_inclpad__simd(&g, bottom, right, x, ya);
+                            cnn_f32_avgpool_inclpad__ref(&g, bottom, right, x, yb);
+                            for (size_t o = 0; o < y_len && ok; o++) {
+                                const int ch = (int)(o % c), ox = (int)(o / c % g.ow), oy = (int)(o / c / g.ow % g.oh);
+                                const int b = (int)(o / c / g.ow / g.oh);
+                                double sum = 0;
+                                int count = 0;
+                                for (int ky = 0; ky < k; ky++)
+                                    for (int kx = 0; kx < k; kx++) {
+                                        const int iy = oy * s - top + ky, ix = ox * s - left + kx;
+                                        if (iy >= h + bottom || ix >= w + right) continue;
+                                        count++;
+                                        if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+                                            sum += x[(((size_t)b * h + iy) * w + ix) * c + ch];
+                                    }
+                                const double want = sum / count;
+                                if (!same_float(ya[o], yb[o]) || !(fabs(yb[o] - want) <= 1e-5 * (1 + fabs(want))))
+                                    snprintf(why, sizeof why, " — k=%d s=%d pads %d,%d c=%d out %zu: simd %g ref %g "
+                                             "naive %g", k, s, top, bottom, c, o, ya[o], yb[o], want), ok = 0;
+                            }
+                            for (size_t i = 0; i < x_len; i++) dxa[i] = dxb[i] = 0.25f;
+                            cnn_f32_avgpool_inclpad_backward__simd(&g, bottom, right, dy, dxa);
+                            cnn_f32_avgpool_inclpad_backward__ref(&g, bottom, right, dy, dxb);
+                            if (ok && memcmp(dxa, dxb, x_len * sizeof(float)) != 0)
+                                snprintf(why, sizeof why, " — backward simd/ref differ"), ok = 0;
+                            double lhs = 0, rhs = 0, scale = 0;
+                            for (size_t o = 0; o < y_len; o++) lhs += (double)yb[o] * dy[o], scale += fabs((double)yb[o] * dy[o]);
+                            for (size_t i = 0; i < x_len; i++) rhs += (double)x[i] * (dxa[i] - 0.25);
+                            if (ok && !(fabs(lhs - rhs) <= 1e-5 * (scale + 1)))
+                                snprintf(why, sizeof why, " — adjoint %g vs %g", lhs, rhs), ok = 0;
+                            cases++;
+                            free(x), free(ya), free(yb), free(dy), free(dxa), free(dxb);
+                        }
+    report(ok, "avgpool count_include_pad (%d cases)%s", cases, why);
+}
+
 /* ---- input checks -------------------------------------------------------------------------------------------- */
 
 static void test_first_nonfinite(void) {
@@ -567,6 +628,7 @@ int main(void) {
     test_im2col();
     test_direct_conv();
     test_pool();
+    test_avgpool_inclpad();
     test_bias();
     test_first_nonfinite();
     printf("%d passed, %d failed\n", g_passed, g_failed);

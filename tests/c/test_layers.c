@@ -159,6 +159,63 @@ static int body_maxpool(cnn_model* m, int x) {
 static int body_leaky(cnn_model* m, int x) { return cnn_model_add_activation(m, x, CNN_ACT_LEAKY_RELU, 0.2f); }
 static int body_dropout0(cnn_model* m, int x) { return cnn_model_add_dropout(m, x, 0.0f); }
 
+/* Explicit pooling: asymmetric pads, ceil-mode windows hanging over the end, count_include_pad both ways. */
+static int body_maxpool_explicit(cnn_model* m, int x) {
+    return cnn_model_add_pool2d_explicit(m, x, CNN_POOL_MAX, 3, 2, 2, 2, 2, 1, 0, 1, 1, 0);
+}
+static int body_avgpool_include_pad(cnn_model* m, int x) {
+    return cnn_model_add_pool2d_explicit(m, x, CNN_POOL_AVG, 3, 3, 2, 2, 1, 2, 0, 1, 1, 1);
+}
+static int body_avgpool_exclude_pad(cnn_model* m, int x) {
+    return cnn_model_add_pool2d_explicit(m, x, CNN_POOL_AVG, 3, 2, 2, 1, 1, 1, 1, 0, 1, 0);
+}
+/* PyTorch's ConvTranspose2d(k=3, s=2, p=1, output_padding=1), and an asymmetric crop. */
+static int body_tconv_explicit(cnn_model* m, int x) {
+    return cnn_model_add_conv2d_transpose_explicit(m, x, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, CNN_INIT_GLOROT_UNIFORM);
+}
+static int body_tconv_asymmetric(cnn_model* m, int x) {
+    return cnn_model_add_conv2d_transpose_explicit(m, x, 2, 4, 3, 2, 3, 2, 0, 0, 1, 0, 2, 1, CNN_INIT_HE_NORMAL);
+}
+static int body_upsample_half_pixel(cnn_model* m, int x) {
+    return cnn_model_add_upsampling2d(m, x, 2, 3, CNN_UPSAMPLE_BILINEAR_HALF_PIXEL);
+}
+static int body_upsample_align_corners(cnn_model* m, int x) {
+    return cnn_model_add_upsampling2d(m, x, 3, 2, CNN_UPSAMPLE_BILINEAR_ALIGN_CORNERS);
+}
+
+/* Output sizes and refusals of the explicit variants. */
+static void test_explicit_variants(void) {
+    cnn_model* m = cnn_model_create(1);
+    int x = cnn_model_add_input(m, 5, 6, 2);
+    int32_t hwc[3];
+    /* 5 + 1 + 0 − 3 = 3 → ceil(3/2) + 1 = 3; 6 + 1 + 1 − 2 = 6 → 6/2 + 1 = 4. */
+    int p = cnn_model_add_pool2d_explicit(m, x, CNN_POOL_MAX, 3, 2, 2, 2, 1, 0, 1, 1, 1, 0);
+    expect(p >= 0 && cnn_model_node_shape(m, p, hwc) == CNN_STATUS_OK && hwc[0] == 3 && hwc[1] == 4 && hwc[2] == 2,
+           "explicit pooling output size with ceil mode");
+    /* Width: ceil mode's last window would start in the trailing pad, so it is dropped (6 + 0 + 1 − 2 = 5 →
+     * ceil 3 + 1 = 4 → 3); height keeps its overhanging window (5 + 1 − 2 = 4 → 3, starting at row 4 < 5). */
+    p = cnn_model_add_pool2d_explicit(m, x, CNN_POOL_AVG, 2, 2, 2, 2, 0, 1, 0, 1, 1, 1);
+    expect(p >= 0 && cnn_model_node_shape(m, p, hwc) == CNN_STATUS_OK && hwc[0] == 3 && hwc[1] == 3,
+           "ceil mode drops a window that starts in the trailing padding");
+    expect(cnn_model_add_pool2d_explicit(m, x, CNN_POOL_MAX, 2, 2, 1, 1, 2, 0, 0, 0, 0, 0) == -CNN_STATUS_INVALID_ARG,
+           "a pad as large as the window is refused");
+    expect(strstr(cnn_last_error(), "top 2") != NULL, "the message names the pad");
+    expect(cnn_model_add_pool2d_explicit(m, x, CNN_POOL_MAX, 2, 2, 1, 1, 0, 0, 0, 0, 0, 1) == -CNN_STATUS_INVALID_ARG,
+           "count_include_pad on max pooling is refused");
+    expect(cnn_model_add_pool2d_explicit(m, x, CNN_POOL_AVG, 2, 2, 1, 1, 0, 0, 0, 0, 2, 0) == -CNN_STATUS_INVALID_ARG,
+           "ceil_mode 2 is refused");
+    /* (5 − 1)·2 + 3 − 1 − 1 + 1 = 10, (6 − 1)·2 + 3 − 2 + 0 = 11. */
+    int t = cnn_model_add_conv2d_transpose_explicit(m, x, 4, 3, 3, 2, 2, 1, 1, 2, 0, 1, 0, 1, CNN_INIT_GLOROT_UNIFORM);
+    expect(t >= 0 && cnn_model_node_shape(m, t, hwc) == CNN_STATUS_OK && hwc[0] == 10 && hwc[1] == 11 && hwc[2] == 4,
+           "explicit transposed convolution output size");
+    expect(cnn_model_add_conv2d_transpose_explicit(m, x, 4, 3, 3, 1, 1, 4, 4, 0, 0, 0, 0, 1, 2) ==
+               -CNN_STATUS_INVALID_SHAPE, "crops that leave no output are refused");
+    expect(cnn_model_add_conv2d_transpose_explicit(m, x, 4, 3, 3, 1, 1, -1, 0, 0, 0, 0, 0, 1, 2) ==
+               -CNN_STATUS_INVALID_ARG, "a negative crop is refused");
+    expect(cnn_model_add_upsampling2d(m, x, 2, 2, 4) == -CNN_STATUS_INVALID_ARG, "an unknown upsampling mode is refused");
+    cnn_model_free(m);
+}
+
 static void test_bad_arguments(void) {
     cnn_model* m = cnn_model_create(1);
     expect(cnn_model_add_conv2d(m, 0, 4, 3, 3, 1, 1, 1, 1, 0, 1, 2) < 0, "conv2d on a missing input fails");
@@ -221,6 +278,21 @@ int main(void) {
     check_model("leaky relu", 4, 4, 2, body_leaky, 3, CNN_ACT_SOFTMAX, CNN_LOSS_SPARSE_CE);
     check_model("dropout 0 + sigmoid output, sparse CE on probabilities", 3, 3, 2, body_dropout0, 3,
                 CNN_ACT_SIGMOID, CNN_LOSS_SPARSE_CE);
+    check_model("max pool 3x2/2 asymmetric pads, ceil mode", 6, 7, 2, body_maxpool_explicit, 3, CNN_ACT_SOFTMAX,
+                CNN_LOSS_SPARSE_CE);
+    check_model("avg pool 3x3/2 count_include_pad, ceil mode", 7, 6, 3, body_avgpool_include_pad, 3,
+                CNN_ACT_SOFTMAX, CNN_LOSS_SPARSE_CE);
+    check_model("avg pool 3x2 strides 2x1 pads excluded, ceil mode", 6, 5, 5, body_avgpool_exclude_pad, 3,
+                CNN_ACT_LINEAR, CNN_LOSS_MSE);
+    check_model("conv2dTranspose k3 s2 p1 output_padding 1", 3, 4, 2, body_tconv_explicit, 3, CNN_ACT_SOFTMAX,
+                CNN_LOSS_SPARSE_CE);
+    check_model("conv2dTranspose 4x3 strides 2x3 asymmetric crops", 3, 3, 2, body_tconv_asymmetric, 2,
+                CNN_ACT_LINEAR, CNN_LOSS_MSE);
+    check_model("upsampling bilinear half-pixel 2x3", 3, 4, 2, body_upsample_half_pixel, 3, CNN_ACT_SOFTMAX,
+                CNN_LOSS_SPARSE_CE);
+    check_model("upsampling bilinear align corners 3x2", 3, 2, 2, body_upsample_align_corners, 3, CNN_ACT_LINEAR,
+                CNN_LOSS_MSE);
+    test_explicit_variants();
     test_bad_arguments();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

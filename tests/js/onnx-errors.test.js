@@ -58,16 +58,25 @@ test('pooling windows our layers cannot express are refused, not approximated', 
     graph: { node: [{ name: 'pool', op_type: 'MaxPool', input: ['x'], output: ['y'], attribute: attrs }],
       input: [info('x', [1, 2, side, side])], output: [info('y', [1, 2, 4, 4])] },
   })).finish();
-  await refuses(pool([ints('kernel_shape', [2, 2]), ints('strides', [2, 2]), int('ceil_mode', 1)]),
-    /node 'pool' \(MaxPool\): attribute ceil_mode = 1 adds a partial window/);
-  // Symmetric pads on a max pooling whose input may be negative: zeros would win where -inf should not.
-  // On 7x7 these pads are TensorFlow's 'same' ones and import exactly; on 8x8 'same' would pad [0, 1].
+  // ceil_mode windows over the end: explicit pooling with ceilMode.
+  let model = await fromONNX(pool([ints('kernel_shape', [2, 2]), ints('strides', [2, 2]), int('ceil_mode', 1)]));
+  assert.deepEqual(model.layers[1].outputShape, [4, 4, 2]);
+  assert.equal(model.layers[1].getConfig().ceilMode, true);
+  model.dispose();
+  // Symmetric pads on a max pooling whose input may be negative: TensorFlow's 'same' on 7x7; on 8x8 (where 'same'
+  // would pad [0, 1]) explicit pads, padding with -inf.
   const symmetric = [ints('kernel_shape', [3, 3]), ints('strides', [2, 2]), ints('pads', [1, 1, 1, 1])];
-  const model = await fromONNX(pool(symmetric, 7));
+  model = await fromONNX(pool(symmetric, 7));
   assert.equal(model.layers[1].getConfig().padding, 'same');
   model.dispose();
-  await refuses(pool(symmetric, 8),
-    /node 'pool' \(MaxPool\): attribute pads = \[1,1,1,1\] is not supported/);
+  model = await fromONNX(pool(symmetric, 8));
+  assert.deepEqual(model.layers[1].getConfig().padding, [[1, 1], [1, 1]]);
+  model.dispose();
+  // A pad as wide as the window (a window wholly in padding) and dilated windows have no wasm-cnn layer.
+  await refuses(pool([ints('kernel_shape', [2, 2]), ints('strides', [2, 2]), ints('pads', [2, 0, 0, 0])], 8),
+    /node 'pool' \(MaxPool\): attribute pads = \[2,0,0,0\] is not supported: each pad must be smaller than the window/);
+  await refuses(pool([ints('kernel_shape', [2, 2]), ints('dilations', [2, 2])], 8),
+    /node 'pool' \(MaxPool\): attribute dilations = \[2,2\] is not supported/);
 });
 
 test('a weight that is not a constant, and external data, are refused by name', async () => {

@@ -122,6 +122,44 @@ describe('toONNX through ONNX Runtime Web and back through fromONNX', { skip: !o
     }
   });
 
+  // PyTorch's options: explicit (asymmetric) pads, ceil mode with windows over the end, count_include_pad both ways,
+  // max-unpooling through explicit-pad indices, transposed-convolution crops and output padding, half-pixel and
+  // aligned-corner bilinear upsampling. ORT and fromONNX must compute what predict() does.
+  const PYTORCH_OPTIONS = [
+    ['maxPooling2d', { poolSize: 3, strides: 2, padding: [[1, 0], [1, 1]], ceilMode: true }],
+    ['maxPooling2d', { poolSize: 2, strides: 2, padding: 'valid', ceilMode: true }],
+    ['averagePooling2d', { poolSize: 3, strides: 2, padding: 1, countIncludePad: true }],
+    ['averagePooling2d', { poolSize: 3, strides: 2, padding: [[1, 2], [0, 1]], ceilMode: true, countIncludePad: true }],
+    ['averagePooling2d', { poolSize: [3, 2], strides: [2, 1], padding: [[1, 1], [1, 0]], ceilMode: true }],
+    ['averagePooling2d', { poolSize: 3, strides: 2, padding: 'same', countIncludePad: true }],
+    ['conv2dTranspose', { filters: 4, kernelSize: 3, strides: 2, padding: [[1, 1], [1, 1]], outputPadding: 1 }],
+    ['conv2dTranspose', { filters: 2, kernelSize: [4, 3], strides: [2, 3], padding: [[2, 0], [0, 1]], outputPadding: [0, 2] }],
+    ['upSampling2d', { size: [2, 3], interpolation: 'bilinear', halfPixelCenters: true }],
+    ['upSampling2d', { size: 2, interpolation: 'bilinear', alignCorners: true }],
+  ];
+  for (const [layer, options] of PYTORCH_OPTIONS) {
+    test(`PyTorch's options: ${layer}(${JSON.stringify(options)})`, async () => {
+      const x = cnn.input({ shape: [9, 11, 3] });
+      const h = cnn.layers.conv2d({ filters: 3, kernelSize: 1 }).apply(x); // weights before it, so values vary
+      const model = cnn.model({ inputs: x, outputs: cnn.layers[layer](options).apply(h), seed: 4 });
+      const { ortErr, importErr } = await roundTrip(model, { n: 2 });
+      assert.ok(ortErr < TOL && importErr < TOL, `ORT ${ortErr}, import ${importErr}`);
+      model.dispose();
+    });
+  }
+  test("PyTorch's options: max-unpooling through the indices of an explicit-pad ceil-mode pooling", async () => {
+    const x = cnn.input({ shape: [9, 11, 3] });
+    const h = cnn.layers.conv2d({ filters: 3, kernelSize: 1 }).apply(x);
+    // Windows that do not overlap: where they do, ours adds the values of windows sharing a maximum, ONNX writes one.
+    const [p, idx] = cnn.layers.maxPooling2d({ poolSize: 2, strides: 2, padding: [[1, 0], [0, 1]], ceilMode: true,
+      returnIndices: true }).apply(h);
+    const q = cnn.layers.conv2d({ filters: 3, kernelSize: 1 }).apply(p);
+    const model = cnn.model({ inputs: x, outputs: cnn.layers.maxUnpooling2d({ poolSize: 2, strides: 2 }).apply([q, idx]), seed: 5 });
+    const { ortErr, importErr } = await roundTrip(model, { n: 2 });
+    assert.ok(ortErr < TOL && importErr < TOL, `ORT ${ortErr}, import ${importErr}`);
+    model.dispose();
+  });
+
   test('a flatten read by something other than Dense exports through a Transpose; the batch axis is dynamic', async () => {
     const model = cnn.sequential({ seed: 2, layers: [
       cnn.layers.conv2d({ inputShape: [5, 4, 2], filters: 3, kernelSize: 2 }),

@@ -23,6 +23,9 @@ const ENUMS = {
     ['INVALID_STATE', 'CNN_STATUS_INVALID_STATE', 4], ['NON_FINITE', 'CNN_STATUS_NON_FINITE', 5]],
   cnn_stats: [['LOSS', 'CNN_STATS_LOSS', 0], ['CORRECT', 'CNN_STATS_CORRECT', 1], ['COUNTED', 'CNN_STATS_COUNTED', 2],
     ['GRAD_NORM', 'CNN_STATS_GRAD_NORM', 3], ['HEADER', 'CNN_STATS_HEADER', 4]],
+  cnn_upsampling_mode: [['nearest', 'CNN_UPSAMPLE_NEAREST', 0], ['bilinear', 'CNN_UPSAMPLE_BILINEAR', 1],
+    ['bilinearHalfPixel', 'CNN_UPSAMPLE_BILINEAR_HALF_PIXEL', 2],
+    ['bilinearAlignCorners', 'CNN_UPSAMPLE_BILINEAR_ALIGN_CORNERS', 3]],
 };
 const asMap = (name) => new Map(ENUMS[name].map(([js, , v]) => [js, v]));
 
@@ -30,6 +33,7 @@ export const PADDING = asMap('cnn_padding');
 export const ACTIVATION = asMap('cnn_activation');
 export const INIT = asMap('cnn_init');
 export const POOL = Object.freeze(Object.fromEntries(asMap('cnn_pool_kind')));
+export const UPSAMPLING = asMap('cnn_upsampling_mode');
 export const LOSS = asMap('cnn_loss');
 export const OPTIMIZER = asMap('cnn_optimizer_kind');
 export const STATUS = Object.freeze(Object.fromEntries(asMap('cnn_status')));

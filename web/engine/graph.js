@@ -2,7 +2,7 @@
 // they need here; only this file knows the adders' argument order and the enum encodings (through abi.js).
 import { CnnError } from '../core/errors.js';
 import { engine, check, checkId } from './loader.js';
-import { PADDING, ACTIVATION, INIT, POOL, STATUS } from './abi.js';
+import { PADDING, ACTIVATION, INIT, POOL, STATUS, UPSAMPLING } from './abi.js';
 
 const flag = (b) => (b ? 1 : 0);
 
@@ -44,6 +44,13 @@ export class GraphBuilder {
       flag(useBias), INIT.get(init));
   }
 
+  /** Explicit crops [top, bottom, left, right] and outputPadding [h, w] (PyTorch's ConvTranspose2d). */
+  conv2dTransposeExplicit(input, { filters, kernelSize: [kh, kw], strides: [sh, sw], crops: [top, bottom, left, right],
+    outputPadding: [oph, opw], useBias, init }) {
+    return this.#add('cnn_model_add_conv2d_transpose_explicit', input, filters, kh, kw, sh, sw, top, bottom, left, right,
+      oph, opw, flag(useBias), INIT.get(init));
+  }
+
   dense(input, { units, useBias, init }) {
     return this.#add('cnn_model_add_dense', input, units, flag(useBias), INIT.get(init));
   }
@@ -51,6 +58,13 @@ export class GraphBuilder {
   /** kind: 'max' | 'avg' */
   pool2d(input, kind, { poolSize: [ph, pw], strides: [sh, sw], padding }) {
     return this.#add('cnn_model_add_pool2d', input, POOL[kind], ph, pw, sh, sw, PADDING.get(padding));
+  }
+
+  /** Explicit pads [top, bottom, left, right], ceil mode and (average) count_include_pad: PyTorch's pooling. */
+  pool2dExplicit(input, kind, { poolSize: [ph, pw], strides: [sh, sw], pads: [top, bottom, left, right], ceilMode,
+    countIncludePad }) {
+    return this.#add('cnn_model_add_pool2d_explicit', input, POOL[kind], ph, pw, sh, sw, top, bottom, left, right,
+      flag(ceilMode), flag(countIncludePad));
   }
 
   globalPool2d(input, kind) { return this.#add('cnn_model_add_global_pool2d', input, POOL[kind]); }
@@ -72,7 +86,8 @@ export class GraphBuilder {
   zeroPadding2d(input, [top, bottom, left, right]) {
     return this.#add('cnn_model_add_zero_padding2d', input, top, bottom, left, right);
   }
-  upSampling2d(input, [fh, fw], bilinear) { return this.#add('cnn_model_add_upsampling2d', input, fh, fw, flag(bilinear)); }
+  /** mode: a name of abi.js's UPSAMPLING ('nearest', 'bilinear', 'bilinearHalfPixel', 'bilinearAlignCorners'). */
+  upSampling2d(input, [fh, fw], mode) { return this.#add('cnn_model_add_upsampling2d', input, fh, fw, UPSAMPLING.get(mode)); }
 
   setOutput(node) { check(this.e.cnn_model_set_output(this.handle, node)); }
   paramCount() { return this.e.cnn_model_param_count(this.handle); }

@@ -2,7 +2,8 @@
 import { CnnError } from '../core/errors.js';
 import { show } from '../core/options.js';
 import { LIMITS } from '../engine/abi.js';
-import { Layer, INITIALIZERS, PADDINGS, pair, positiveInt, choice, setKernelOptions, windowOut, addActivation } from './layer.js';
+import { Layer, INITIALIZERS, PADDINGS, pair, positiveInt, choice, setKernelOptions, windowOut, addActivation,
+  windowPadding } from './layer.js';
 
 export class Conv2D extends Layer {
   constructor(config) {
@@ -46,31 +47,57 @@ export class Conv2D extends Layer {
 export class Conv2DTranspose extends Layer {
   constructor(config) {
     super('Conv2DTranspose', config, ['filters', 'kernelSize', 'strides', 'padding', 'activation', 'useBias',
-      'kernelInitializer', 'biasInitializer', 'dataFormat', 'dilationRate']);
+      'kernelInitializer', 'biasInitializer', 'dataFormat', 'dilationRate', 'outputPadding']);
     this.filters = positiveInt(config.filters, `${this.name}: filters`);
     if (config.dilationRate !== undefined && pair(config.dilationRate, `${this.name}: dilationRate`).some((d) => d !== 1)) {
       throw new CnnError(`${this.name}: dilationRate other than 1 is not supported, got ${show(config.dilationRate)}`);
     }
     this.kernelSize = pair(config.kernelSize, `${this.name}: kernelSize`, LIMITS.maxTransposeKernel);
     this.strides = pair(config.strides ?? 1, `${this.name}: strides`, LIMITS.maxTransposeKernel);
-    this.padding = choice(config.padding ?? 'valid', PADDINGS, `${this.name}: padding`);
+    // tfjs's 'valid' / 'same', or PyTorch's explicit crops of the full output (ConvTranspose2d's padding) with
+    // outputPadding rows / columns added at the end.
+    const max = LIMITS.maxTransposeKernel;
+    const { padding, pads } = windowPadding(config.padding ?? 'valid', `${this.name}: padding`, [max, max]);
+    this.padding = padding;
+    this.crops = pads;
+    if (config.outputPadding !== undefined && padding !== 'explicit') {
+      throw new CnnError(`${this.name}: outputPadding needs explicit padding (PyTorch's crops, e.g. [[1, 1], [1, 1]]), ` +
+        `got padding ${show(config.padding ?? 'valid')}`);
+    }
+    const op = config.outputPadding ?? 0;
+    this.outputPadding = typeof op === 'number' ? [op, op] : op;
+    if (!Array.isArray(this.outputPadding) || this.outputPadding.length !== 2 ||
+      this.outputPadding.some((v) => !Number.isInteger(v) || v < 0 || v > max)) {
+      throw new CnnError(`${this.name}: outputPadding must be an integer from 0 to ${max} or [height, width] of them, ` +
+        `got ${show(config.outputPadding)}`);
+    }
     setKernelOptions(this, config, [...INITIALIZERS, 'bilinear']);
   }
   computeOutputShape([shape]) {
     this.requireRank(shape, 3, 'an image');
-    const out = (size, k, s) => (this.padding === 'same' ? size * s : size * s + Math.max(k - s, 0));
+    const out = (size, k, s, axis) => (this.padding === 'explicit'
+      ? (size - 1) * s + k - this.crops[2 * axis] - this.crops[2 * axis + 1] + this.outputPadding[axis]
+      : this.padding === 'same' ? size * s : size * s + Math.max(k - s, 0));
     this.inputChannels = shape[2];
     this.inputSize = [shape[0], shape[1]];
     if (this.kernelInitializer === 'bilinear' && this.filters !== this.inputChannels) {
       throw new CnnError(`${this.name}: kernelInitializer 'bilinear' upsamples each channel on its own, so filters ` +
         `(${this.filters}) must equal the input channels (${this.inputChannels})`);
     }
-    return this.checkOutputSize([out(shape[0], this.kernelSize[0], this.strides[0]),
-      out(shape[1], this.kernelSize[1], this.strides[1]), this.filters]);
+    const oh = out(shape[0], this.kernelSize[0], this.strides[0], 0);
+    const ow = out(shape[1], this.kernelSize[1], this.strides[1], 1);
+    if (oh < 1 || ow < 1) {
+      throw new CnnError(`${this.name}: padding [${this.crops}] crops the ${shape[0]}x${shape[1]} input's full output ` +
+        `to ${oh}x${ow}`);
+    }
+    return this.checkOutputSize([oh, ow, this.filters]);
   }
   build(builder, [input]) {
-    const id = builder.conv2dTranspose(input, { filters: this.filters, kernelSize: this.kernelSize, strides: this.strides,
-      padding: this.padding, useBias: this.useBias, init: this.kernelInitializer });
+    const options = { filters: this.filters, kernelSize: this.kernelSize, strides: this.strides, useBias: this.useBias,
+      init: this.kernelInitializer };
+    const id = this.padding === 'explicit'
+      ? builder.conv2dTransposeExplicit(input, { ...options, crops: this.crops, outputPadding: this.outputPadding })
+      : builder.conv2dTranspose(input, { ...options, padding: this.padding });
     return addActivation(builder, id, this.activation);
   }
   weightSpecs() {

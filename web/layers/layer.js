@@ -153,6 +153,36 @@ export function setKernelOptions(layer, config, initializers = INITIALIZERS) {
   }
 }
 
+/**
+ * A window layer's padding: 'valid' / 'same' (tfjs), or explicit pads as PyTorch gives them: n, [h, w] (symmetric) or
+ * [[top, bottom], [left, right]], each an integer from 0 to maxPad[0] (height) / maxPad[1] (width). Returns
+ * { padding: 'valid' | 'same' | 'explicit', pads: [top, bottom, left, right] | null }.
+ */
+export function windowPadding(value, what, maxPad) {
+  if (typeof value === 'string') return { padding: choice(value, PADDINGS, what), pads: null };
+  const ok = (v, axis) => Number.isInteger(v) && v >= 0 && v <= maxPad[axis];
+  let pads = null;
+  if (ok(value, 0) && ok(value, 1)) pads = [value, value, value, value];
+  else if (Array.isArray(value) && value.length === 2 && ok(value[0], 0) && ok(value[1], 1)) {
+    pads = [value[0], value[0], value[1], value[1]];
+  } else if (Array.isArray(value) && value.length === 2 && value.every((q, axis) => Array.isArray(q) && q.length === 2 &&
+    q.every((v) => ok(v, axis)))) {
+    pads = [value[0][0], value[0][1], value[1][0], value[1][1]];
+  }
+  if (!pads) {
+    throw new CnnError(`${what} must be 'valid', 'same', n, [h, w] or [[top, bottom], [left, right]] with heights from ` +
+      `0 to ${maxPad[0]} and widths from 0 to ${maxPad[1]}, got ${show(value)}`);
+  }
+  return { padding: 'explicit', pads };
+}
+
+/** A boolean option (default `dflt`). */
+export function bool(value, dflt, what) {
+  if (value === undefined) return dflt;
+  if (typeof value !== 'boolean') throw new CnnError(`${what} must be true or false, got ${show(value)}`);
+  return value;
+}
+
 /** Output size along one axis for 'same' / 'valid' windows (TensorFlow's rule). */
 export function windowOut(size, kernel, stride, dilation, padding) {
   if (padding === 'same') return Math.ceil(size / stride);

@@ -78,6 +78,43 @@ export function windowAxis(size, k, s, d, padding) {
   return { out, pads: [Math.floor(total / 2), total - Math.floor(total / 2)] };
 }
 
+/** Explicit pads [top, bottom, left, right] of a layer's padding option (n, [h, w], [[t, b], [l, r]]), or null. */
+function explicitPads(p) {
+  if (typeof p === 'number') return [p, p, p, p];
+  if (!Array.isArray(p)) return null;
+  return typeof p[0] === 'number' ? [p[0], p[0], p[1], p[1]] : [p[0][0], p[0][1], p[1][0], p[1][1]];
+}
+
+/**
+ * A pooling layer's output size and ONNX pads, with its explicit pads and ceilMode (the engine's rule). Ceil mode is
+ * written without ceil_mode: ONNX's ceil (opsets 13-17) keeps a last window that starts in the trailing pad, PyTorch
+ * and we drop it, so the end pads grow instead until the floor rule gives our size (the overhang acts as padding,
+ * which max pooling and an average over the inside part ignore). An average counting its pads then needs its real
+ * pads as zeros first: zeroPads [top, bottom, left, right] is set and pads cover only the overhang.
+ */
+function poolWindow([h, w], k, s, c) {
+  const explicit = explicitPads(c.padding);
+  if (!explicit && !c.ceilMode) return window2d([h, w], k, s, [1, 1], c.padding ?? 'valid');
+  const p = explicit ?? [...windowAxis(h, k[0], s[0], 1, c.padding ?? 'valid').pads,
+    ...windowAxis(w, k[1], s[1], 1, c.padding ?? 'valid').pads];
+  const out = (size, kk, ss, before, after) => {
+    const span = size + before + after - kk;
+    let o = (c.ceilMode ? Math.ceil(span / ss) : Math.floor(span / ss)) + 1;
+    if (c.ceilMode && (o - 1) * ss >= size + before) o--;
+    return o;
+  };
+  const oh = out(h, k[0], s[0], p[0], p[1]);
+  const ow = out(w, k[1], s[1], p[2], p[3]);
+  const end = [(oh - 1) * s[0] + k[0] - h - p[0], (ow - 1) * s[1] + k[1] - w - p[2]]; // floor mode gives oh, ow
+  const overhang = end[0] > p[1] || end[1] > p[3];
+  if (overhang && c.countIncludePad && p.some((v) => v > 0)) {
+    const [ph, pw] = [h + p[0] + p[1], w + p[2] + p[3]];
+    return { oh, ow, zeroPads: p,
+      pads: [0, 0, Math.max((oh - 1) * s[0] + k[0] - ph, 0), Math.max((ow - 1) * s[1] + k[1] - pw, 0)] };
+  }
+  return { oh, ow, pads: [p[0], p[2], Math.max(end[0], p[1]), Math.max(end[1], p[3])] };
+}
+
 function window2d([h, w], kernel, strides, dilations, padding) {
   const ah = windowAxis(h, kernel[0], strides[0], dilations[0], padding);
   const aw = windowAxis(w, kernel[1], strides[1], dilations[1], padding);
@@ -198,17 +235,23 @@ function translate(config, weights) {
         const [h, w, cin] = x.shape;
         const k = pairOf(c.kernelSize);
         const s = pairOf(c.strides, 1);
+        const crops = explicitPads(c.padding);
         const same = (c.padding ?? 'valid') === 'same';
         // Ours (= tfjs): same -> size*s; valid -> size*s + max(k - s, 0). ONNX: s*(size-1) + k - pads + output_padding.
         // 'same' crops like the convolution whose gradient it is: k - s in total, the odd one at the end.
-        const axis = (size, kk, ss) => {
+        const op = pairOf(c.outputPadding ?? 0);
+        const axis = (size, kk, ss, i) => {
+          if (crops) { // PyTorch's crops and output padding, as they are
+            const pads = [crops[2 * i], crops[2 * i + 1]];
+            return { out: ss * (size - 1) + kk - pads[0] - pads[1] + op[i], pads, outputPadding: op[i] };
+          }
           const out = same ? size * ss : size * ss + Math.max(kk - ss, 0);
           const total = same ? Math.max(kk - ss, 0) : 0;
           const begin = Math.floor(total / 2);
           return { out, pads: [begin, total - begin], outputPadding: out - (ss * (size - 1) + kk - total) };
         };
-        const ah = axis(h, k[0], s[0]);
-        const aw = axis(w, k[1], s[1]);
+        const ah = axis(h, k[0], s[0], 0);
+        const aw = axis(w, k[1], s[1], 1);
         const kw = weight(c.name, 'kernel');
         const inputs = [x.name, g.constant(`${c.name}.weight`, [cin, c.filters, ...k], kernelToOnnx(kw.data, kw.shape)),
           ...biasInput(c, c.filters)];
@@ -225,13 +268,19 @@ function translate(config, weights) {
         const [h, w, ch] = x.shape;
         const k = pairOf(c.poolSize, 2);
         const s = pairOf(c.strides ?? k);
-        const win = window2d([h, w], k, s, [1, 1], c.padding ?? 'valid');
+        const win = poolWindow([h, w], k, s, c);
         const shape = [win.oh, win.ow, ch];
         const attrs = [['kernel_shape', k, ATTR.INTS], ['strides', s, ATTR.INTS], ['pads', win.pads, ATTR.INTS]];
         if (className === 'AveragePooling2D') {
-          // TensorFlow averages over the part of the window inside the image.
-          attrs.push(['count_include_pad', 0, ATTR.INT]);
-          set({ name: g.node('AveragePool', c.name, [x.name], [c.name], attrs)[0], shape });
+          // TensorFlow averages over the part of the window inside the image; countIncludePad (PyTorch) counts pads.
+          let input = x.name;
+          if (win.zeroPads) {
+            const [top, bottom, left, right] = win.zeroPads;
+            const pads = g.int64s(`${c.name}/zero_pads`, [0, 0, top, left, 0, 0, bottom, right]);
+            input = g.node('Pad', `${c.name}/pad`, [x.name, pads], [`${c.name}/padded`], [['mode', 'constant', ATTR.STRING]])[0];
+          }
+          attrs.push(['count_include_pad', c.countIncludePad && !win.zeroPads ? 1 : 0, ATTR.INT]);
+          set({ name: g.node('AveragePool', c.name, [input], [c.name], attrs)[0], shape });
         } else if (c.returnIndices) {
           // Second output: int64 positions of the maxima in the flattened NCHW input, which MaxUnpool reads.
           const [y, idx] = g.node('MaxPool', c.name, [x.name], [c.name, `${c.name}/indices`], attrs);
@@ -333,9 +382,11 @@ function translate(config, weights) {
         const scales = g.constant(`${c.name}/scales`, [4], Float32Array.from([1, 1, size[0], size[1]]));
         // Ours (and tfjs's): nearest repeats each pixel; bilinear samples input row out / size with no half-pixel
         // offset: ONNX's 'asymmetric' coordinates, and 'floor' for nearest.
+        // halfPixelCenters is ONNX's 'half_pixel' (PyTorch's align_corners=False), alignCorners its 'align_corners'.
         const bilinear = c.interpolation === 'bilinear';
+        const coord = bilinear && c.halfPixelCenters ? 'half_pixel' : bilinear && c.alignCorners ? 'align_corners' : 'asymmetric';
         const attrs = [['mode', bilinear ? 'linear' : 'nearest', ATTR.STRING],
-          ['coordinate_transformation_mode', 'asymmetric', ATTR.STRING]];
+          ['coordinate_transformation_mode', coord, ATTR.STRING]];
         if (!bilinear) attrs.push(['nearest_mode', 'floor', ATTR.STRING]);
         const shape = [x.shape[0] * size[0], x.shape[1] * size[1], x.shape[2]];
         set({ name: g.node('Resize', c.name, [x.name, '', scales], [c.name], attrs)[0], shape }); // '' = no roi

@@ -107,12 +107,23 @@ function poolingCommon(n, x) {
   const ceil = n.attr('ceil_mode', 0);
   const outFloor = [poolOut(h, k[0], s[0], pads[0], pads[2], false), poolOut(w, k[1], s[1], pads[1], pads[3], false)];
   const out = [poolOut(h, k[0], s[0], pads[0], pads[2], !!ceil), poolOut(w, k[1], s[1], pads[1], pads[3], !!ceil)];
-  if (!equal(out, outFloor)) {
-    n.fail(`attribute ceil_mode = 1 adds a partial window at the end here (output ${out.join('x')} instead of ` +
-      `${outFloor.join('x')}); wasm-cnn's pooling has no partial end windows beyond 'same' padding`);
-  }
   if (out.some((v) => v < 1)) n.fail(`kernel ${k.join('x')} is larger than the padded ${h}x${w} input`);
-  return { k, s, pads, out, same: equal(pads, samePads([h, w], k, s, [1, 1])) };
+  // ceil_mode that changes nothing keeps the tfjs-style layer (as imports before explicit pooling did).
+  const ceilMode = !equal(out, outFloor);
+  const same = !ceilMode && equal(pads, samePads([h, w], k, s, [1, 1]));
+  return { k, s, pads, out, ceilMode, same };
+}
+
+/**
+ * Options of an explicit pooling layer (PyTorch's pads and ceil mode) for ONNX pads [h_begin, w_begin, h_end, w_end];
+ * every pad must be smaller than the window (ONNX's reference, PyTorch and ONNX Runtime agree only then).
+ */
+function explicitPooling(n, p) {
+  if (p.pads.some((v, i) => v >= p.k[i % 2])) {
+    n.fail(`attribute pads = [${p.pads}] is not supported: each pad must be smaller than the window ` +
+      `(kernel_shape [${p.k}])`);
+  }
+  return { padding: [[p.pads[0], p.pads[2]], [p.pads[1], p.pads[3]]], ceilMode: p.ceilMode };
 }
 
 export const OPS = {
@@ -180,10 +191,11 @@ export const OPS = {
     const inSize = [h, w];
     let pads = n.attr('pads', [0, 0, 0, 0]);
     const outShape = n.attr('output_shape', null);
+    let target = null;
     if (outShape || autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
-      const target = outShape ? outShape.slice(-2) : inSize.map((v, i) => v * s[i]);
-      const total = [0, 1].map((i) => s[i] * (inSize[i] - 1) + op[i] + k[i] - target[i]);
-      if (total.some((t) => t < 0)) n.fail(`attribute output_shape = [${outShape}] is larger than the full output`);
+      target = outShape ? outShape.slice(-2) : inSize.map((v, i) => v * s[i]);
+      // A negative total (output_shape past the full output) extends the output at the end: output padding.
+      const total = [0, 1].map((i) => Math.max(s[i] * (inSize[i] - 1) + op[i] + k[i] - target[i], 0));
       const lower = autoPad === 'SAME_LOWER' || (outShape && autoPad !== 'SAME_UPPER');
       const half = total.map((t) => Math.floor(t / 2));
       pads = lower ? [total[0] - half[0], total[1] - half[1], half[0], half[1]] : [half[0], half[1], total[0] - half[0], total[1] - half[1]];
@@ -191,21 +203,25 @@ export const OPS = {
     else if (autoPad !== 'NOTSET') n.fail(`attribute auto_pad = '${autoPad}' is not supported`);
     // ONNX's output is the full transposed convolution (plus output_padding zeros at the end) cropped by pads:
     // [pad_begin, pad_begin + out). Ours: 'valid' = [0, size*s + max(k - s, 0)), 'same' = [floor(max(k - s, 0)/2), +size*s).
-    const out = [0, 1].map((i) => s[i] * (inSize[i] - 1) + k[i] + op[i] - pads[i] - pads[i + 2]);
+    const out = target ?? [0, 1].map((i) => s[i] * (inSize[i] - 1) + k[i] + op[i] - pads[i] - pads[i + 2]);
     const fits = (mode) => [0, 1].every((i) => {
       const excess = Math.max(k[i] - s[i], 0);
       return mode === 'valid' ? pads[i] === 0 && out[i] === inSize[i] * s[i] + excess
         : pads[i] === Math.floor(excess / 2) && out[i] === inSize[i] * s[i];
     });
-    const padding = fits('valid') ? 'valid' : fits('same') ? 'same' : null;
-    if (!padding) {
-      n.fail(`attributes pads = [${pads}], output_padding = [${op}] (kernel ${k.join('x')}, strides ${s.join('x')}) crop ` +
-        'the output in a way wasm-cnn\'s conv2dTranspose cannot ( \'valid\': no crop; \'same\': output = input * strides, ' +
-        'cropped by floor((kernel - strides) / 2) at the start)');
+    let options = { padding: fits('valid') ? 'valid' : fits('same') ? 'same' : null };
+    if (!options.padding) {
+      // PyTorch's crops: [begin, full - begin - out) of the full output; an output past its end (a negative total
+      // padding from output_shape) is output padding.
+      if (pads.some((p) => p < 0)) n.fail(`attributes pads = [${pads}] extend the output at the start (negative pads)`);
+      if (out.some((v) => v < 1)) n.fail(`attributes pads = [${pads}] leave an output of ${out.join('x')}`);
+      const end = [0, 1].map((i) => s[i] * (inSize[i] - 1) + k[i] - pads[i] - out[i]);
+      options = { padding: [[pads[0], Math.max(end[0], 0)], [pads[1], Math.max(end[1], 0)]],
+        outputPadding: end.map((e) => Math.max(-e, 0)) };
     }
     const bias = n.optionalConstant(2, 'the bias', [filters]);
     const act = fusedActivation(ctx, n);
-    const t = ctx.layer(n, 'conv2dTranspose', { filters, kernelSize: k, strides: s, padding, useBias: !!bias,
+    const t = ctx.layer(n, 'conv2dTranspose', { filters, kernelSize: k, strides: s, ...options, useBias: !!bias,
       activation: act ?? 'linear' }, x.t,
     [{ data: kernelFromOnnx(wt.data, wt.dims), shape: [kh, kw, filters, cin] }, ...(bias ? [{ data: bias.data, shape: [filters] }] : [])]);
     return [{ kind: 'sym', t, layout: 'nchw', nonNegative: act === 'relu' || act === 'sigmoid' }];
@@ -220,16 +236,14 @@ export const OPS = {
       n.fail('attribute storage_order = 1 (column-major indices) is not supported');
     }
     let input = x;
-    let padding = 'valid';
-    if (p.pads.some((v) => v > 0)) {
-      if (p.same) padding = 'same';
+    let options = { padding: 'valid' };
+    if (p.ceilMode) options = explicitPooling(n, p);
+    else if (p.pads.some((v) => v > 0)) {
+      if (p.same) options.padding = 'same';
       else if (x.nonNegative && !wantsIndices) input = ctx.zeroPad(n, x, p.pads); // zeros never beat a value >= 0
-      else {
-        n.fail(`attribute pads = [${p.pads}] is not supported: wasm-cnn pads max pooling only as 'same' ` +
-          `([${samePads(x.t.sampleShape, p.k, p.s, [1, 1])}] here)${wantsIndices ? '' : ', or with zeros after a ReLU'}`);
-      }
+      else options = explicitPooling(n, p); // -inf padding: the max of the inside part
     }
-    const outs = ctx.layer(n, 'maxPooling2d', { poolSize: p.k, strides: p.s, padding, returnIndices: wantsIndices }, input.t);
+    const outs = ctx.layer(n, 'maxPooling2d', { poolSize: p.k, strides: p.s, ...options, returnIndices: wantsIndices }, input.t);
     if (!wantsIndices) return [{ kind: 'sym', t: outs, layout: 'nchw', nonNegative: x.nonNegative }];
     return [{ kind: 'sym', t: outs[0], layout: 'nchw', nonNegative: x.nonNegative },
       { kind: 'indices', t: outs[1], pool: { input: x, kernel: p.k, strides: p.s, pads: p.pads } }];
@@ -273,16 +287,14 @@ export const OPS = {
     const p = poolingCommon(n, x);
     const include = n.attr('count_include_pad', 0);
     let input = x;
-    let padding = 'valid';
-    if (p.pads.some((v) => v > 0)) {
+    let options = { padding: 'valid' };
+    if (p.ceilMode) options = { ...explicitPooling(n, p), countIncludePad: !!include };
+    else if (p.pads.some((v) => v > 0)) {
       if (include) input = ctx.zeroPad(n, x, p.pads); // padded zeros count: exactly zero padding + 'valid'
-      else if (p.same) padding = 'same';            // TensorFlow's 'same' averages over the inside part
-      else {
-        n.fail(`attribute pads = [${p.pads}] with count_include_pad = 0 is not supported: wasm-cnn averages over the ` +
-          `inside part only with 'same' pads ([${samePads(x.t.sampleShape, p.k, p.s, [1, 1])}] here)`);
-      }
+      else if (p.same) options.padding = 'same';     // TensorFlow's 'same' averages over the inside part
+      else options = explicitPooling(n, p);          // the average over the inside part, explicit pads
     }
-    return [{ kind: 'sym', t: ctx.layer(n, 'averagePooling2d', { poolSize: p.k, strides: p.s, padding }, input.t), layout: 'nchw', nonNegative: x.nonNegative }];
+    return [{ kind: 'sym', t: ctx.layer(n, 'averagePooling2d', { poolSize: p.k, strides: p.s, ...options }, input.t), layout: 'nchw', nonNegative: x.nonNegative }];
   },
 
   GlobalAveragePool(ctx, n) { return globalPool(ctx, n, 'averagePooling2d'); },
@@ -650,28 +662,42 @@ function nearestIndex(n, mode, x) {
   }
 }
 
+/** Our bilinear source coordinate of output i (factor f, input size n) for each upSampling2d sampling. */
+const OUR_LINEAR = {
+  asymmetric: (i, f, n) => Math.min(i / f, n - 1),
+  halfPixelCenters: (i, f, n) => Math.min(Math.max((i + 0.5) / f - 0.5, 0), n - 1),
+  alignCorners: (i, f, n) => (n * f > 1 ? (i * (n - 1)) / (n * f - 1) : 0),
+};
+
 /**
  * upSampling2d when ONNX's sampling positions are exactly ours (checked index by index at this input size):
- * nearest repeats each pixel (source floor(i / f)); bilinear samples at i / f, clamped at the border.
+ * nearest repeats each pixel (source floor(i / f)); bilinear samples at i / f, at half-pixel centres or with aligned
+ * corners, clamped at the border (whichever matches ONNX's coordinate_transformation_mode here).
  */
 function upsample(ctx, n, x, factors, mode, coord, nearestMode) {
   if (mode !== 'nearest' && mode !== 'linear' && mode !== 'bilinear') n.fail(`attribute mode = '${mode}' is not supported (nearest, linear)`);
   const linear = mode !== 'nearest';
   const [h, w] = x.t.sampleShape;
-  [[h, factors[0]], [w, factors[1]]].forEach(([inSize, f]) => {
+  const axes = [[h, factors[0]], [w, factors[1]]];
+  const matches = (ours) => axes.every(([inSize, f]) => {
     for (let i = 0; i < inSize * f; i++) {
       const src = sourceCoordinate(n, coord, i, f, inSize);
       const ok = linear
-        ? Math.abs(Math.min(Math.max(src, 0), inSize - 1) - Math.min(i / f, inSize - 1)) < 1e-6
+        ? Math.abs(Math.min(Math.max(src, 0), inSize - 1) - ours(i, f, inSize)) < 1e-6
         : Math.min(Math.max(nearestIndex(n, nearestMode, src), 0), inSize - 1) === Math.floor(i / f);
-      if (!ok) {
-        n.fail(`attributes mode = '${mode}', coordinate_transformation_mode = '${coord}'` +
-          `${linear ? '' : `, nearest_mode = '${nearestMode}'`} sample other positions than wasm-cnn's upSampling2d ` +
-          `(${linear ? "bilinear at out / factor: 'asymmetric'" : 'pixel repetition'}); output ${i} differs`);
-      }
+      if (!ok) return false;
     }
+    return true;
   });
+  const sampling = linear ? Object.keys(OUR_LINEAR).find((k) => matches(OUR_LINEAR[k])) : matches(null) && 'nearest';
+  if (!sampling) {
+    n.fail(`attributes mode = '${mode}', coordinate_transformation_mode = '${coord}'` +
+      `${linear ? '' : `, nearest_mode = '${nearestMode}'`} sample other positions than wasm-cnn's upSampling2d ` +
+      `(${linear ? "bilinear: 'asymmetric', 'half_pixel' or 'align_corners'" : 'pixel repetition'}) at this size`);
+  }
   if (factors[0] === 1 && factors[1] === 1) return x;
-  const t = ctx.layer(n, 'upSampling2d', { size: factors, interpolation: linear ? 'bilinear' : 'nearest' }, x.t);
+  const options = linear ? { interpolation: 'bilinear', ...(sampling === 'asymmetric' ? {} : { [sampling]: true }) }
+    : { interpolation: 'nearest' };
+  const t = ctx.layer(n, 'upSampling2d', { size: factors, ...options }, x.t);
   return { kind: 'sym', t, layout: 'nchw', nonNegative: x.nonNegative };
 }

@@ -93,6 +93,17 @@ void cnn_f32_avgpool__ref(const cnn_pool_geom* g, const float* x, float* y);
 void cnn_f32_avgpool_backward__simd(const cnn_pool_geom* g, const float* dy, float* dx);
 void cnn_f32_avgpool_backward__ref(const cnn_pool_geom* g, const float* dy, float* dx);
 #define cnn_f32_avgpool_backward cnn_f32_avgpool_backward__simd
+/* Average pooling that counts padded positions (count_include_pad): the sum over the window clipped to the image,
+ * divided by the number of window positions inside the padded image (pad_top / pad_left from g, pad_bottom and
+ * pad_right here); a ceil-mode overhang beyond the padding is not counted. Backward: dx += the adjoint. */
+void cnn_f32_avgpool_inclpad__simd(const cnn_pool_geom* g, int pad_bottom, int pad_right, const float* x, float* y);
+void cnn_f32_avgpool_inclpad__ref(const cnn_pool_geom* g, int pad_bottom, int pad_right, const float* x, float* y);
+#define cnn_f32_avgpool_inclpad cnn_f32_avgpool_inclpad__simd
+void cnn_f32_avgpool_inclpad_backward__simd(const cnn_pool_geom* g, int pad_bottom, int pad_right, const float* dy,
+                                            float* dx);
+void cnn_f32_avgpool_inclpad_backward__ref(const cnn_pool_geom* g, int pad_bottom, int pad_right, const float* dy,
+                                           float* dx);
+#define cnn_f32_avgpool_inclpad_backward cnn_f32_avgpool_inclpad_backward__simd
 
 /* ---- elementwise helpers (elementwise.c) ----------------------------------------------------------------------
  * Index of the first NaN or ±inf among x[0, n), or n when all are finite. */

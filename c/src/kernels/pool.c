@@ -356,3 +356,99 @@ void cnn_f32_avgpool_backward__simd(const cnn_pool_geom* g, const float* dy, flo
 void cnn_f32_avgpool_backward__ref(const cnn_pool_geom* g, const float* dy, float* dx) {
     avgpool_backward_impl(g, dy, dx, 0);
 }
+
+/* ---- average pool counting the padding (PyTorch's count_include_pad, ONNX's count_include_pad = 1) ----------------
+ * The sum runs over the window clipped to the image, as above; the divisor counts the window's positions inside the
+ * padded image [−pad_top, h + pad_bottom) × [−pad_left, w + pad_right): padding counts, a ceil-mode overhang beyond
+ * it does not. General path only (SIMD across channels): padded pooling is off the common 2×2 path. */
+
+static inline int padded_count(const cnn_pool_geom* g, int pad_bottom, int pad_right, int oy, int ox) {
+    const int ys = oy * g->sh - g->pad_top, xs = ox * g->sw - g->pad_left;
+    const int y0 = ys < -g->pad_top ? -g->pad_top : ys, x0 = xs < -g->pad_left ? -g->pad_left : xs;
+    const int y1 = ys + g->ph > g->h + pad_bottom ? g->h + pad_bottom : ys + g->ph;
+    const int x1 = xs + g->pw > g->w + pad_right ? g->w + pad_right : xs + g->pw;
+    return y1 > y0 && x1 > x0 ? (y1 - y0) * (x1 - x0) : 0;
+}
+
+static void avgpool_inclpad_impl(const cnn_pool_geom* g, int pad_bottom, int pad_right, const float* x, float* y,
+                                 int use_simd) {
+    const int c = g->c;
+    const size_t image_len = (size_t)g->h * g->w * c;
+    for (int b = 0; b < g->n; b++) {
+        const float* image = x + b * image_len;
+        for (int oy = 0; oy < g->oh; oy++)
+            for (int ox = 0; ox < g->ow; ox++) {
+                float* out = y + (((size_t)b * g->oh + oy) * g->ow + ox) * c;
+                const pool_window win = pool_window_of(g, oy, ox);
+                const int count = padded_count(g, pad_bottom, pad_right, oy, ox);
+                const float divisor = count > 0 ? (float)count : 1.0f;
+                int ch = 0;
+                if (use_simd) {
+                    const cnn_v4f vdiv = cnn_v4f_splat(divisor);
+                    for (; ch + 4 <= c; ch += 4) {
+                        cnn_v4f sum = cnn_v4f_zero();
+                        for (int iy = win.y0; iy < win.y1; iy++)
+                            for (int ix = win.x0; ix < win.x1; ix++)
+                                sum = cnn_v4f_add(sum, cnn_v4f_load(image + ((size_t)iy * g->w + ix) * c + ch));
+                        cnn_v4f_store(out + ch, cnn_v4f_div(sum, vdiv));
+                    }
+                }
+                for (; ch < c; ch++) {
+                    float sum = 0.0f;
+                    for (int iy = win.y0; iy < win.y1; iy++)
+                        for (int ix = win.x0; ix < win.x1; ix++) sum += image[((size_t)iy * g->w + ix) * c + ch];
+                    out[ch] = sum / divisor;
+                }
+            }
+    }
+}
+
+void cnn_f32_avgpool_inclpad__simd(const cnn_pool_geom* g, int pad_bottom, int pad_right, const float* x, float* y) {
+    avgpool_inclpad_impl(g, pad_bottom, pad_right, x, y, 1);
+}
+void cnn_f32_avgpool_inclpad__ref(const cnn_pool_geom* g, int pad_bottom, int pad_right, const float* x, float* y) {
+    avgpool_inclpad_impl(g, pad_bottom, pad_right, x, y, 0);
+}
+
+static void avgpool_inclpad_backward_impl(const cnn_pool_geom* g, int pad_bottom, int pad_right, const float* dy,
+                                          float* dx, int use_simd) {
+    const int c = g->c;
+    const size_t image_len = (size_t)g->h * g->w * c;
+    for (int b = 0; b < g->n; b++) {
+        float* image = dx + b * image_len;
+        for (int oy = 0; oy < g->oh; oy++)
+            for (int ox = 0; ox < g->ow; ox++) {
+                const float* grad = dy + (((size_t)b * g->oh + oy) * g->ow + ox) * c;
+                const pool_window win = pool_window_of(g, oy, ox);
+                const int count = padded_count(g, pad_bottom, pad_right, oy, ox);
+                if (window_empty(win) || count == 0) continue;
+                const float divisor = (float)count;
+                int ch = 0;
+                if (use_simd) {
+                    const cnn_v4f vdiv = cnn_v4f_splat(divisor);
+                    for (; ch + 4 <= c; ch += 4) {
+                        const cnn_v4f share = cnn_v4f_div(cnn_v4f_load(grad + ch), vdiv);
+                        for (int iy = win.y0; iy < win.y1; iy++)
+                            for (int ix = win.x0; ix < win.x1; ix++) {
+                                float* d = image + ((size_t)iy * g->w + ix) * c + ch;
+                                cnn_v4f_store(d, cnn_v4f_add(cnn_v4f_load(d), share));
+                            }
+                    }
+                }
+                for (; ch < c; ch++) {
+                    const float share = grad[ch] / divisor;
+                    for (int iy = win.y0; iy < win.y1; iy++)
+                        for (int ix = win.x0; ix < win.x1; ix++) image[((size_t)iy * g->w + ix) * c + ch] += share;
+                }
+            }
+    }
+}
+
+void cnn_f32_avgpool_inclpad_backward__simd(const cnn_pool_geom* g, int pad_bottom, int pad_right, const float* dy,
+                                            float* dx) {
+    avgpool_inclpad_backward_impl(g, pad_bottom, pad_right, dy, dx, 1);
+}
+void cnn_f32_avgpool_inclpad_backward__ref(const cnn_pool_geom* g, int pad_bottom, int pad_right, const float* dy,
+                                           float* dx) {
+    avgpool_inclpad_backward_impl(g, pad_bottom, pad_right, dy, dx, 0);
+}

@@ -94,37 +94,31 @@ static int64_t transpose_out(int in, int k, int stride, int padding) {
     return (int64_t)in * stride + (k > stride ? k - stride : 0); /* tfjs's deconvLength */
 }
 
-int cnn_model_add_conv2d_transpose(cnn_model* m, int input, int filters, int kh, int kw, int sh, int sw, int padding,
-                                   int use_bias, int kernel_init) {
+/* Checks shared by both adders. */
+static cnn_status check_args(const cnn_model* m, int input, int filters, int kh, int kw, int sh, int sw,
+                             int kernel_init) {
     cnn_status status = cnn_graph_check_input(m, input, "conv2dTranspose");
-    if (status != CNN_STATUS_OK) return -status;
+    if (status != CNN_STATUS_OK) return status;
     const cnn_node* in = &m->nodes[input];
     if (filters < 1 || filters > CNN_MAX_DIM || kh < 1 || kw < 1 || kh > CNN_MAX_TRANSPOSE_KERNEL ||
         kw > CNN_MAX_TRANSPOSE_KERNEL || sh < 1 || sw < 1 || sh > CNN_MAX_TRANSPOSE_KERNEL ||
         sw > CNN_MAX_TRANSPOSE_KERNEL)
-        return -cnn_fail(CNN_STATUS_INVALID_ARG, "conv2dTranspose: filters must be in [1, %d], kernel size and strides in "
-                         "[1, %d], got filters=%d kernel=%dx%d strides=%dx%d", CNN_MAX_DIM, CNN_MAX_TRANSPOSE_KERNEL,
-                         filters, kh, kw, sh, sw);
-    if (padding != CNN_PADDING_VALID && padding != CNN_PADDING_SAME)
-        return -cnn_fail(CNN_STATUS_INVALID_ARG, "conv2dTranspose: unknown padding %d", padding);
+        return cnn_fail(CNN_STATUS_INVALID_ARG, "conv2dTranspose: filters must be in [1, %d], kernel size and strides in "
+                        "[1, %d], got filters=%d kernel=%dx%d strides=%dx%d", CNN_MAX_DIM, CNN_MAX_TRANSPOSE_KERNEL,
+                        filters, kh, kw, sh, sw);
     if (kernel_init != CNN_INIT_BILINEAR && !cnn_init_is_valid(kernel_init))
-        return -cnn_fail(CNN_STATUS_INVALID_ARG, "conv2dTranspose: unknown initializer %d", kernel_init);
+        return cnn_fail(CNN_STATUS_INVALID_ARG, "conv2dTranspose: unknown initializer %d", kernel_init);
     if ((int64_t)kh * kw * in->c > CNN_MAX_ELEMENTS / filters) /* before the fans are computed in int */
-        return -cnn_fail(CNN_STATUS_INVALID_SHAPE, "conv2dTranspose: kernel of %dx%dx%dx%d is too large", kh, kw,
-                         filters, in->c);
-    int64_t oh = transpose_out(in->h, kh, sh, padding), ow = transpose_out(in->w, kw, sw, padding);
-    if (oh > CNN_MAX_DIM || ow > CNN_MAX_DIM)
-        return -cnn_fail(CNN_STATUS_INVALID_SHAPE, "conv2dTranspose: output %lldx%lld is too large", (long long)oh,
-                         (long long)ow);
-    cnn_conv_cfg cfg = {filters, kh, kw, sh, sw, 1, 1, padding, use_bias != 0, 0, 0, 0, 0};
-    /* The forward convolution from (oh, ow) must land exactly on the input size. */
-    int back_h = cnn_window_out((int)oh, kh, sh, 1, padding, &cfg.pad_top);
-    int back_w = cnn_window_out((int)ow, kw, sw, 1, padding, &cfg.pad_left);
-    if (back_h != in->h || back_w != in->w)
-        return -cnn_fail(CNN_STATUS_INVALID_SHAPE, "conv2dTranspose: kernel %dx%d with strides %dx%d does not fit input "
-                         "%dx%d", kh, kw, sh, sw, in->h, in->w);
-    const int in_c = in->c; /* adding the node may move m->nodes, and `in` with them */
-    int id = cnn_graph_add_node(m, &cnn_conv2d_transpose_ops, &input, 1, (int)oh, (int)ow, filters);
+        return cnn_fail(CNN_STATUS_INVALID_SHAPE, "conv2dTranspose: kernel of %dx%dx%dx%d is too large", kh, kw,
+                        filters, in->c);
+    return CNN_STATUS_OK;
+}
+
+/* Adds the node of output size oh×ow whose forward convolution (cfg's pads) maps it back onto the input. */
+static int add_node(cnn_model* m, int input, cnn_conv_cfg cfg, int oh, int ow, int kernel_init) {
+    const int in_c = m->nodes[input].c; /* adding the node may move m->nodes */
+    const int kh = cfg.kh, kw = cfg.kw, filters = cfg.filters;
+    int id = cnn_graph_add_node(m, &cnn_conv2d_transpose_ops, &input, 1, oh, ow, filters);
     if (id < 0) return id;
     m->nodes[id].cfg.conv = cfg;
     int32_t kdims[4] = {kh, kw, filters, in_c};
@@ -140,4 +134,50 @@ int cnn_model_add_conv2d_transpose(cnn_model* m, int input, int filters, int kh,
         if (p < 0) return cnn_graph_rollback(m, id, p);
     }
     return id;
+}
+
+int cnn_model_add_conv2d_transpose(cnn_model* m, int input, int filters, int kh, int kw, int sh, int sw, int padding,
+                                   int use_bias, int kernel_init) {
+    cnn_status status = check_args(m, input, filters, kh, kw, sh, sw, kernel_init);
+    if (status != CNN_STATUS_OK) return -status;
+    if (padding != CNN_PADDING_VALID && padding != CNN_PADDING_SAME)
+        return -cnn_fail(CNN_STATUS_INVALID_ARG, "conv2dTranspose: unknown padding %d", padding);
+    const cnn_node* in = &m->nodes[input];
+    int64_t oh = transpose_out(in->h, kh, sh, padding), ow = transpose_out(in->w, kw, sw, padding);
+    if (oh > CNN_MAX_DIM || ow > CNN_MAX_DIM)
+        return -cnn_fail(CNN_STATUS_INVALID_SHAPE, "conv2dTranspose: output %lldx%lld is too large", (long long)oh,
+                         (long long)ow);
+    cnn_conv_cfg cfg = {filters, kh, kw, sh, sw, 1, 1, padding, use_bias != 0, 0, 0, 0, 0};
+    /* The forward convolution from (oh, ow) must land exactly on the input size. */
+    int back_h = cnn_window_out((int)oh, kh, sh, 1, padding, &cfg.pad_top);
+    int back_w = cnn_window_out((int)ow, kw, sw, 1, padding, &cfg.pad_left);
+    if (back_h != in->h || back_w != in->w)
+        return -cnn_fail(CNN_STATUS_INVALID_SHAPE, "conv2dTranspose: kernel %dx%d with strides %dx%d does not fit input "
+                         "%dx%d", kh, kw, sh, sw, in->h, in->w);
+    return add_node(m, input, cfg, (int)oh, (int)ow, kernel_init);
+}
+
+/* PyTorch's ConvTranspose2d: the full output (in − 1)·s + k, cropped by top/bottom/left/right, then extended by
+ * output_padding rows / columns at the end (which receive only the bias). Output (oy, ox) is full position
+ * (oy + top, ox + left): the forward convolution from the output reads it with pads (top, left). */
+int cnn_model_add_conv2d_transpose_explicit(cnn_model* m, int input, int filters, int kh, int kw, int sh, int sw,
+                                            int top, int bottom, int left, int right, int out_pad_h, int out_pad_w,
+                                            int use_bias, int kernel_init) {
+    cnn_status status = check_args(m, input, filters, kh, kw, sh, sw, kernel_init);
+    if (status != CNN_STATUS_OK) return -status;
+    if (top < 0 || bottom < 0 || left < 0 || right < 0 || top > CNN_MAX_TRANSPOSE_KERNEL ||
+        bottom > CNN_MAX_TRANSPOSE_KERNEL || left > CNN_MAX_TRANSPOSE_KERNEL || right > CNN_MAX_TRANSPOSE_KERNEL ||
+        out_pad_h < 0 || out_pad_w < 0 || out_pad_h > CNN_MAX_TRANSPOSE_KERNEL || out_pad_w > CNN_MAX_TRANSPOSE_KERNEL)
+        return -cnn_fail(CNN_STATUS_INVALID_ARG, "conv2dTranspose: crops and output padding must be in [0, %d], got "
+                         "top %d bottom %d left %d right %d, output padding %dx%d", CNN_MAX_TRANSPOSE_KERNEL, top,
+                         bottom, left, right, out_pad_h, out_pad_w);
+    const cnn_node* in = &m->nodes[input];
+    const int64_t oh = (int64_t)(in->h - 1) * sh + kh - top - bottom + out_pad_h;
+    const int64_t ow = (int64_t)(in->w - 1) * sw + kw - left - right + out_pad_w;
+    if (oh < 1 || ow < 1 || oh > CNN_MAX_DIM || ow > CNN_MAX_DIM)
+        return -cnn_fail(CNN_STATUS_INVALID_SHAPE, "conv2dTranspose: the crops leave an output of %lldx%lld (input "
+                         "%dx%d, kernel %dx%d, strides %dx%d); it must be in [1, %d]", (long long)oh, (long long)ow,
+                         in->h, in->w, kh, kw, sh, sw, CNN_MAX_DIM);
+    cnn_conv_cfg cfg = {filters, kh, kw, sh, sw, 1, 1, CNN_PADDING_VALID, use_bias != 0, top, left, 0, 0};
+    return add_node(m, input, cfg, (int)oh, (int)ow, kernel_init);
 }

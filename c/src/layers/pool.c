@@ -35,6 +35,8 @@ static void pool_forward(cnn_model* m, cnn_node* node, int n, int training) {
      * skips writing them. */
     if (node->cfg.pool.kind == CNN_POOL_MAX)
         cnn_f32_maxpool(&g, in->out, node->out, training || indices_reused(m, node) ? node->saved_i32 : NULL);
+    else if (node->cfg.pool.count_include_pad)
+        cnn_f32_avgpool_inclpad(&g, node->cfg.pool.pad_bottom, node->cfg.pool.pad_right, in->out, node->out);
     else
         cnn_f32_avgpool(&g, in->out, node->out);
 }
@@ -46,7 +48,11 @@ static void pool_backward(cnn_model* m, cnn_node* node, int n) {
         cnn_f32_maxpool_backward(n, node->h, node->w, node->c, node->grad, node->saved_i32, in->h, in->w, in->grad);
     } else {
         cnn_pool_geom g = geometry(m, node, n);
-        cnn_f32_avgpool_backward(&g, node->grad, in->grad);
+        if (node->cfg.pool.count_include_pad)
+            cnn_f32_avgpool_inclpad_backward(&g, node->cfg.pool.pad_bottom, node->cfg.pool.pad_right, node->grad,
+                                             in->grad);
+        else
+            cnn_f32_avgpool_backward(&g, node->grad, in->grad);
     }
 }
 
@@ -65,13 +71,62 @@ int cnn_model_add_pool2d(cnn_model* m, int input, int kind, int ph, int pw, int 
                          "and %dx%d", name, CNN_MAX_KERNEL, CNN_MAX_STRIDE, ph, pw, sh, sw);
     if (padding != CNN_PADDING_VALID && padding != CNN_PADDING_SAME)
         return -cnn_fail(CNN_STATUS_INVALID_ARG, "%s: unknown padding %d", name, padding);
-    cnn_pool_cfg cfg = {kind, ph, pw, sh, sw, padding, 0, 0};
+    cnn_pool_cfg cfg = {kind, ph, pw, sh, sw, padding, 0, 0, 0, 0, 0, 0};
     int oh = cnn_window_out(in->h, ph, sh, 1, padding, &cfg.pad_top);
     int ow = cnn_window_out(in->w, pw, sw, 1, padding, &cfg.pad_left);
     if (oh < 1 || ow < 1)
         return -cnn_fail(CNN_STATUS_INVALID_SHAPE, "%s: pool size %dx%d is larger than its input %dx%d", name, ph, pw,
                          in->h, in->w);
     int id = cnn_graph_add_node(m, &cnn_pool2d_ops, &input, 1, oh, ow, in->c);
+    if (id < 0) return id;
+    m->nodes[id].cfg.pool = cfg;
+    return id;
+}
+
+/* Explicit pads and ceil mode (PyTorch / ONNX pooling). Output size along an axis: floor or ceil of
+ * (in + before + after − k) / s, plus 1; in ceil mode the last window must start inside the image or its leading
+ * padding (PyTorch's rule), and every pad is smaller than the window, so no window lies wholly in padding. */
+static int64_t explicit_out(int in, int k, int s, int before, int after, int ceil_mode) {
+    const int64_t span = (int64_t)in + before + after - k;
+    if (span < 0) return 0;
+    int64_t out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+    if (ceil_mode && (out - 1) * s >= (int64_t)in + before) out--;
+    return out;
+}
+
+int cnn_model_add_pool2d_explicit(cnn_model* m, int input, int kind, int ph, int pw, int sh, int sw, int top,
+                                  int bottom, int left, int right, int ceil_mode, int count_include_pad) {
+    const char* name = kind == CNN_POOL_AVG ? "averagePooling2d" : "maxPooling2d";
+    cnn_status status = cnn_graph_check_input(m, input, name);
+    if (status != CNN_STATUS_OK) return -status;
+    const cnn_node* in = &m->nodes[input];
+    if (kind != CNN_POOL_MAX && kind != CNN_POOL_AVG)
+        return -cnn_fail(CNN_STATUS_INVALID_ARG, "pool2d: unknown pooling kind %d", kind);
+    if (ph < 1 || pw < 1 || sh < 1 || sw < 1 || ph > CNN_MAX_KERNEL || pw > CNN_MAX_KERNEL || sh > CNN_MAX_STRIDE ||
+        sw > CNN_MAX_STRIDE)
+        return -cnn_fail(CNN_STATUS_INVALID_ARG, "%s: pool size must be in [1, %d] and strides in [1, %d], got %dx%d "
+                         "and %dx%d", name, CNN_MAX_KERNEL, CNN_MAX_STRIDE, ph, pw, sh, sw);
+    if (top < 0 || bottom < 0 || top >= ph || bottom >= ph || left < 0 || right < 0 || left >= pw || right >= pw)
+        return -cnn_fail(CNN_STATUS_INVALID_ARG, "%s: each pad must be in [0, pool size - 1] (%d for height, %d for "
+                         "width), got top %d bottom %d left %d right %d", name, ph - 1, pw - 1, top, bottom, left,
+                         right);
+    if ((ceil_mode != 0 && ceil_mode != 1) || (count_include_pad != 0 && count_include_pad != 1))
+        return -cnn_fail(CNN_STATUS_INVALID_ARG, "%s: ceil_mode and count_include_pad must be 0 or 1, got %d and %d",
+                         name, ceil_mode, count_include_pad);
+    if (count_include_pad && kind != CNN_POOL_AVG)
+        return -cnn_fail(CNN_STATUS_INVALID_ARG, "maxPooling2d: count_include_pad is for average pooling only");
+    const int64_t oh = explicit_out(in->h, ph, sh, top, bottom, ceil_mode);
+    const int64_t ow = explicit_out(in->w, pw, sw, left, right, ceil_mode);
+    if (oh < 1 || ow < 1)
+        return -cnn_fail(CNN_STATUS_INVALID_SHAPE, "%s: pool size %dx%d is larger than its padded input %dx%d", name,
+                         ph, pw, in->h + top + bottom, in->w + left + right);
+    if (oh > CNN_MAX_DIM || ow > CNN_MAX_DIM)
+        return -cnn_fail(CNN_STATUS_INVALID_SHAPE, "%s: output %lldx%lld is too large", name, (long long)oh,
+                         (long long)ow);
+    /* Counting the padding changes nothing without padding (a ceil overhang is never counted): the plain kernel. */
+    const int counts_pad = count_include_pad && (top || bottom || left || right);
+    cnn_pool_cfg cfg = {kind, ph, pw, sh, sw, CNN_PADDING_VALID, top, left, bottom, right, ceil_mode, counts_pad};
+    int id = cnn_graph_add_node(m, &cnn_pool2d_ops, &input, 1, (int)oh, (int)ow, in->c);
     if (id < 0) return id;
     m->nodes[id].cfg.pool = cfg;
     return id;
