@@ -232,6 +232,13 @@ async function interop(model: Model): Promise<void> {
   const remote = await w.loadModel(copy.save());
   await remote.dispose();
   w.terminate();
+  // PyTorch's pooling, transposed-conv and resize options where tfjs has none.
+  const i = cnn.input({ shape: [9, 9, 2] });
+  const p = cnn.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: [[1, 0], [0, 1]], ceilMode: true }).apply(i) as SymbolicTensor;
+  const a = cnn.layers.averagePooling2d({ poolSize: 2, padding: 1, countIncludePad: true }).apply(p) as SymbolicTensor;
+  const t = cnn.layers.conv2dTranspose({ filters: 2, kernelSize: 3, strides: 2, padding: [[1, 1], [1, 1]], outputPadding: 1 }).apply(a);
+  const u = cnn.layers.upSampling2d({ size: 2, interpolation: 'bilinear', halfPixelCenters: true }).apply(t);
+  void u;
   // @ts-expect-error quantize takes 'float32' | 'float16' | 'uint8'
   model.save({ quantize: 'int4' });
   void layout;
