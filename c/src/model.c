@@ -16,6 +16,7 @@ cnn_model* cnn_model_create(uint32_t seed) {
     cnn_rng_seed(&m->dropout_rng, seed, 2);
     m->input_node = -1;
     m->output_node = -1;
+    m->weights_version = 1; /* caches start at 0: stale */
     return m;
 }
 
@@ -39,6 +40,7 @@ static void free_plan(cnn_model* m) {
         free(node->grad);
         free(node->saved);
         free(node->saved_i32);
+        node->cache_version[0] = node->cache_version[1] = 0;
         node->out = node->grad = node->saved = NULL;
         node->saved_i32 = NULL;
     }
@@ -99,6 +101,7 @@ int cnn_model_param_count(const cnn_model* m) { return m ? m->n_params : 0; }
 float* cnn_model_param(cnn_model* m, int index, int32_t* ndim, int32_t* dims4) {
     if (!m || index < 0 || index >= m->n_params) return NULL;
     cnn_param* p = &m->params[index];
+    cnn_weights_changed(m); /* the caller may write through the pointer until its next batch call */
     if (ndim) *ndim = p->ndim;
     if (dims4)
         for (int i = 0; i < 4; i++) dims4[i] = i < p->ndim ? p->dims[i] : 1;
@@ -118,6 +121,16 @@ int cnn_model_param_node(const cnn_model* m, int index) {
 int cnn_model_param_is_state(const cnn_model* m, int index) {
     if (!m || index < 0 || index >= m->n_params) return 0;
     return m->params[index].is_state;
+}
+
+cnn_status cnn_model_set_winograd(cnn_model* m, int enabled) {
+    if (!m) return cnn_fail(CNN_STATUS_INVALID_ARG, "set_winograd: model is NULL");
+    enabled = enabled != 0;
+    if (enabled == !m->winograd_off) return CNN_STATUS_OK;
+    /* The plan sized the conv layers' buffers for the old choice: plan again (the caller's next plan call does). */
+    free_plan(m);
+    m->winograd_off = !enabled;
+    return CNN_STATUS_OK;
 }
 
 cnn_status cnn_model_set_trainable(cnn_model* m, int node, int trainable) {
@@ -222,6 +235,7 @@ cnn_status cnn_model_plan(cnn_model* m, int capacity, int with_grads) {
     with_grads = with_grads != 0;
     if (capacity == m->capacity && with_grads <= m->with_grads) return CNN_STATUS_OK;
     uint64_t scratch = 0;
+    m->plan_with_grads = with_grads;
     cnn_status status = plan_sizes(m, capacity, with_grads, &scratch);
     if (status != CNN_STATUS_OK) return status;
     free_plan(m);
@@ -379,12 +393,25 @@ cnn_status cnn_model_compute_gradients(cnn_model* m, int n, float* stats) {
     return CNN_STATUS_OK;
 }
 
+/* Finite inputs and finite weights can still overflow float32 (weights of 1e30 from a damaged or diverged model):
+ * predict never hands back NaN or infinity silently. One SIMD scan of the output (the caller copies it anyway). */
+static cnn_status check_output_finite(const cnn_model* m, int n, const char* what) {
+    const cnn_node* out = &m->nodes[m->output_node];
+    const size_t size = (size_t)cnn_node_size(out), count = (size_t)n * size;
+    const size_t i = cnn_f32_first_nonfinite(count, out->out);
+    if (i < count)
+        return cnn_fail(CNN_STATUS_NON_FINITE, "%s: the output of sample %zu is %g at value %zu although the input is "
+                        "finite: the weights overflow float32 (a diverged or damaged model)", what, i / size,
+                        (double)out->out[i], i % size);
+    return CNN_STATUS_OK;
+}
+
 cnn_status cnn_model_forward(cnn_model* m, int n) {
     cnn_status status = check_batch(m, n, 0, 0, "predict");
     if (status == CNN_STATUS_OK) status = check_input_finite(m, n, "predict");
     if (status != CNN_STATUS_OK) return status;
     cnn_graph_forward(m, n, 0);
-    return CNN_STATUS_OK;
+    return check_output_finite(m, n, "predict");
 }
 
 cnn_status cnn_model_evaluate(cnn_model* m, int n, float* stats) {

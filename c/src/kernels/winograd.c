@@ -23,17 +23,7 @@
 #endif
 enum { WINO_MAX_ALPHA = 6, WINO_MAX_CHUNK = 512 };
 
-/* a - b: simd.h has no subtraction (yet); the same three backends. */
-static CNN_ALWAYS_INLINE cnn_v4f v_sub(cnn_v4f a, cnn_v4f b) {
-#if defined(__wasm_simd128__)
-    return wasm_f32x4_sub(a, b);
-#elif defined(__SSE2__)
-    return _mm_sub_ps(a, b);
-#else
-    for (int l = 0; l < 4; l++) a.f[l] -= b.f[l];
-    return a;
-#endif
-}
+static CNN_ALWAYS_INLINE cnn_v4f v_sub(cnn_v4f a, cnn_v4f b) { return cnn_v4f_sub(a, b); }
 static CNN_ALWAYS_INLINE cnn_v4f v_add(cnn_v4f a, cnn_v4f b) { return cnn_v4f_add(a, b); }
 static CNN_ALWAYS_INLINE cnn_v4f v_scale(cnn_v4f a, float s) { return cnn_v4f_mul(a, cnn_v4f_splat(s)); }
 
