@@ -399,10 +399,12 @@ static cnn_status check_output_finite(const cnn_model* m, int n, const char* wha
     const cnn_node* out = &m->nodes[m->output_node];
     const size_t size = (size_t)cnn_node_size(out), count = (size_t)n * size;
     const size_t i = cnn_f32_first_nonfinite(count, out->out);
-    if (i < count)
-        return cnn_fail(CNN_STATUS_NON_FINITE, "%s: the output of sample %zu is %g at value %zu although the input is "
+    if (i < count) {
+        const float v = out->out[i]; /* named as JavaScript prints it: the message reaches JS users */
+        return cnn_fail(CNN_STATUS_NON_FINITE, "%s: the output of sample %zu is %s at value %zu although the input is "
                         "finite: the weights overflow float32 (a diverged or damaged model)", what, i / size,
-                        (double)out->out[i], i % size);
+                        v != v ? "NaN" : v > 0 ? "Infinity" : "-Infinity", i % size);
+    }
     return CNN_STATUS_OK;
 }
 

@@ -198,7 +198,7 @@ static void test_nonfinite_output(void) {
     for (int i = 0; i < 32 * 3; i++) w[i] = 3e37f; /* 32 × 3e37 overflows, but only where the input is 1 */
     for (int i = 0; i < 4 * 32; i++) in[i] = i < 2 * 32 ? 1e-3f : 1.0f; /* samples 0, 1 stay finite */
     expect(cnn_model_forward(m, 4) == CNN_STATUS_NON_FINITE, "overflowing output reported");
-    expect(strstr(cnn_last_error(), "output of sample 2") != NULL && strstr(cnn_last_error(), "float32") != NULL,
+    expect(strstr(cnn_last_error(), "output of sample 2 is Infinity at value 0") != NULL && strstr(cnn_last_error(), "float32") != NULL,
            "the message names the first sample and the cause");
     for (int i = 0; i < 4 * 32; i++) in[i] = 1e-3f;
     expect(cnn_model_forward(m, 4) == CNN_STATUS_OK, "finite again");
