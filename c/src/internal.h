@@ -71,6 +71,7 @@ struct cnn_node {
     int first_param, n_params;
     int trainable;
     float* out;           /* capacity × size; for the input node: the model's input buffer */
+    int out_owned;        /* out is this node's allocation (else a shared slot of an inference plan: m->act_slots) */
     float* grad;          /* capacity × size, or NULL when planned without gradients */
     float* saved;         /* see cnn_layer_needs */
     int32_t* saved_i32;
@@ -133,6 +134,8 @@ struct cnn_model {
     int plan_with_grads;  /* the plan being sized has gradients (read by needs(); m->with_grads is the current plan's) */
     int winograd_off;     /* cnn_model_set_winograd(m, 0): 3x3 convolutions take the direct / GEMM reference path */
     uint64_t weights_version; /* bumped whenever parameters may have changed: caches derived from them compare it */
+    float** act_slots;    /* inference plans: activation buffers shared by nodes whose lifetimes do not overlap */
+    int n_act_slots;
     float* scratch;
     size_t scratch_floats; /* usable floats from cnn_scratch(m) on */
     float* input_grad;

@@ -32,16 +32,17 @@ static float frand(void) { /* uniform in [-1, 1) */
 
 enum { H = 12, W = 11, CIN = 3, CLASSES = 5, BATCH = 3 };
 
-/* 12x11x3 → conv 3x3 same 8 (F4: 12x11 output; its input gradient on the GEMM path: 3 outputs) → relu → conv 3x3
- * valid 16 (10x9: F4, input gradient F4) → maxpool 2x2 (5x4) → conv 3x3 same 8 (5x4: F2, input gradient F2) →
+/* 12x11x3 → conv 3x3 same 32 (F2: 3 input channels; its input gradient on the GEMM path: 3 outputs) → relu → conv
+ * 3x3 valid 32 (10x9, 32 channels: F4, input gradient F4) → maxpool 2x2 (5x4) → conv 3x3 same 8 (5x4: F2, input
+ * gradient F2) →
  * tanh → conv 3x3 same 1 and conv 3x3 1 → 8 (too few filters / channels: the reference path) → global average →
  * dense 5 → softmax. */
 static cnn_model* make_model(int winograd, int kind) {
     cnn_model* m = cnn_model_create(7);
     int x = cnn_model_add_input(m, H, W, CIN);
-    int c = cnn_model_add_conv2d(m, x, 8, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, 1, CNN_INIT_GLOROT_UNIFORM);
+    int c = cnn_model_add_conv2d(m, x, 32, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, 1, CNN_INIT_GLOROT_UNIFORM);
     c = cnn_model_add_activation(m, c, CNN_ACT_RELU, 0.0f);
-    c = cnn_model_add_conv2d(m, c, 16, 3, 3, 1, 1, 1, 1, CNN_PADDING_VALID, 1, CNN_INIT_GLOROT_UNIFORM);
+    c = cnn_model_add_conv2d(m, c, 32, 3, 3, 1, 1, 1, 1, CNN_PADDING_VALID, 1, CNN_INIT_GLOROT_UNIFORM);
     c = cnn_model_add_pool2d(m, c, CNN_POOL_MAX, 2, 2, 2, 2, CNN_PADDING_VALID);
     c = cnn_model_add_conv2d(m, c, 8, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, 0, CNN_INIT_GLOROT_UNIFORM);
     c = cnn_model_add_activation(m, c, CNN_ACT_TANH, 0.0f);
@@ -205,7 +206,53 @@ static void test_nonfinite_output(void) {
     cnn_model_free(m);
 }
 
+/* Inference plans share activation buffers between nodes whose lifetimes do not overlap: the same outputs, bit for
+ * bit, as a training plan (one buffer per node), on a graph with fan-out, add, concat, max-unpooling (it reads its
+ * pool's indices) and a dead branch, and fewer bytes. */
+static cnn_model* shared_model(void) {
+    cnn_model* m = cnn_model_create(5);
+    int x = cnn_model_add_input(m, 8, 8, 3);
+    int a = cnn_model_add_conv2d(m, x, 8, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, 1, CNN_INIT_GLOROT_UNIFORM);
+    int r = cnn_model_add_activation(m, a, CNN_ACT_RELU, 0.0f);
+    int p = cnn_model_add_pool2d(m, r, CNN_POOL_MAX, 2, 2, 2, 2, CNN_PADDING_VALID);
+    int b = cnn_model_add_conv2d(m, p, 8, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, 1, CNN_INIT_GLOROT_UNIFORM);
+    int dead = cnn_model_add_activation(m, b, CNN_ACT_TANH, 0.0f); /* read by nobody */
+    int sum_in[2] = {b, p};
+    int s = cnn_model_add_add(m, sum_in, 2);
+    int u = cnn_model_add_max_unpool2d(m, s, p);
+    int cat_in[2] = {u, r};
+    int c = cnn_model_add_concat(m, cat_in, 2);
+    int d = cnn_model_add_conv2d(m, c, 4, 1, 1, 1, 1, 1, 1, CNN_PADDING_VALID, 1, CNN_INIT_GLOROT_UNIFORM);
+    int o = cnn_model_add_activation(m, d, CNN_ACT_SOFTMAX, 0.0f);
+    expect(dead >= 0 && o >= 0, "shared-buffer model builds");
+    cnn_model_set_output(m, o);
+    return m;
+}
+
+static void test_shared_activations(void) {
+    cnn_model* a = shared_model();
+    cnn_model* b = shared_model();
+    expect(cnn_model_plan(a, 2, 0) == CNN_STATUS_OK && cnn_model_plan(b, 2, 1) == CNN_STATUS_OK, "both plan");
+    expect(a->n_act_slots > 0 && a->n_act_slots < a->n_nodes - 3, "the inference plan shares buffers");
+    rng_state = 99;
+    float* xa = cnn_model_input_buffer(a);
+    float* xb = cnn_model_input_buffer(b);
+    for (int i = 0; i < 2 * 8 * 8 * 3; i++) xa[i] = xb[i] = frand();
+    expect(cnn_model_forward(a, 2) == CNN_STATUS_OK && cnn_model_forward(b, 2) == CNN_STATUS_OK, "forward");
+    expect(memcmp(cnn_model_output_buffer(a), cnn_model_output_buffer(b), 2 * 8 * 8 * 4 * sizeof(float)) == 0,
+           "shared buffers: the same output bits as one buffer per node");
+    int distinct = 1;
+    for (int i = 1; i < a->n_nodes; i++)
+        for (int k = 0; k < a->nodes[i].n_inputs; k++) distinct &= a->nodes[i].out != a->nodes[a->nodes[i].inputs[k]].out;
+    expect(distinct, "no node's output aliases one of its inputs");
+    /* Planning with gradients afterwards gives every node its own buffer again. */
+    expect(cnn_model_plan(a, 2, 1) == CNN_STATUS_OK && a->n_act_slots == 0, "a training plan owns every buffer");
+    cnn_model_free(a);
+    cnn_model_free(b);
+}
+
 int main(void) {
+    test_shared_activations();
     test_winograd_matches_reference();
     test_winograd_deterministic();
     test_winograd_toggle();
