@@ -52,6 +52,14 @@ if stale dist/wasm-cnn.wasm c build.sh; then
   mv dist/wasm-cnn.tmp.wasm dist/wasm-cnn.wasm
 fi
 
+# The bench's multiply-add ceiling probe (tests/bench/perf.js measures it in its own run).
+mkdir -p build/bench
+if stale build/bench/ceiling.wasm tests/bench/ceiling.c build.sh; then
+  say "building build/bench/ceiling.wasm (the bench's multiply-add ceiling probe)"
+  NODE_PATH=/usr/share/nodejs emcc -O3 -msimd128 -std=c11 tests/bench/ceiling.c --no-entry -sSTANDALONE_WASM \
+    -o build/bench/ceiling.wasm || die "emcc failed on the ceiling probe"
+fi
+
 # Native builds: the same engine with the portable SIMD fallback, under AddressSanitizer and UBSan.
 NATIVE_FLAGS=(-O1 -g -std=c11 -Wall -Wextra -fno-omit-frame-pointer -fsanitize=address,undefined
               -fno-sanitize-recover=undefined -Ic/include -Ic/src)

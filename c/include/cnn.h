@@ -224,7 +224,9 @@ cnn_status cnn_model_node_shape(const cnn_model* m, int node, int32_t* hwc3);
 
 /* ---- parameters, in tfjs getWeights() order: per node in creation order, kernel then bias ---- */
 int cnn_model_param_count(const cnn_model* m);
-/* Writes ndim and dims (up to 4) and returns the parameter's data (owned by the model), or NULL if index is bad. */
+/* Writes ndim and dims (up to 4) and returns the parameter's data (owned by the model), or NULL if index is bad.
+ * The caller may write through the pointer until its next batch call (the engine then recomputes what it derives
+ * from the weights, such as Winograd-transformed kernels): call this again for each later write. */
 float* cnn_model_param(cnn_model* m, int index, int32_t* ndim, int32_t* dims4);
 /* The gradient buffer of parameter index after the last backward pass (NULL before planning with gradients). */
 float* cnn_model_param_grad(cnn_model* m, int index);
@@ -232,6 +234,11 @@ float* cnn_model_param_grad(cnn_model* m, int index);
 int cnn_model_param_node(const cnn_model* m, int index);
 /* 1 when the parameter is layer state updated outside the optimizer (batch norm's moving statistics). */
 int cnn_model_param_is_state(const cnn_model* m, int index);
+/* Winograd F(2x2,3x3) / F(4x4,3x3) for the 3x3 stride-1 convolutions where it measured faster (the default), or
+ * off (enabled = 0): every convolution then takes the direct / im2col + GEMM reference path, which rounds
+ * differently (within 1e-4 relative on the tfjs cross-checks). Changing it drops the plan: plan again before the
+ * next batch call. */
+cnn_status cnn_model_set_winograd(cnn_model* m, int enabled);
 cnn_status cnn_model_set_trainable(cnn_model* m, int node, int trainable);
 
 /* ---- training set-up ---- */
@@ -288,7 +295,9 @@ cnn_status cnn_model_train_step(cnn_model* m, int n, float* stats);
 /* Forward and backward without an update (gradients left in the grad buffers); training-mode forward. stats as for
  * train_step, with CNN_STATS_GRAD_NORM 0. */
 cnn_status cnn_model_compute_gradients(cnn_model* m, int n, float* stats);
-/* Inference-mode forward of the n samples in the input buffer into the output buffer. */
+/* Inference-mode forward of the n samples in the input buffer into the output buffer. CNN_STATUS_NON_FINITE when an
+ * input is NaN or infinite (nothing runs), or when an output is although every input is finite (weights that
+ * overflow float32; the message names the first such sample within this batch; the outputs are left in place). */
 cnn_status cnn_model_forward(cnn_model* m, int n);
 /* Inference-mode forward plus loss, accuracy and class counts into stats (as for train_step; gradient norm and
  * gradient norms 0). */

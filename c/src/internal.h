@@ -72,9 +72,13 @@ struct cnn_node {
     int first_param, n_params;
     int trainable;
     float* out;           /* capacity × size; for the input node: the model's input buffer */
+    int out_owned;        /* out is this node's allocation (else a shared slot of an inference plan: m->act_slots) */
     float* grad;          /* capacity × size, or NULL when planned without gradients */
     float* saved;         /* see cnn_layer_needs */
     int32_t* saved_i32;
+    /* Caches derived from the node's weights inside `saved` (conv: Winograd-transformed kernels), one per kind: the
+     * m->weights_version they were computed from, 0 = not computed since the plan allocated them. */
+    uint64_t cache_version[2];
     union {
         cnn_conv_cfg conv;
         cnn_pool_cfg pool;
@@ -128,11 +132,19 @@ struct cnn_model {
     int with_grads;
     int want_input_grad;  /* backward also computes d loss / d input */
     int updating;         /* inside train_step: layers may update their state (batch norm statistics) */
+    int plan_with_grads;  /* the plan being sized has gradients (read by needs(); m->with_grads is the current plan's) */
+    int winograd_off;     /* cnn_model_set_winograd(m, 0): 3x3 convolutions take the direct / GEMM reference path */
+    uint64_t weights_version; /* bumped whenever parameters may have changed: caches derived from them compare it */
+    float** act_slots;    /* inference plans: activation buffers shared by nodes whose lifetimes do not overlap */
+    int n_act_slots;
     float* scratch;
     size_t scratch_floats; /* usable floats from cnn_scratch(m) on */
     float* input_grad;
     void* labels;
 };
+
+/* Parameters may have changed (optimizer step, a pointer handed out for writing): derived caches are stale. */
+static inline void cnn_weights_changed(cnn_model* m) { m->weights_version++; }
 
 static inline int cnn_node_size(const cnn_node* node) { return node->h * node->w * node->c; }
 

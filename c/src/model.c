@@ -16,6 +16,7 @@ cnn_model* cnn_model_create(uint32_t seed) {
     cnn_rng_seed(&m->dropout_rng, seed, 2);
     m->input_node = -1;
     m->output_node = -1;
+    m->weights_version = 1; /* caches start at 0: stale */
     return m;
 }
 
@@ -35,10 +36,12 @@ void cnn_model_set_seed(cnn_model* m, uint32_t seed) {
 static void free_plan(cnn_model* m) {
     for (int i = 0; i < m->n_nodes; i++) {
         cnn_node* node = &m->nodes[i];
-        free(node->out);
+        if (node->out_owned) free(node->out);
+        node->out_owned = 0;
         free(node->grad);
         free(node->saved);
         free(node->saved_i32);
+        node->cache_version[0] = node->cache_version[1] = 0;
         node->out = node->grad = node->saved = NULL;
         node->saved_i32 = NULL;
     }
@@ -46,6 +49,10 @@ static void free_plan(cnn_model* m) {
         free(m->params[i].grad);
         m->params[i].grad = NULL;
     }
+    for (int i = 0; i < m->n_act_slots; i++) free(m->act_slots[i]);
+    free(m->act_slots);
+    m->act_slots = NULL;
+    m->n_act_slots = 0;
     free(m->scratch);
     free(m->labels);
     free(m->class_counts);
@@ -99,6 +106,7 @@ int cnn_model_param_count(const cnn_model* m) { return m ? m->n_params : 0; }
 float* cnn_model_param(cnn_model* m, int index, int32_t* ndim, int32_t* dims4) {
     if (!m || index < 0 || index >= m->n_params) return NULL;
     cnn_param* p = &m->params[index];
+    cnn_weights_changed(m); /* the caller may write through the pointer until its next batch call */
     if (ndim) *ndim = p->ndim;
     if (dims4)
         for (int i = 0; i < 4; i++) dims4[i] = i < p->ndim ? p->dims[i] : 1;
@@ -118,6 +126,16 @@ int cnn_model_param_node(const cnn_model* m, int index) {
 int cnn_model_param_is_state(const cnn_model* m, int index) {
     if (!m || index < 0 || index >= m->n_params) return 0;
     return m->params[index].is_state;
+}
+
+cnn_status cnn_model_set_winograd(cnn_model* m, int enabled) {
+    if (!m) return cnn_fail(CNN_STATUS_INVALID_ARG, "set_winograd: model is NULL");
+    enabled = enabled != 0;
+    if (enabled == !m->winograd_off) return CNN_STATUS_OK;
+    /* The plan sized the conv layers' buffers for the old choice: plan again (the caller's next plan call does). */
+    free_plan(m);
+    m->winograd_off = !enabled;
+    return CNN_STATUS_OK;
 }
 
 cnn_status cnn_model_set_trainable(cnn_model* m, int node, int trainable) {
@@ -212,6 +230,67 @@ static cnn_status plan_sizes(const cnn_model* m, int capacity, int with_grads, u
     return CNN_STATUS_OK;
 }
 
+/* Inference plans: a node's output is needed only until its last consumer has run, so nodes share a few buffers
+ * (SegNet at 256x256: 91 MB of activations in 26 MB). Kept whole: the input (written by the caller), the output and,
+ * when the loss fuses softmax with cross-entropy, the logits before it (read by evaluate). A buffer is released
+ * after the consumer's forward pass, so no node's output aliases one of its inputs. Best fit among the free
+ * buffers, else the largest free one grows (nodes are pointed at their buffers once all have their final size), else
+ * a new one. Returns 0 when out of
+ * memory (the caller frees the plan). Training plans keep one buffer per node: backward reads every output. */
+static int plan_shared_outputs(cnn_model* m, int capacity) {
+    const int n = m->n_nodes;
+    int* last_use = malloc((size_t)n * sizeof(int));
+    int* slot_of = malloc((size_t)n * sizeof(int));
+    size_t* slot_floats = calloc((size_t)n, sizeof(size_t));
+    char* slot_free = calloc((size_t)n, 1);
+    m->act_slots = calloc((size_t)n, sizeof(float*));
+    int ok = last_use && slot_of && slot_floats && slot_free && m->act_slots;
+    for (int i = 0; ok && i < n; i++) last_use[i] = i, slot_of[i] = -1;
+    for (int i = 0; ok && i < n; i++)
+        for (int k = 0; k < m->nodes[i].n_inputs; k++)
+            if (last_use[m->nodes[i].inputs[k]] < i) last_use[m->nodes[i].inputs[k]] = i;
+    const cnn_node* out = ok ? &m->nodes[m->output_node] : NULL;
+    const int logits = out && out->ops == &cnn_activation_ops && out->n_inputs == 1 ? out->inputs[0] : -1;
+    for (int i = 0; ok && i < n; i++) {
+        cnn_node* node = &m->nodes[i];
+        const size_t floats = (size_t)capacity * (size_t)cnn_node_size(node);
+        if (i == m->input_node || i == m->output_node || i == logits) {
+            node->out = malloc(floats * sizeof(float));
+            node->out_owned = 1;
+            ok = node->out != NULL;
+            continue;
+        }
+        int best = -1, largest = -1;
+        for (int s = 0; s < m->n_act_slots; s++) {
+            if (!slot_free[s]) continue;
+            if (slot_floats[s] >= floats && (best < 0 || slot_floats[s] < slot_floats[best])) best = s;
+            if (largest < 0 || slot_floats[s] > slot_floats[largest]) largest = s;
+        }
+        if (best < 0 && largest >= 0) {
+            float* grown = realloc(m->act_slots[largest], floats * sizeof(float));
+            if (!grown) { ok = 0; break; }
+            m->act_slots[largest] = grown, slot_floats[largest] = floats, best = largest;
+        }
+        if (best < 0) {
+            best = m->n_act_slots;
+            m->act_slots[best] = malloc(floats * sizeof(float));
+            if (!m->act_slots[best]) { ok = 0; break; }
+            m->n_act_slots++, slot_floats[best] = floats;
+        }
+        slot_free[best] = 0, slot_of[i] = best;
+        /* Release what this node was the last to read (and itself, when nothing reads it). */
+        for (int k = 0; k <= node->n_inputs; k++) {
+            const int j = k < node->n_inputs ? node->inputs[k] : i;
+            if (last_use[j] == i && slot_of[j] >= 0) slot_free[slot_of[j]] = 1;
+        }
+    }
+    /* Only now: a grown buffer may have moved, and every node that shares it writes there. */
+    for (int i = 0; ok && i < n; i++)
+        if (slot_of[i] >= 0) m->nodes[i].out = m->act_slots[slot_of[i]];
+    free(last_use), free(slot_of), free(slot_floats), free(slot_free);
+    return ok;
+}
+
 cnn_status cnn_model_plan(cnn_model* m, int capacity, int with_grads) {
     if (!m) return cnn_fail(CNN_STATUS_INVALID_ARG, "plan: model is NULL");
     if (m->input_node < 0 || m->output_node < 0)
@@ -222,6 +301,7 @@ cnn_status cnn_model_plan(cnn_model* m, int capacity, int with_grads) {
     with_grads = with_grads != 0;
     if (capacity == m->capacity && with_grads <= m->with_grads) return CNN_STATUS_OK;
     uint64_t scratch = 0;
+    m->plan_with_grads = with_grads;
     cnn_status status = plan_sizes(m, capacity, with_grads, &scratch);
     if (status != CNN_STATUS_OK) return status;
     free_plan(m);
@@ -230,18 +310,25 @@ cnn_status cnn_model_plan(cnn_model* m, int capacity, int with_grads) {
     for (int i = 0; i < m->n_nodes; i++) {
         cnn_node* node = &m->nodes[i];
         size_t count = (size_t)capacity * (size_t)cnn_node_size(node);
-        node->out = malloc(count * sizeof(float));
+        if (with_grads) {
+            node->out = malloc(count * sizeof(float));
+            node->out_owned = 1;
+        }
         node->grad = with_grads ? calloc(count, sizeof(float)) : NULL;
         cnn_layer_needs needs = {0, 0, 0};
         if (node->ops->needs) needs = node->ops->needs(m, node, capacity);
         node->saved = needs.saved_floats ? malloc((size_t)needs.saved_floats * sizeof(float)) : NULL;
         node->saved_i32 = needs.saved_ints ? malloc((size_t)needs.saved_ints * sizeof(int32_t)) : NULL;
-        if (!node->out || (with_grads && !node->grad) || (needs.saved_floats && !node->saved) ||
+        if ((with_grads && (!node->out || !node->grad)) || (needs.saved_floats && !node->saved) ||
             (needs.saved_ints && !node->saved_i32)) {
             free_plan(m);
             return cnn_fail(CNN_STATUS_OUT_OF_MEMORY, "plan: out of memory for node %d (%s) at batch %d", i,
                             node->ops->name, capacity);
         }
+    }
+    if (!with_grads && !plan_shared_outputs(m, capacity)) {
+        free_plan(m);
+        return cnn_fail(CNN_STATUS_OUT_OF_MEMORY, "plan: out of memory for activations at batch %d", capacity);
     }
     for (int i = 0; with_grads && i < m->n_params; i++) {
         m->params[i].grad = calloc((size_t)m->params[i].size, sizeof(float));
@@ -379,12 +466,27 @@ cnn_status cnn_model_compute_gradients(cnn_model* m, int n, float* stats) {
     return CNN_STATUS_OK;
 }
 
+/* Finite inputs and finite weights can still overflow float32 (weights of 1e30 from a damaged or diverged model):
+ * predict never hands back NaN or infinity silently. One SIMD scan of the output (the caller copies it anyway). */
+static cnn_status check_output_finite(const cnn_model* m, int n, const char* what) {
+    const cnn_node* out = &m->nodes[m->output_node];
+    const size_t size = (size_t)cnn_node_size(out), count = (size_t)n * size;
+    const size_t i = cnn_f32_first_nonfinite(count, out->out);
+    if (i < count) {
+        const float v = out->out[i]; /* named as JavaScript prints it: the message reaches JS users */
+        return cnn_fail(CNN_STATUS_NON_FINITE, "%s: the output of sample %zu is %s at value %zu although the input is "
+                        "finite: the weights overflow float32 (a diverged or damaged model)", what, i / size,
+                        v != v ? "NaN" : v > 0 ? "Infinity" : "-Infinity", i % size);
+    }
+    return CNN_STATUS_OK;
+}
+
 cnn_status cnn_model_forward(cnn_model* m, int n) {
     cnn_status status = check_batch(m, n, 0, 0, "predict");
     if (status == CNN_STATUS_OK) status = check_input_finite(m, n, "predict");
     if (status != CNN_STATUS_OK) return status;
     cnn_graph_forward(m, n, 0);
-    return CNN_STATUS_OK;
+    return check_output_finite(m, n, "predict");
 }
 
 cnn_status cnn_model_evaluate(cnn_model* m, int n, float* stats) {

@@ -26,6 +26,7 @@ float cnn_optimizer_step(cnn_model* m) {
     if (opt->clip_norm > 0.0f && norm > opt->clip_norm) clip = (float)(opt->clip_norm / (norm + 1e-6));
 
     m->step++;
+    cnn_weights_changed(m);
     const float lr = opt->learning_rate;
     double bias1 = 1.0, bias2 = 1.0;
     if (opt->kind == CNN_OPT_ADAM) {

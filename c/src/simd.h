@@ -42,6 +42,7 @@ static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_combine_low(cnn_v4f a, cnn_v4f b) { ret
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_splat(float s) { return wasm_f32x4_splat(s); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_zero(void) { return wasm_f32x4_const_splat(0.0f); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_add(cnn_v4f a, cnn_v4f b) { return wasm_f32x4_add(a, b); }
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_sub(cnn_v4f a, cnn_v4f b) { return wasm_f32x4_sub(a, b); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_mul(cnn_v4f a, cnn_v4f b) { return wasm_f32x4_mul(a, b); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_div(cnn_v4f a, cnn_v4f b) { return wasm_f32x4_div(a, b); }
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_gt(cnn_v4f a, cnn_v4f b) { return wasm_f32x4_gt(a, b); }
@@ -79,6 +80,7 @@ static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_combine_low(cnn_v4f a, cnn_v4f b) { ret
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_splat(float s) { return _mm_set1_ps(s); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_zero(void) { return _mm_setzero_ps(); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_add(cnn_v4f a, cnn_v4f b) { return _mm_add_ps(a, b); }
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_sub(cnn_v4f a, cnn_v4f b) { return _mm_sub_ps(a, b); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_mul(cnn_v4f a, cnn_v4f b) { return _mm_mul_ps(a, b); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_div(cnn_v4f a, cnn_v4f b) { return _mm_div_ps(a, b); }
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_gt(cnn_v4f a, cnn_v4f b) { return _mm_cmpgt_ps(a, b); }
@@ -119,6 +121,7 @@ static inline cnn_v4f cnn_v4f_high_half(cnn_v4f v) { cnn_v4f h = {{v.f[2], v.f[3
 static inline cnn_v4f cnn_v4f_combine_low(cnn_v4f a, cnn_v4f b) { cnn_v4f c = {{a.f[0], a.f[1], b.f[0], b.f[1]}}; return c; }
 static inline cnn_v4f cnn_v4f_zero(void) { return cnn_v4f_splat(0.0f); }
 static inline cnn_v4f cnn_v4f_add(cnn_v4f a, cnn_v4f b) { for (int l = 0; l < 4; l++) a.f[l] += b.f[l]; return a; }
+static inline cnn_v4f cnn_v4f_sub(cnn_v4f a, cnn_v4f b) { for (int l = 0; l < 4; l++) a.f[l] -= b.f[l]; return a; }
 static inline cnn_v4f cnn_v4f_mul(cnn_v4f a, cnn_v4f b) { for (int l = 0; l < 4; l++) a.f[l] *= b.f[l]; return a; }
 static inline cnn_v4f cnn_v4f_div(cnn_v4f a, cnn_v4f b) { for (int l = 0; l < 4; l++) a.f[l] /= b.f[l]; return a; }
 static inline cnn_v4m cnn_v4f_gt(cnn_v4f a, cnn_v4f b) { cnn_v4m m; for (int l = 0; l < 4; l++) m.m[l] = a.f[l] > b.f[l]; return m; }

@@ -139,7 +139,7 @@ const progress = (msg) => process.stderr.write(`[bench] ${msg}\n`);
  */
 function kernelOnly(model, x, batch) {
   model.predict(x, { batchSize: batch }).dispose();
-  const handle = model.build();
+  const handle = model.build().handle; // the model's runtime (web/model/runtime.js) holds the engine handle
   const e = engine();
   // If the internal entry point changes, drop the column rather than the bench.
   if (typeof e.cnn_model_forward !== 'function' || typeof handle !== 'number' || e.cnn_model_forward(handle, batch) !== 0) {

@@ -328,11 +328,17 @@ static void refusals(void) {
                y[255] != y[255], "forward with stride 2 refused, y untouched");
     EXPECT(cnn_f32_winograd_backward_data(&ok_g, 4, 2, x, u, NULL, ws) == CNN_STATUS_INVALID_ARG, "NULL dx");
     EXPECT(cnn_f32_winograd_preferred(&g, 4) == 0, "not preferred for stride 2");
-    /* The measured rule: F4 from 8×8 outputs, F2 below, never for one input channel or 1-pixel outputs. */
+    /* The measured rule: F4 from 8×8 outputs on wide layers (32+ channels in and out: F4's rounding), F2 below and on
+     * narrow layers, never for one input channel or 1-pixel outputs. */
     g = geom_of(32, 56, 56, 64, 1);
     EXPECT(cnn_f32_winograd_preferred(&g, 64) == 4, "F4 preferred for 56x56x64->64");
     g = geom_of(1, 4, 4, 64, 1);
     EXPECT(cnn_f32_winograd_preferred(&g, 64) == 2, "F2 preferred for 4x4x64->64");
+    g = geom_of(1, 32, 32, 16, 1);
+    EXPECT(cnn_f32_winograd_preferred(&g, 16) == 2, "F2 for the narrow 32x32x16->16");
+    g = geom_of(1, 16, 16, 32, 1);
+    EXPECT(cnn_f32_winograd_preferred(&g, 16) == 2 && cnn_f32_winograd_preferred(&g, 32) == 4,
+           "F4 only with 32+ channels in and out");
     g = geom_of(1, 3, 3, 64, 0);
     EXPECT(cnn_f32_winograd_preferred(&g, 64) == 0, "not preferred for a 1x1 output");
     g = geom_of(1, 28, 28, 1, 1);

@@ -13,6 +13,7 @@ enum {
     GEMM_KC = 256, /* K block: A (4×KC) and B (KC×8) micro-panels sit in L1 together */
     GEMM_MC = 128, /* row block of A: 128×256×4 B = 128 KB, lives in L2 */
     GEMM_NC = 512, /* column block of packed B: up to 512 KB, lives in L2 */
+    GEMM_PACK_A_MIN_N = 128, /* column blocks at least this wide pack A as well (gemm.c) */
 };
 
 static inline int min_int(int a, int b) { return a < b ? a : b; }

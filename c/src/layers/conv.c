@@ -3,8 +3,13 @@
  *   - direct (kernels/conv_direct.c): patches read in place, bias fused, where it measured faster (conv_algorithm_of);
  *   - otherwise a GEMM over the patch matrix (im2col), in row chunks so the scratch space stays small and
  *     cache-resident.
- * Kernel layout [kh, kw, cin, filters] (tfjs), which is already the K×N matrix the GEMM wants. Backward always runs
- * through im2col / col2im (or the pointwise GEMMs).
+ *   - Winograd (kernels/winograd.c) for 3×3 stride-1 layers where cnn_f32_winograd_preferred says it measured
+ *     faster, forward (bias fused) and the input gradient; the transformed kernels live in the node's saved
+ *     buffer and are recomputed when m->weights_version moves (after an optimizer step or a parameter write).
+ * Kernel layout [kh, kw, cin, filters] (tfjs), which is already the K×N matrix the GEMM wants. The weight gradient
+ * always runs through im2col + GEMM (or the pointwise GEMM); the input gradient too unless Winograd computes it.
+ * Threads: every kernel here splits by rows of its output (GEMM rows of the chunk loop, Winograd tiles), see the
+ * notes at each loop.
  *   forward:  y = cols · W (+ b)
  *   backward: dW += colsᵀ · dy,  db += Σ dy,  dx += col2im(dy · Wᵀ) */
 #include <assert.h>
@@ -12,6 +17,7 @@
 
 #include "../internal.h"
 #include "../kernels/kernels.h"
+#include "../kernels/winograd.h"
 
 static cnn_conv_geom geometry(const cnn_model* m, const cnn_node* node, int n) {
     const cnn_node* in = &m->nodes[node->inputs[0]];
@@ -44,6 +50,53 @@ static conv_algorithm conv_algorithm_of(const cnn_conv_cfg* cfg, const cnn_conv_
     return CONV_IM2COL;
 }
 
+/* The Winograd tiles of this layer: forward and input gradient (0 = not Winograd), with the floats of the
+ * transformed kernels and of the workspaces for batches of g->n. Depends on the geometry, not on the batch size,
+ * so the plan and the run agree. */
+typedef struct wino_choice {
+    int fwd, bwd;                 /* tiles */
+    uint64_t u_fwd, u_bwd;        /* transformed-kernel floats */
+    uint64_t ws_fwd, ws_bwd;      /* workspace floats */
+} wino_choice;
+
+/* The input gradient as a forward convolution: dy (oh×ow×N) → dx (h×w×c), pads 2 − pad. */
+static cnn_conv_geom backward_geometry(const cnn_conv_geom* g, int N) {
+    cnn_conv_geom b = {g->n, g->oh, g->ow, N, 3, 3, 1, 1, 1, 1, 2 - g->pad_top, 2 - g->pad_left, g->h, g->w};
+    return b;
+}
+
+static wino_choice winograd_of(const cnn_model* m, const cnn_node* node, const cnn_conv_geom* g) {
+    wino_choice w = {0, 0, 0, 0, 0, 0};
+    const int N = node->cfg.conv.filters;
+    if (m->winograd_off) return w;
+    w.fwd = cnn_f32_winograd_preferred(g, N);
+    if (w.fwd && (cnn_f32_winograd_weights_floats(w.fwd, g->c, N, &w.u_fwd) != CNN_STATUS_OK ||
+                  cnn_f32_winograd_workspace_floats(g, N, w.fwd, CNN_WINOGRAD_FORWARD, &w.ws_fwd) != CNN_STATUS_OK))
+        w.fwd = 0, w.u_fwd = w.ws_fwd = 0;
+    if (!w.fwd) return w; /* the input gradient too only where the forward measured faster */
+    const cnn_conv_geom b = backward_geometry(g, N);
+    w.bwd = cnn_f32_winograd_preferred(&b, g->c);
+    if (w.bwd && (cnn_f32_winograd_weights_floats(w.bwd, g->c, N, &w.u_bwd) != CNN_STATUS_OK ||
+                  cnn_f32_winograd_workspace_floats(g, N, w.bwd, CNN_WINOGRAD_BACKWARD_DATA, &w.ws_bwd) !=
+                      CNN_STATUS_OK))
+        w.bwd = 0, w.u_bwd = w.ws_bwd = 0;
+    return w;
+}
+
+/* The transformed kernel of `kind` (0: forward, 1: input gradient), recomputed when the weights moved since. */
+static const float* winograd_weights(cnn_model* m, cnn_node* node, const wino_choice* w, int kind) {
+    const cnn_node* in = &m->nodes[node->inputs[0]];
+    float* u = node->saved + (kind ? w->u_fwd : 0);
+    if (node->cache_version[kind] != m->weights_version) {
+        const int status = cnn_f32_winograd_transform_weights(kind ? w->bwd : w->fwd, in->c, node->cfg.conv.filters,
+                                                              m->params[node->first_param].data, kind, u);
+        assert(status == CNN_STATUS_OK); /* the plan checked these sizes */
+        (void)status;
+        node->cache_version[kind] = m->weights_version;
+    }
+    return u;
+}
+
 static cnn_layer_needs conv_needs(const cnn_model* m, const cnn_node* node, int capacity) {
     const cnn_node* in = &m->nodes[node->inputs[0]];
     const cnn_conv_cfg* cfg = &node->cfg.conv;
@@ -67,6 +120,18 @@ static cnn_layer_needs conv_needs(const cnn_model* m, const cnn_node* node, int 
     case CONV_IM2COL:
         break;
     }
+    const wino_choice wc = winograd_of(m, node, &geom);
+    if (wc.fwd) {
+        /* Forward through Winograd; with gradients the input gradient too (when it is the faster path), the
+         * weight gradient through im2col + GEMM below. The transformed kernels are the node's. */
+        needs.scratch_floats = wc.ws_fwd + CNN_SCRATCH_SLACK_FLOATS;
+        needs.saved_floats = wc.u_fwd;
+        if (m->plan_with_grads && wc.bwd) {
+            needs.scratch_floats = cnn_max_u64(needs.scratch_floats, wc.ws_bwd + CNN_SCRATCH_SLACK_FLOATS);
+            needs.saved_floats = cnn_size_add(needs.saved_floats, wc.u_bwd);
+        }
+        if (!m->plan_with_grads) return needs;
+    }
     /* The three GEMM shapes this layer runs, each with the chunked M. */
     gemm = cnn_max_u64(cnn_f32_gemm_workspace_floats(rows, N, K), cnn_f32_gemm_workspace_floats(K, N, rows));
     gemm = cnn_max_u64(gemm, cnn_f32_gemm_workspace_floats(rows, K, N));
@@ -84,6 +149,16 @@ static void conv_forward(cnn_model* m, cnn_node* node, int n, int training) {
     float* scratch = cnn_scratch(m);
     const float* bias = cfg->use_bias ? m->params[node->first_param + 1].data : NULL;
     cnn_conv_geom g = geometry(m, node, n);
+    const wino_choice wc = winograd_of(m, node, &g);
+    if (wc.fwd) {
+        /* Threads: tiles are independent; split the tile range (one workspace per thread). */
+        assert(wc.ws_fwd <= m->scratch_floats);
+        const int status = cnn_f32_winograd_forward(&g, N, wc.fwd, in->out, winograd_weights(m, node, &wc, 0), bias,
+                                                    node->out, scratch);
+        assert(status == CNN_STATUS_OK);
+        (void)status;
+        return;
+    }
     const conv_algorithm algorithm = conv_algorithm_of(cfg, &g);
     if (algorithm == CONV_POINTWISE) {
         cnn_f32_gemm(M, N, K, in->out, K, 0, kernel->data, N, 0, node->out, N, 0, scratch);
@@ -122,9 +197,21 @@ static void conv_backward(cnn_model* m, cnn_node* node, int n) {
     }
     if (!need_dw && !need_dx) return;
     cnn_conv_geom g = geometry(m, node, n);
+    const wino_choice wc = winograd_of(m, node, &g);
+    if (need_dx && wc.bwd) {
+        assert(wc.ws_bwd <= m->scratch_floats);
+        const int status = cnn_f32_winograd_backward_data(&g, N, wc.bwd, node->grad, winograd_weights(m, node, &wc, 1),
+                                                          in->grad, scratch);
+        assert(status == CNN_STATUS_OK);
+        (void)status;
+        need_dx = 0;
+        if (!need_dw) return;
+    }
     int rows = cnn_patch_chunk_rows(K, M);
     float* cols = scratch;
     float* gemm_ws = scratch + cnn_patch_chunk_floats(rows, K);
+    /* Threads: dx chunks are independent only per sample (col2im adds across chunk borders inside an image), and
+     * dW sums over every chunk: per-thread partial dW reduced in a fixed order keeps results bit-identical. */
     for (int row0 = 0; row0 < M; row0 += rows) {
         int r = M - row0 < rows ? M - row0 : rows;
         const float* dy = node->grad + (size_t)row0 * N;
