@@ -304,3 +304,14 @@ describe('32-bit sizes in the engine (items 2 and 3)', () => {
     m.dispose(); x.dispose(); y.dispose();
   });
 });
+
+test('a non-finite output is reported by the engine with the sample of x it came from', () => {
+  const m = cnn.sequential({ seed: 1, layers: [L.dense({ inputShape: [2], units: 1, name: 'big' })] });
+  m.setWeights([cnn.tensor([3e38, 3e38], [2, 1]), cnn.tensor([0], [1])]);
+  // Only sample 5 overflows; with batchSize 2 it is sample 1 of the third batch.
+  const xs = new Float32Array(14).fill(0.1);
+  xs[10] = 10; xs[11] = 10;
+  const x = cnn.tensor(xs, [7, 2]);
+  throwsCnn(() => m.predict(x, { batchSize: 2 }), /^predict: the output of sample 5 is Infinity/);
+  m.dispose(); x.dispose();
+});

@@ -113,7 +113,9 @@ export function check(status, context) {
   if (status === STATUS.OK || status > 0 && context?.allowPositive) return status;
   const code = Math.abs(status);
   const detail = lastError() || STATUS_NAMES[code] || `status ${code}`;
-  throw new CnnError(context?.prefix ? `${context.prefix}: ${detail}` : detail, code);
+  // The engine's messages may already start with the operation's name ("predict: ..."): say it once.
+  const prefixed = !context?.prefix || detail.startsWith(`${context.prefix}:`) ? detail : `${context.prefix}: ${detail}`;
+  throw new CnnError(prefixed, code);
 }
 
 /** For adder functions that return a node id (>= 0) or a negative status. */

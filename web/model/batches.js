@@ -79,5 +79,11 @@ export function checkBatchStatus(status, what, x, sampleSize, { indices = null, 
       }
     }
   }
-  return check(status, { prefix: what });
+  try {
+    return check(status, { prefix: what });
+  } catch (err) {
+    // The engine numbers samples within the batch; name the sample of x it came from.
+    err.message = err.message.replace(/\bsample (\d+)/, (_, k) => `sample ${indices ? indices[start + Number(k)] : start + Number(k)}`);
+    throw err;
+  }
 }

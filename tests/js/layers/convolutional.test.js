@@ -139,6 +139,16 @@ describe('conv2d vs tfjs', () => {
   test('k5 s1 same 19x21x8->32 relu (large)', () => {
     crossCheckSequential(tf, { specs: [{ type: 'conv2d', cfg: { filters: 32, kernelSize: 5, padding: 'same', activation: 'relu' } }], inputShape: [19, 21, 8], loss: 'meanSquaredError', seed: 70, n: 1 });
   });
+  // 3x3 stride-1 layers the engine runs through Winograd (F(2x2,3x3) for narrow layers, F(4x4,3x3) from 32 channels,
+  // forward and input gradient): the same tolerances as the direct and GEMM paths.
+  for (const [h, w, cin, cout, padding, n] of [[10, 9, 4, 8, 'same', 2], [7, 11, 3, 9, 'valid', 3],
+    [12, 12, 32, 32, 'same', 2], [9, 8, 32, 40, 'valid', 1], [16, 16, 64, 64, 'same', 1]]) {
+    test(`k3 s1 ${padding} ${h}x${w}x${cin}->${cout} (Winograd)`, () => {
+      crossCheckSequential(tf, { specs: [{ type: 'conv2d', cfg: { filters: cout, kernelSize: 3, padding, activation: 'tanh' } },
+        { type: 'conv2d', cfg: { filters: 8, kernelSize: 3, padding: 'same' } }],
+      inputShape: [h, w, cin], loss: 'meanSquaredError', seed: 80 + cin + h, n });
+    });
+  }
   test('k3 s2 valid 33x31x16->24 then dense(37) (large)', () => {
     crossCheckSequential(tf, {
       specs: [{ type: 'conv2d', cfg: { filters: 24, kernelSize: 3, strides: 2 } }, { type: 'flatten', cfg: {} }, { type: 'dense', cfg: { units: 37, activation: 'tanh' } }],
