@@ -5,7 +5,7 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as cnn from '../../web/index.js';
-import { blobs, smallClassifier } from './helpers.js';
+import { blobs, smallClassifier, patchHeader } from './helpers.js';
 
 const L = cnn.layers;
 before(() => cnn.ready());
@@ -126,34 +126,6 @@ describe('names select code through own properties only (item 5)', () => {
     await rejectsCnn(cnn.loadModel(patchHeader(bytes, (h) => { h.training.optimizer.name = 'constructor'; })), /loadModel: compile: optimizer/);
   });
 });
-
-/** The file with its JSON header changed by `edit` (CRC recomputed, so only the change is tested). */
-function patchHeader(bytes, edit) {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const jsonLength = view.getUint32(8, true);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + jsonLength)));
-  edit(header);
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const oldPadded = (jsonLength + 3) & ~3;
-  const newPadded = (json.length + 3) & ~3;
-  const rest = bytes.subarray(12 + oldPadded, bytes.length - 4);
-  const out = new Uint8Array(12 + newPadded + rest.length + 4);
-  out.set(bytes.subarray(0, 8));
-  new DataView(out.buffer).setUint32(8, json.length, true);
-  out.set(json, 12);
-  out.set(rest, 12 + newPadded);
-  new DataView(out.buffer).setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
-  return out;
-}
-
-function crc32(bytes) {
-  let crc = 0xffffffff;
-  for (const b of bytes) {
-    crc ^= b;
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? 0xedb88320 ^ (crc >>> 1) : crc >>> 1;
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
 
 describe('the loader (items 6 and 7)', () => {
   test('1,000 rejected loads leave no tensors behind', async () => {

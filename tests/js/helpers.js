@@ -536,3 +536,41 @@ export function crossCheckGraph(tf, { graph, inputShape, loss = 'meanSquaredErro
     theirs.dispose();
   }
 }
+
+// ---- model files ---------------------------------------------------------------------------------------------------
+import { crc32 } from '../../web/model/format.js';
+
+export { crc32 };
+
+/** A model file's JSON header and the tensor records after it. */
+export function fileHeader(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = view.getUint32(8, true);
+  return { header: JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + n))), rest: bytes.subarray(12 + ((n + 3) & ~3), bytes.length - 4) };
+}
+
+/** Rewrites the checksum of a (changed) model file in place; returns it. */
+export function withCrc(bytes) {
+  if (bytes.length >= 4) new DataView(bytes.buffer, bytes.byteOffset).setUint32(bytes.length - 4, crc32(bytes.subarray(0, bytes.length - 4)), true);
+  return bytes;
+}
+
+/** The file `original` with `header` as its JSON header and `rest` as its tensor records, checksum recomputed. */
+export function withHeader(original, header, rest) {
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = (json.length + 3) & ~3;
+  const out = new Uint8Array(12 + padded + rest.length + 4);
+  out.set(original.subarray(0, 8));
+  new DataView(out.buffer).setUint32(8, json.length, true);
+  out.set(json, 12);
+  out.set(rest, 12 + padded);
+  return withCrc(out);
+}
+
+/** The file with its JSON header changed by `edit` (checksum recomputed, so only the change is tested). */
+export function patchHeader(bytes, edit) {
+  const { header, rest } = fileHeader(bytes);
+  edit(header);
+  return withHeader(bytes, header, rest);
+}
+

@@ -5,7 +5,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as cnn from '../../web/index.js';
-import { mulberry32, blobs, smallClassifier } from './helpers.js';
+import { mulberry32, blobs, smallClassifier, fileHeader, withHeader, withCrc } from './helpers.js';
 
 const L = cnn.layers;
 const SECONDS = Number(process.env.LOADER_FUZZ_SECONDS ?? 10);
@@ -34,38 +34,6 @@ function architectures() {
   return [lenet, graph, segnet, fcn, up];
 }
 
-let crcTable;
-function crc32(bytes) {
-  crcTable ??= Uint32Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  let crc = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) crc = crcTable[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
-const withCrc = (bytes) => {
-  if (bytes.length >= 4) new DataView(bytes.buffer, bytes.byteOffset).setUint32(bytes.length - 4, crc32(bytes.subarray(0, bytes.length - 4)), true);
-  return bytes;
-};
-
-function splitHeader(bytes) {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = view.getUint32(8, true);
-  return { header: JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + n))), rest: bytes.subarray(12 + ((n + 3) & ~3), bytes.length - 4) };
-}
-function joinHeader(original, header, rest) {
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const padded = (json.length + 3) & ~3;
-  const out = new Uint8Array(12 + padded + rest.length + 4);
-  out.set(original.subarray(0, 8));
-  new DataView(out.buffer).setUint32(8, json.length, true);
-  out.set(json, 12);
-  out.set(rest, 12 + padded);
-  return withCrc(out);
-}
-
 /** A random JSON value of a type that might confuse a reader. */
 function oddValue(r) {
   const pool = [null, -1, 0, 1, 2 ** 31, 2 ** 32 + 3, 1e308, -0.5, NaN, 'constructor', '__proto__', '', 'x'.repeat(300),
@@ -83,7 +51,7 @@ function leaves(node, path = [], out = []) {
 }
 
 function mutateHeader(bytes, r) {
-  const { header, rest } = splitHeader(bytes);
+  const { header, rest } = fileHeader(bytes);
   const paths = leaves(header).filter((p) => p.length > 0);
   const edits = 1 + Math.floor(r() * 3);
   for (let k = 0; k < edits; k++) {
@@ -98,7 +66,7 @@ function mutateHeader(bytes, r) {
     else if (op < 0.4 && Array.isArray(parent[key])) parent[key] = parent[key].slice(0, Math.floor(r() * parent[key].length));
     else parent[key] = oddValue(r);
   }
-  return joinHeader(bytes, header, rest);
+  return withHeader(bytes, header, rest);
 }
 
 function mutateBytes(bytes, r) {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as cnn from '../../web/index.js';
 import { toHalf, fromHalf } from '../../web/model/quantize.js';
-import { blobs, smallClassifier, weightsOf } from './helpers.js';
+import { blobs, smallClassifier, weightsOf, crc32 } from './helpers.js';
 
 before(() => cnn.ready());
 
@@ -118,14 +118,6 @@ function asVersion1(bytes) {
   return out;
 }
 
-function crc32(bytes) {
-  let crc = 0xffffffff;
-  for (const b of bytes) {
-    crc ^= b;
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? 0xedb88320 ^ (crc >>> 1) : crc >>> 1;
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
 
 test('version 1 files still load and predict bit-identically', async () => {
   const { m, x } = trained(cnn.train.adam(0.01));
