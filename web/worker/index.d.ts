@@ -1,6 +1,7 @@
 // Declarations of cnn.worker (web/worker/client.js): the library in a Worker, as promises. web/index.d.ts re-exports
 // `worker` from here. See docs/WORKER.md.
 import type {
+  SegmentationDataset,
   Tensor, DataType, Shape, NumericTypedArray, CompileArgs, FitArgs, FitCallbacks, History, PredictArgs, ModelJSON,
   Model, PixelSource, SegmentResult, ReadyOptions, Zoo, ShapesOptions, MnistScenesOptions, ShapeObject, DigitObject,
 } from '../index.js';
@@ -91,16 +92,9 @@ export class RemoteModel {
 export type RemoteZoo = { [K in keyof Zoo]: (options?: Parameters<Zoo[K]>[0]) => Promise<RemoteModel> };
 
 /** A generated data set whose images (x) and masks (y) stay in the worker. */
-export interface RemoteDataset<O> {
+export interface RemoteDataset<O> extends Omit<SegmentationDataset<O>, 'images' | 'masks'> {
   x: RemoteTensor<'float32'>;
   y: RemoteTensor<'int32'>;
-  count: number;
-  height: number;
-  width: number;
-  channels: number;
-  numClasses: number;
-  classNames: string[];
-  objects: O[][];
 }
 
 export interface RemoteWorker {
