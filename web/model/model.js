@@ -261,16 +261,21 @@ export class Model {
     const outShape = this.outputs[0].sampleShape;
     const outSize = shapeSize(outShape);
     const inSize = shapeSize(this.inputs[0].sampleShape);
-    const result = new Float32Array(n * outSize);
+    let result = null;
     for (let s = 0; s < n; s += runtime.capacity) {
       const k = Math.min(runtime.capacity, n - s);
       runtime.loadBatch(x, null, { start: s, count: k });
       // Finite inputs with finite weights can still overflow float32 (a diverged or damaged model): the engine reports
       // a non-finite output, with its sample number within the batch.
       checkBatchStatus(runtime.forward(k), 'predict', x, inSize, { start: s, count: k });
-      result.set(runtime.output(k), s * outSize);
+      if (k === n) {
+        result = runtime.outputCopy(k); // the whole input in one batch: a single copy out
+      } else {
+        result ??= new Float32Array(n * outSize);
+        result.set(runtime.output(k), s * outSize);
+      }
     }
-    return wrap(result, [n, ...outShape]);
+    return wrap(result ?? new Float32Array(0), [n, ...outShape]);
   }
 
   /** Loss, d loss / d input and d loss / d weight (getWeights() order) for one batch, without updating anything. */

@@ -240,5 +240,12 @@ export class ModelRuntime {
   }
 
   output(n) { return heapF32(engine().cnn_model_output_buffer(this.#handle), n * shapeSize(this.outputShape)); }
+
+  /** A copy of the outputs of the last forward pass of n samples (ArrayBuffer.slice: no zero-fill, one memcpy). */
+  outputCopy(n) {
+    const e = engine();
+    const ptr = e.cnn_model_output_buffer(this.#handle);
+    return new Float32Array(e.memory.buffer.slice(ptr, ptr + 4 * n * shapeSize(this.outputShape)));
+  }
   inputGradient(n) { return heapF32(engine().cnn_model_input_grad_buffer(this.#handle), n * shapeSize(this.inputShape)).slice(); }
 }
