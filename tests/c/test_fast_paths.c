@@ -11,24 +11,8 @@
 #include <string.h>
 
 #include "cnn.h"
+#include "test_util.h"
 #include "internal.h"
-
-static int passed, failed;
-
-static void expect(int ok, const char* what) {
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        printf("FAIL: %s (last error: %s)\n", what, cnn_last_error());
-    }
-}
-
-static unsigned rng_state = 4242u;
-static float frand(void) { /* uniform in [-1, 1) */
-    rng_state = rng_state * 1664525u + 1013904223u;
-    return (float)((rng_state >> 8) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
-}
 
 enum { H = 12, W = 11, CIN = 3, CLASSES = 5, BATCH = 3 };
 
@@ -60,9 +44,8 @@ static cnn_model* make_model(int winograd, int kind) {
 }
 
 static void fill_batch(cnn_model* m, unsigned seed) {
-    rng_state = seed;
-    float* x = cnn_model_input_buffer(m);
-    for (int i = 0; i < BATCH * H * W * CIN; i++) x[i] = frand();
+    lcg_seed(seed);
+    fill_frand(cnn_model_input_buffer(m), (size_t)BATCH * H * W * CIN);
     int32_t* labels = cnn_model_label_buffer(m);
     for (int i = 0; i < BATCH; i++) labels[i] = (int32_t)((unsigned)(frand() * 1000 + 1000) % CLASSES);
 }
@@ -234,7 +217,7 @@ static void test_shared_activations(void) {
     cnn_model* b = shared_model();
     expect(cnn_model_plan(a, 2, 0) == CNN_STATUS_OK && cnn_model_plan(b, 2, 1) == CNN_STATUS_OK, "both plan");
     expect(a->n_act_slots > 0 && a->n_act_slots < a->n_nodes - 3, "the inference plan shares buffers");
-    rng_state = 99;
+    lcg_seed(99);
     float* xa = cnn_model_input_buffer(a);
     float* xb = cnn_model_input_buffer(b);
     for (int i = 0; i < 2 * 8 * 8 * 3; i++) xa[i] = xb[i] = frand();
@@ -252,11 +235,11 @@ static void test_shared_activations(void) {
 }
 
 int main(void) {
+    lcg_seed(4242u);
     test_shared_activations();
     test_winograd_matches_reference();
     test_winograd_deterministic();
     test_winograd_toggle();
     test_nonfinite_output();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return test_summary();
 }

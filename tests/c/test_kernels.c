@@ -7,44 +7,12 @@
  *       c/src/kernels/[*].c -lm -o build/native/test_kernels */
 #include "kernels/kernels.h"
 #include "simd.h"
+#include "test_util.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int g_passed, g_failed;
-
-static void report(int ok, const char* fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s ", ok ? "PASS" : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    if (ok) g_passed++; else g_failed++;
-}
-
-static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
-static uint32_t rand_u32(void) {
-    g_rng ^= g_rng << 13, g_rng ^= g_rng >> 7, g_rng ^= g_rng << 17;
-    return (uint32_t)(g_rng >> 16);
-}
-static float rand_unit(void) { return (float)(rand_u32() & 0xFFFFFF) / 8388608.0f - 1.0f; } /* [-1, 1) */
-static void fill_random(float* p, size_t n) { for (size_t i = 0; i < n; i++) p[i] = rand_unit(); }
-
-static void* xmalloc(size_t bytes) {
-    void* p = malloc(bytes ? bytes : 1);
-    if (!p) { fprintf(stderr, "out of memory\n"); exit(2); }
-    return p;
-}
-
-/* Bitwise equality that treats any two NaNs as equal. */
-static int same_float(float a, float b) {
-    if (a != a || b != b) return a != a && b != b;
-    return memcmp(&a, &b, sizeof a) == 0;
-}
 
 /* ---- GEMM ---------------------------------------------------------------------------------------------------- */
 
@@ -59,15 +27,12 @@ static int gemm_case(int M, int N, int K, int ta, int tb, int acc, int ld_pad, c
     const size_t a_len = extent(a_rows, a_cols, lda), b_len = extent(b_rows, b_cols, ldb);
     const size_t c_len = extent(M, N, ldc);
     const size_t ws_len = cnn_f32_gemm_workspace_floats(M, N, K);
-    float* A = xmalloc(a_len * sizeof(float));
-    float* B = xmalloc(b_len * sizeof(float));
-    float* C0 = xmalloc(c_len * sizeof(float));
+    float* A = random_floats(a_len);
+    float* B = random_floats(b_len);
+    float* C0 = random_floats(c_len);
     float* C_simd = xmalloc(c_len * sizeof(float));
     float* C_ref = xmalloc(c_len * sizeof(float));
     float* ws = xmalloc(ws_len * sizeof(float));
-    fill_random(A, a_len);
-    fill_random(B, b_len);
-    fill_random(C0, c_len);
     memcpy(C_simd, C0, c_len * sizeof(float));
     memcpy(C_ref, C0, c_len * sizeof(float));
     cnn_f32_gemm__simd(M, N, K, A, lda, ta, B, ldb, tb, C_simd, ldc, acc, ws);
@@ -174,13 +139,11 @@ static float naive_patch_value(const cnn_conv_geom* g, const float* x, int r, in
 static int conv_case(const cnn_conv_geom* g, char* why, size_t why_len) {
     const int rows = g->n * g->oh * g->ow, row_len = g->kh * g->kw * g->c;
     const size_t x_len = (size_t)g->n * g->h * g->w * g->c, cols_len = (size_t)rows * row_len;
-    float* x = xmalloc(x_len * sizeof(float));
+    float* x = random_floats(x_len);
     float* cols = xmalloc(cols_len * sizeof(float));
-    float* y = xmalloc(cols_len * sizeof(float));
+    float* y = random_floats(cols_len);
     float* dx = xmalloc(x_len * sizeof(float));
     float* dx_naive = xmalloc(x_len * sizeof(float));
-    fill_random(x, x_len);
-    fill_random(y, cols_len);
     int ok = 1;
     /* Whole matrix, then the same rows written in two uneven chunks (row0 > 0). */
     cnn_f32_im2col(g, x, 0, rows, cols);
@@ -273,15 +236,14 @@ static void test_im2col(void) {
 static int direct_conv_case(const cnn_conv_geom* g, int N, int with_bias, char* why, size_t why_len) {
     const int K = g->kh * g->kw * g->c, rows = g->n * g->oh * g->ow;
     const size_t x_len = (size_t)g->n * g->h * g->w * g->c, w_len = (size_t)K * N, y_len = (size_t)rows * N;
-    float* x = xmalloc(x_len * sizeof(float));
-    float* w = xmalloc(w_len * sizeof(float));
-    float* bias = xmalloc((size_t)N * sizeof(float));
+    float* x = random_floats(x_len);
+    float* w = random_floats(w_len);
+    float* bias = random_floats((size_t)N);
     float* y_simd = xmalloc(y_len * sizeof(float));
     float* y_ref = xmalloc(y_len * sizeof(float));
     float* y_gemm = xmalloc(y_len * sizeof(float));
     float* cols = xmalloc((size_t)rows * K * sizeof(float));
     float* ws = xmalloc(cnn_f32_conv2d_workspace_floats(g, N) * sizeof(float));
-    fill_random(x, x_len), fill_random(w, w_len), fill_random(bias, (size_t)N);
     const float* b = with_bias ? bias : NULL;
     cnn_f32_conv2d__simd(g, x, w, b, N, y_simd, ws);
     cnn_f32_conv2d__ref(g, x, w, b, N, y_ref, NULL);
@@ -390,7 +352,7 @@ static void naive_avgpool(const cnn_pool_geom* g, const float* x, float* y) {
 
 static int pool_case(const cnn_pool_geom* g, int with_nan, char* why, size_t why_len) {
     const size_t x_len = (size_t)g->n * g->h * g->w * g->c, y_len = (size_t)g->n * g->oh * g->ow * g->c;
-    float* x = xmalloc(x_len * sizeof(float));
+    float* x = random_floats(x_len);
     float* y_simd = xmalloc(y_len * sizeof(float));
     float* y_ref = xmalloc(y_len * sizeof(float));
     float* y_naive = xmalloc(y_len * sizeof(float));
@@ -399,9 +361,7 @@ static int pool_case(const cnn_pool_geom* g, int with_nan, char* why, size_t why
     int32_t* i_naive = xmalloc(y_len * sizeof(int32_t));
     float* dx_a = xmalloc(x_len * sizeof(float));
     float* dx_b = xmalloc(x_len * sizeof(float));
-    float* dy = xmalloc(y_len * sizeof(float));
-    fill_random(x, x_len);
-    fill_random(dy, y_len);
+    float* dy = random_floats(y_len);
     /* Coarse values make ties common, which exercises "first maximum wins". */
     for (size_t i = 0; i < x_len; i++) x[i] = floorf(x[i] * 3.0f);
     if (with_nan)
@@ -532,14 +492,12 @@ static void test_avgpool_inclpad(void) {
                             g.ow = (w + left + right - k) / s + 1 + extra;
                             if ((g.oh - 1) * s >= h + top || (g.ow - 1) * s >= w + left) continue;
                             const size_t x_len = (size_t)2 * h * w * c, y_len = (size_t)2 * g.oh * g.ow * c;
-                            float* x = xmalloc(x_len * sizeof(float));
+                            float* x = random_floats(x_len);
                             float* ya = xmalloc(y_len * sizeof(float));
                             float* yb = xmalloc(y_len * sizeof(float));
-                            float* dy = xmalloc(y_len * sizeof(float));
+                            float* dy = random_floats(y_len);
                             float* dxa = xmalloc(x_len * sizeof(float));
                             float* dxb = xmalloc(x_len * sizeof(float));
-                            fill_random(x, x_len);
-                            fill_random(dy, y_len);
                             cnn_f32_avgpool_inclpad__simd(&g, bottom, right, x, ya);
                             cnn_f32_avgpool_inclpad__ref(&g, bottom, right, x, yb);
                             for (size_t o = 0; o < y_len && ok; o++) {
@@ -582,8 +540,7 @@ static void test_first_nonfinite(void) {
     int ok = 1;
     static const float bad[] = {NAN, INFINITY, -INFINITY};
     for (int n = 0; n <= 2100 && ok; n += n < 40 ? 1 : 97) {
-        float* x = xmalloc((size_t)n * sizeof(float));
-        fill_random(x, (size_t)n);
+        float* x = random_floats((size_t)n);
         for (int i = 0; i < n; i += 7) x[i] *= 1e30f; /* large but finite */
         if (n > 0) x[n / 2] = 1e-44f;                 /* subnormal */
         if (cnn_f32_first_nonfinite__simd((size_t)n, x) != (size_t)n ||
@@ -625,6 +582,7 @@ static void test_bias(void) {
 }
 
 int main(void) {
+    xorshift_seed(0x9E3779B97F4A7C15ull);
     printf("SIMD backend: %s\n", CNN_SIMD_BACKEND);
     test_gemm();
     test_im2col();
@@ -633,6 +591,5 @@ int main(void) {
     test_avgpool_inclpad();
     test_bias();
     test_first_nonfinite();
-    printf("%d passed, %d failed\n", g_passed, g_failed);
-    return g_failed ? 1 : 0;
+    return test_summary();
 }

@@ -7,23 +7,7 @@
 #include <string.h>
 
 #include "cnn.h"
-
-static int passed, failed;
-
-static void expect(int ok, const char* what) {
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        printf("FAIL: %s (last error: %s)\n", what, cnn_last_error());
-    }
-}
-
-static unsigned rng_state = 12345u;
-static float frand(void) { /* uniform in [-1, 1) */
-    rng_state = rng_state * 1664525u + 1013904223u;
-    return (float)((rng_state >> 8) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
-}
+#include "test_util.h"
 
 typedef struct { int n; int in_size; int out_rows; int classes; int loss; } setup;
 
@@ -41,7 +25,7 @@ static double worst_gradient_error(cnn_model* m, const setup* s, const float* x,
     const float eps = 1e-2f;
     double worst = 0.0;
     for (int t = 0; t < 12; t++) {
-        size_t i = (size_t)(rng_state % count);
+        size_t i = (size_t)(g_lcg_state % count);
         frand();
         float keep = values[i];
         values[i] = keep + eps;
@@ -267,6 +251,7 @@ static void test_bad_arguments(void) {
 }
 
 int main(void) {
+    lcg_seed(12345u);
     check_model("conv same 3x3 + tanh, sparse CE (fused softmax)", 6, 7, 2, body_conv_same, 4, CNN_ACT_SOFTMAX,
                 CNN_LOSS_SPARSE_CE);
     check_model("conv 5x3 stride 2 same, categorical CE", 7, 9, 3, body_conv_stride, 3, CNN_ACT_SOFTMAX,
@@ -294,6 +279,5 @@ int main(void) {
                 CNN_LOSS_MSE);
     test_explicit_variants();
     test_bad_arguments();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return test_summary();
 }

@@ -8,23 +8,7 @@
 #include <string.h>
 
 #include "cnn.h"
-
-static int passed, failed;
-
-static void expect(int ok, const char* what) {
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        printf("FAIL: %s (last error: %s)\n", what, cnn_last_error());
-    }
-}
-
-static unsigned rng_state = 777u;
-static float frand(void) { /* uniform in [-1, 1) */
-    rng_state = rng_state * 1664525u + 1013904223u;
-    return (float)((rng_state >> 8) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
-}
+#include "test_util.h"
 
 static cnn_optimizer_config optimizer(int kind, float lr) {
     cnn_optimizer_config opt = {kind, lr, 0.9f, 0, 0.9f, 0.999f, 1e-7f, 1e-3f, 0};
@@ -54,13 +38,12 @@ static cnn_model* pixel_model(uint32_t seed, int kind) {
 }
 
 static void fill_batch(cnn_model* m, unsigned seed) {
-    rng_state = seed;
-    float* x = cnn_model_input_buffer(m);
-    for (int i = 0; i < BATCH * H * W * CIN; i++) x[i] = frand();
+    lcg_seed(seed);
+    fill_frand(cnn_model_input_buffer(m), (size_t)BATCH * H * W * CIN);
     int32_t* labels = cnn_model_label_buffer(m);
     for (int i = 0; i < BATCH * H * W; i++) {
         frand();
-        labels[i] = (int32_t)((rng_state >> 9) % C);
+        labels[i] = (int32_t)((g_lcg_state >> 9) % C);
     }
 }
 
@@ -363,11 +346,11 @@ static void test_dilated_wide_conv(void) {
 }
 
 int main(void) {
+    lcg_seed(777u);
     test_stats_vector();
     test_abi_json();
     test_optimizer_state();
     test_plan_ceiling();
     test_dilated_wide_conv();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return test_summary();
 }

@@ -10,41 +10,14 @@
  *       c/src/kernels/[*].c -lm -o build/native/test_winograd */
 #include "kernels/winograd.h"
 #include "cnn.h"
+#include "test_util.h"
 
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int g_passed, g_failed;
-
-static void report(int ok, const char* fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s ", ok ? "PASS" : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    if (ok) g_passed++; else g_failed++;
-}
-
-static uint64_t g_rng = 0x2545F4914F6CDD1Dull;
-static uint32_t rand_u32(void) {
-    g_rng ^= g_rng << 13, g_rng ^= g_rng >> 7, g_rng ^= g_rng << 17;
-    return (uint32_t)(g_rng >> 16);
-}
-static float rand_unit(void) { return (float)(rand_u32() & 0xFFFFFF) / 8388608.0f - 1.0f; } /* [-1, 1) */
-static void fill_random(float* p, size_t n) { for (size_t i = 0; i < n; i++) p[i] = rand_unit(); }
-static void fill_nan(float* p, size_t n) { for (size_t i = 0; i < n; i++) p[i] = NAN; }
-
-static void* xmalloc(size_t bytes) {
-    void* p = malloc(bytes ? bytes : 1);
-    if (!p) { fprintf(stderr, "out of memory\n"); exit(2); }
-    return p;
-}
 
 /* ---- references in double ----------------------------------------------------------------------------------------- */
 
@@ -125,17 +98,15 @@ static int conv_case(int n, int h, int w, int cin, int cout, int same, char* why
     const cnn_conv_geom g = geom_of(n, h, w, cin, same);
     const size_t x_len = (size_t)n * h * w * cin, y_len = (size_t)n * g.oh * g.ow * cout;
     const size_t w_len = (size_t)9 * cin * cout;
-    float* x = xmalloc(x_len * sizeof(float));
-    float* wt = xmalloc(w_len * sizeof(float));
-    float* bias = xmalloc((size_t)cout * sizeof(float));
-    float* dy = xmalloc(y_len * sizeof(float));
-    float* dx0 = xmalloc(x_len * sizeof(float));
+    float* x = random_floats(x_len);
+    float* wt = random_floats(w_len);
+    float* bias = random_floats((size_t)cout);
+    float* dy = random_floats(y_len);
+    float* dx0 = random_floats(x_len);
     double* y_want = xmalloc(y_len * sizeof(double));
     double* dx_want = xmalloc(x_len * sizeof(double));
     float* y = xmalloc(y_len * sizeof(float));
     float* dx = xmalloc(x_len * sizeof(float));
-    fill_random(x, x_len), fill_random(wt, w_len), fill_random(bias, cout), fill_random(dy, y_len);
-    fill_random(dx0, x_len);
     conv_ref(&g, cout, x, wt, bias, y_want);
     conv_backward_data_ref(&g, cout, dy, wt, dx_want);
     int ok = 1;
@@ -348,6 +319,7 @@ static void refusals(void) {
 }
 
 int main(void) {
+    xorshift_seed(0x2545F4914F6CDD1Dull);
     refusals();
     sweep_spatial();
     sweep_channels();
@@ -359,6 +331,5 @@ int main(void) {
             printf("worst F(%dx%d,3x3) %-14s simd: max abs %.3g rel %.3g | ref: max abs %.3g rel %.3g\n", ti ? 4 : 2,
                    ti ? 4 : 2, names[d], g_worst[ti][d][0].abs, g_worst[ti][d][0].rel, g_worst[ti][d][1].abs,
                    g_worst[ti][d][1].rel);
-    printf("%d passed, %d failed\n", g_passed, g_failed);
-    return g_failed ? 1 : 0;
+    return test_summary();
 }

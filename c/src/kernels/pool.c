@@ -210,13 +210,11 @@ void cnn_f32_maxunpool_backward(int n, int oh, int ow, int c, const float* dy_un
 
 /* ---- average pool ------------------------------------------------------------------------------------------------ */
 
-/* One output pixel, all channels, general path. */
-static void avgpool_output(const cnn_pool_geom* g, const float* image, int oy, int ox, float* out, int use_simd) {
+/* out[ch] = (sum of the window win of image) / divisor, all channels: the general path of both average pools (they
+ * differ only in the divisor). Division (not a reciprocal multiply) so the SIMD and scalar paths round identically. */
+static void avgpool_window_mean(const cnn_pool_geom* g, const float* image, pool_window win, float divisor, float* out,
+                                int use_simd) {
     const int c = g->c;
-    const pool_window win = pool_window_of(g, oy, ox);
-    const int count = window_empty(win) ? 0 : (win.y1 - win.y0) * (win.x1 - win.x0);
-    /* Division (not a reciprocal multiply) so the SIMD and scalar paths round identically. */
-    const float divisor = count > 0 ? (float)count : 1.0f;
     int ch = 0;
     if (use_simd) {
         const cnn_v4f vdiv = cnn_v4f_splat(divisor);
@@ -234,6 +232,13 @@ static void avgpool_output(const cnn_pool_geom* g, const float* image, int oy, i
             for (int ix = win.x0; ix < win.x1; ix++) sum += image[((size_t)iy * g->w + ix) * c + ch];
         out[ch] = sum / divisor;
     }
+}
+
+/* One output pixel, all channels, general path: the divisor counts the window's pixels inside the image. */
+static void avgpool_output(const cnn_pool_geom* g, const float* image, int oy, int ox, float* out, int use_simd) {
+    const pool_window win = pool_window_of(g, oy, ox);
+    const int count = window_empty(win) ? 0 : (win.y1 - win.y0) * (win.x1 - win.x0);
+    avgpool_window_mean(g, image, win, count > 0 ? (float)count : 1.0f, out, use_simd);
 }
 
 /* Full 2×2 stride-2 outputs [0, ox_end) of row oy, c >= 4 (overlapping last channel step, as maxpool_row_2x2). The
@@ -279,13 +284,11 @@ static void avgpool_impl(const cnn_pool_geom* g, const float* x, float* y, int u
 void cnn_f32_avgpool__simd(const cnn_pool_geom* g, const float* x, float* y) { avgpool_impl(g, x, y, 1); }
 void cnn_f32_avgpool__ref(const cnn_pool_geom* g, const float* x, float* y) { avgpool_impl(g, x, y, 0); }
 
-/* dx += the share of one output's gradient, general path. */
-static void avgpool_backward_output(const cnn_pool_geom* g, const float* grad, int oy, int ox, float* image,
-                                    int use_simd) {
+/* Every pixel of the window win of image += grad[ch] / divisor, all channels: the general path of both average pools'
+ * gradients. */
+static void avgpool_window_spread(const cnn_pool_geom* g, const float* grad, pool_window win, float divisor,
+                                  float* image, int use_simd) {
     const int c = g->c;
-    const pool_window win = pool_window_of(g, oy, ox);
-    if (window_empty(win)) return;
-    const float divisor = (float)((win.y1 - win.y0) * (win.x1 - win.x0));
     int ch = 0;
     if (use_simd) {
         const cnn_v4f vdiv = cnn_v4f_splat(divisor);
@@ -304,6 +307,14 @@ static void avgpool_backward_output(const cnn_pool_geom* g, const float* grad, i
         for (int iy = win.y0; iy < win.y1; iy++)
             for (int ix = win.x0; ix < win.x1; ix++) image[((size_t)iy * g->w + ix) * c + ch] += share;
     }
+}
+
+/* dx += the share of one output's gradient, general path. */
+static void avgpool_backward_output(const cnn_pool_geom* g, const float* grad, int oy, int ox, float* image,
+                                    int use_simd) {
+    const pool_window win = pool_window_of(g, oy, ox);
+    if (window_empty(win)) return;
+    avgpool_window_spread(g, grad, win, (float)((win.y1 - win.y0) * (win.x1 - win.x0)), image, use_simd);
 }
 
 /* Full 2×2 stride-2 outputs of row oy: each input pixel receives from exactly one output (windows do not overlap),
@@ -378,27 +389,9 @@ static void avgpool_inclpad_impl(const cnn_pool_geom* g, int pad_bottom, int pad
         const float* image = x + b * image_len;
         for (int oy = 0; oy < g->oh; oy++)
             for (int ox = 0; ox < g->ow; ox++) {
-                float* out = y + (((size_t)b * g->oh + oy) * g->ow + ox) * c;
-                const pool_window win = pool_window_of(g, oy, ox);
                 const int count = padded_count(g, pad_bottom, pad_right, oy, ox);
-                const float divisor = count > 0 ? (float)count : 1.0f;
-                int ch = 0;
-                if (use_simd) {
-                    const cnn_v4f vdiv = cnn_v4f_splat(divisor);
-                    for (; ch + 4 <= c; ch += 4) {
-                        cnn_v4f sum = cnn_v4f_zero();
-                        for (int iy = win.y0; iy < win.y1; iy++)
-                            for (int ix = win.x0; ix < win.x1; ix++)
-                                sum = cnn_v4f_add(sum, cnn_v4f_load(image + ((size_t)iy * g->w + ix) * c + ch));
-                        cnn_v4f_store(out + ch, cnn_v4f_div(sum, vdiv));
-                    }
-                }
-                for (; ch < c; ch++) {
-                    float sum = 0.0f;
-                    for (int iy = win.y0; iy < win.y1; iy++)
-                        for (int ix = win.x0; ix < win.x1; ix++) sum += image[((size_t)iy * g->w + ix) * c + ch];
-                    out[ch] = sum / divisor;
-                }
+                avgpool_window_mean(g, image, pool_window_of(g, oy, ox), count > 0 ? (float)count : 1.0f,
+                                    y + (((size_t)b * g->oh + oy) * g->ow + ox) * c, use_simd);
             }
     }
 }
@@ -422,24 +415,7 @@ static void avgpool_inclpad_backward_impl(const cnn_pool_geom* g, int pad_bottom
                 const pool_window win = pool_window_of(g, oy, ox);
                 const int count = padded_count(g, pad_bottom, pad_right, oy, ox);
                 if (window_empty(win) || count == 0) continue;
-                const float divisor = (float)count;
-                int ch = 0;
-                if (use_simd) {
-                    const cnn_v4f vdiv = cnn_v4f_splat(divisor);
-                    for (; ch + 4 <= c; ch += 4) {
-                        const cnn_v4f share = cnn_v4f_div(cnn_v4f_load(grad + ch), vdiv);
-                        for (int iy = win.y0; iy < win.y1; iy++)
-                            for (int ix = win.x0; ix < win.x1; ix++) {
-                                float* d = image + ((size_t)iy * g->w + ix) * c + ch;
-                                cnn_v4f_store(d, cnn_v4f_add(cnn_v4f_load(d), share));
-                            }
-                    }
-                }
-                for (; ch < c; ch++) {
-                    const float share = grad[ch] / divisor;
-                    for (int iy = win.y0; iy < win.y1; iy++)
-                        for (int ix = win.x0; ix < win.x1; ix++) image[((size_t)iy * g->w + ix) * c + ch] += share;
-                }
+                avgpool_window_spread(g, grad, win, (float)count, image, use_simd);
             }
     }
 }

@@ -58,17 +58,25 @@ static void pool_backward(cnn_model* m, cnn_node* node, int n) {
 
 const cnn_layer_ops cnn_pool2d_ops = {"pool2d", pool_needs, pool_forward, pool_backward};
 
-int cnn_model_add_pool2d(cnn_model* m, int input, int kind, int ph, int pw, int sh, int sw, int padding) {
-    const char* name = kind == CNN_POOL_AVG ? "averagePooling2d" : "maxPooling2d";
+/* The checks both pool constructors make, in order: the input, the kind, the window and stride ranges. Returns 0
+ * or the negated status to return. */
+static int check_pool_args(const cnn_model* m, int input, int kind, int ph, int pw, int sh, int sw, const char* name) {
     cnn_status status = cnn_graph_check_input(m, input, name);
     if (status != CNN_STATUS_OK) return -status;
-    const cnn_node* in = &m->nodes[input];
     if (kind != CNN_POOL_MAX && kind != CNN_POOL_AVG)
         return -cnn_fail(CNN_STATUS_INVALID_ARG, "pool2d: unknown pooling kind %d", kind);
     if (ph < 1 || pw < 1 || sh < 1 || sw < 1 || ph > CNN_MAX_KERNEL || pw > CNN_MAX_KERNEL || sh > CNN_MAX_STRIDE ||
         sw > CNN_MAX_STRIDE)
         return -cnn_fail(CNN_STATUS_INVALID_ARG, "%s: pool size must be in [1, %d] and strides in [1, %d], got %dx%d "
                          "and %dx%d", name, CNN_MAX_KERNEL, CNN_MAX_STRIDE, ph, pw, sh, sw);
+    return 0;
+}
+
+int cnn_model_add_pool2d(cnn_model* m, int input, int kind, int ph, int pw, int sh, int sw, int padding) {
+    const char* name = kind == CNN_POOL_AVG ? "averagePooling2d" : "maxPooling2d";
+    const int bad = check_pool_args(m, input, kind, ph, pw, sh, sw, name);
+    if (bad) return bad;
+    const cnn_node* in = &m->nodes[input];
     if (padding != CNN_PADDING_VALID && padding != CNN_PADDING_SAME)
         return -cnn_fail(CNN_STATUS_INVALID_ARG, "%s: unknown padding %d", name, padding);
     cnn_pool_cfg cfg = {kind, ph, pw, sh, sw, padding, 0, 0, 0, 0, 0, 0};
@@ -97,15 +105,9 @@ static int64_t explicit_out(int in, int k, int s, int before, int after, int cei
 int cnn_model_add_pool2d_explicit(cnn_model* m, int input, int kind, int ph, int pw, int sh, int sw, int top,
                                   int bottom, int left, int right, int ceil_mode, int count_include_pad) {
     const char* name = kind == CNN_POOL_AVG ? "averagePooling2d" : "maxPooling2d";
-    cnn_status status = cnn_graph_check_input(m, input, name);
-    if (status != CNN_STATUS_OK) return -status;
+    const int bad = check_pool_args(m, input, kind, ph, pw, sh, sw, name);
+    if (bad) return bad;
     const cnn_node* in = &m->nodes[input];
-    if (kind != CNN_POOL_MAX && kind != CNN_POOL_AVG)
-        return -cnn_fail(CNN_STATUS_INVALID_ARG, "pool2d: unknown pooling kind %d", kind);
-    if (ph < 1 || pw < 1 || sh < 1 || sw < 1 || ph > CNN_MAX_KERNEL || pw > CNN_MAX_KERNEL || sh > CNN_MAX_STRIDE ||
-        sw > CNN_MAX_STRIDE)
-        return -cnn_fail(CNN_STATUS_INVALID_ARG, "%s: pool size must be in [1, %d] and strides in [1, %d], got %dx%d "
-                         "and %dx%d", name, CNN_MAX_KERNEL, CNN_MAX_STRIDE, ph, pw, sh, sw);
     if (top < 0 || bottom < 0 || top >= ph || bottom >= ph || left < 0 || right < 0 || left >= pw || right >= pw)
         return -cnn_fail(CNN_STATUS_INVALID_ARG, "%s: each pad must be in [0, pool size - 1] (%d for height, %d for "
                          "width), got top %d bottom %d left %d right %d", name, ph - 1, pw - 1, top, bottom, left,
