@@ -87,7 +87,7 @@ m32_works() {
   clang "${M32_FLAGS[@]}" "$probe/p.c" -o "$probe/p" >/dev/null 2>&1 && "$probe/p"; local ok=$?
   rm -rf "$probe"; return $ok
 }
-if command -v clang >/dev/null 2>&1 && stale build/native/test_model_m32 c tests/c/test_model.c build.sh && m32_works; then
+if command -v clang >/dev/null 2>&1 && stale build/native/test_model_m32 c tests/c build.sh && m32_works; then
   say "building build/native/test_model_m32 (clang -m32, ASan/UBSan)"
   clang "${M32_FLAGS[@]}" tests/c/test_model.c "${SOURCES[@]}" -lm -o build/native/test_model_m32 ||
     die "32-bit build of test_model failed"
