@@ -8,7 +8,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as cnn from '../../web/index.js';
 import { toONNX, fromONNX, nhwcToNchw, nchwToNhwc } from '../../web/onnx/index.js';
-import { normals, size, randomizeWeights } from './helpers.js';
+import { normals, size, randomizeWeights, relError } from './helpers.js';
 
 const TOL = 1e-4;
 let ort = null;
@@ -22,15 +22,6 @@ const sessions = [];
 before(() => cnn.ready());
 after(() => Promise.all(sessions.map((s) => s.release())));
 
-function relativeError(ours, theirs) {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < ours.length; i++) {
-    diff = Math.max(diff, Math.abs(ours[i] - theirs[i]));
-    scale = Math.max(scale, Math.abs(ours[i]));
-  }
-  return diff / Math.max(scale, 1e-12);
-}
 
 /** Runs ONNX bytes in ORT on NHWC data of our input shape; returns the output in our layout. */
 async function runOrt(bytes, xData, n, inputShape, session = null) {
@@ -52,10 +43,10 @@ async function roundTrip(model, { n = 2, seed = 5, opset } = {}) {
   const ours = model.predict(x).dataSync();
   const bytes = toONNX(model, opset ? { opset } : {});
   const { y: theirs } = await runOrt(bytes, xData, n, inputShape);
-  const ortErr = relativeError(ours, theirs);
+  const ortErr = relError(theirs, ours);
   const imported = await fromONNX(bytes);
   const back = imported.predict(x).dataSync();
-  const importErr = relativeError(ours, back);
+  const importErr = relError(back, ours);
   imported.dispose();
   x.dispose();
   return { ortErr, importErr, bytes };
@@ -193,7 +184,7 @@ describe('toONNX through ONNX Runtime Web and back through fromONNX', { skip: !o
     assert.ok(history.history.loss.at(-1) < history.history.loss[0]);
     const ours = model.predict(x).dataSync();
     const { y } = await runOrt(toONNX(model), xData, n, [8, 8, 1]);
-    const err = relativeError(ours, y);
+    const err = relError(y, ours);
     assert.ok(err < TOL, `trained model: ORT differs by ${err}`);
     model.dispose();
   });

@@ -6,6 +6,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import * as cnn from '../../web/index.js';
+import { relError } from './helpers.js';
 import { fromONNX, toONNX, nhwcToNchw, nchwToNhwc } from '../../web/onnx/index.js';
 
 const DIR = new URL('../fixtures/onnx/', import.meta.url);
@@ -23,15 +24,6 @@ function inputOf(ref) {
   return cnn.tensor(nchwToNhwc(Float32Array.from(ref.x), [n, c, h, w]), [n, h, w, c]);
 }
 
-function relativeError(ours, theirs) {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < theirs.length; i++) {
-    diff = Math.max(diff, Math.abs(ours[i] - theirs[i]));
-    scale = Math.max(scale, Math.abs(theirs[i]));
-  }
-  return diff / Math.max(scale, 1e-12);
-}
 
 /** Imports a fixture, predicts its reference input, compares with PyTorch; returns the model. */
 async function checkFixture(name, source = new URL(`${name}.onnx`, DIR)) {
@@ -45,7 +37,7 @@ async function checkFixture(name, source = new URL(`${name}.onnx`, DIR)) {
     assert.deepEqual(y.shape, [n, h, w, c], `${name}: NHWC output`);
     ours = nhwcToNchw(ours, [n, h, w, c]);
   } else assert.deepEqual(y.shape, ref.output);
-  const err = relativeError(ours, ref.y);
+  const err = relError(ours, ref.y);
   assert.ok(err < TOL, `${name}: relative error ${err} vs PyTorch`);
   x.dispose(); y.dispose();
   return { model, err };
@@ -115,7 +107,7 @@ test('an imported LeNet-5 fine-tunes (loss falls), saves, loads and exports agai
   const b = again.predict(x).dataSync();
   assert.deepEqual(b, a, 'save/load predicts bit-identically');
   const exported = await fromONNX(toONNX(again));
-  assert.ok(relativeError(exported.predict(x).dataSync(), a) < 1e-5, 'export -> import predicts the same');
+  assert.ok(relError(exported.predict(x).dataSync(), a) < 1e-5, 'export -> import predicts the same');
   for (const m of [model, again, exported]) m.dispose();
   x.dispose(); y.dispose();
 });
