@@ -112,7 +112,8 @@ struct cnn_model {
     int want_input_grad;  /* backward also computes d loss / d input */
     int updating;         /* inside train_step: layers may update their state (batch norm statistics) */
     float* scratch;
-    size_t scratch_floats;
+    size_t scratch_floats; /* per thread: parallel.h gives each of `threads` threads its own scratch_floats */
+    int threads;          /* pool size the scratch space was planned for (parallel.h) */
     float* input_grad;
     void* labels;
 };

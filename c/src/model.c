@@ -5,6 +5,7 @@
 
 #include "internal.h"
 #include "kernels/kernels.h"
+#include "parallel.h"
 
 cnn_model* cnn_model_create(uint32_t seed) {
     cnn_model* m = calloc(1, sizeof *m);
@@ -54,6 +55,7 @@ static void free_plan(cnn_model* m) {
     m->class_counts = NULL;
     m->input_grad = NULL;
     m->scratch_floats = 0;
+    m->threads = 0;
     m->capacity = 0;
     m->with_grads = 0;
 }
@@ -189,7 +191,7 @@ cnn_status cnn_model_plan(cnn_model* m, int capacity, int with_grads) {
     if (capacity < 1 || capacity > 65536)
         return cnn_fail(CNN_STATUS_INVALID_ARG, "plan: batch capacity must be in [1, 65536], got %d", capacity);
     with_grads = with_grads != 0;
-    if (capacity == m->capacity && with_grads <= m->with_grads) return CNN_STATUS_OK;
+    if (capacity == m->capacity && with_grads <= m->with_grads && m->threads == cnn_thread_count()) return CNN_STATUS_OK;
     free_plan(m);
 
     size_t scratch = 0;
@@ -217,8 +219,8 @@ cnn_status cnn_model_plan(cnn_model* m, int capacity, int with_grads) {
             return cnn_fail(CNN_STATUS_OUT_OF_MEMORY, "plan: out of memory for gradients");
         }
     }
-    /* 16 extra floats so kernels may align the scratch start to 64 bytes. */
-    m->scratch = malloc((scratch + 16) * sizeof(float));
+    /* One scratch space per thread, each 64-byte aligned (cnn_thread_scratch). */
+    m->scratch = malloc(cnn_scratch_alloc_floats(scratch, cnn_thread_count()) * sizeof(float));
     const cnn_node* out = &m->nodes[m->output_node];
     m->labels = malloc((size_t)capacity * (size_t)cnn_node_size(out) * sizeof(float));
     m->class_counts = calloc(3 * (size_t)out->c, sizeof(double));
@@ -227,6 +229,7 @@ cnn_status cnn_model_plan(cnn_model* m, int capacity, int with_grads) {
         return cnn_fail(CNN_STATUS_OUT_OF_MEMORY, "plan: out of memory for scratch space");
     }
     m->scratch_floats = scratch;
+    m->threads = cnn_thread_count();
     m->input_grad = m->nodes[m->input_node].grad;
     m->capacity = capacity;
     m->with_grads = with_grads;

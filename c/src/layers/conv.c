@@ -7,6 +7,7 @@
 
 #include "../internal.h"
 #include "../kernels/kernels.h"
+#include "../parallel.h"
 
 static cnn_conv_geom geometry(const cnn_model* m, const cnn_node* node, int n) {
     const cnn_node* in = &m->nodes[node->inputs[0]];
@@ -58,6 +59,12 @@ static void conv_forward(cnn_model* m, cnn_node* node, int n, int training) {
     int K = cfg->kh * cfg->kw * in->c, N = cfg->filters, M = n * node->h * node->w;
     float* scratch = cnn_scratch(m);
     const float* bias = cfg->use_bias ? m->params[node->first_param + 1].data : NULL;
+    if (cnn_model_threaded(m)) { /* the same passes, split into tasks (conv_threads.c) */
+        cnn_conv_geom g = geometry(m, node, n);
+        cnn_conv2d_forward_threaded(m, &g, is_pointwise(cfg), !is_pointwise(cfg) && cnn_f32_conv2d_preferred(&g, N),
+                                    cnn_patch_chunk_rows(K, M), in->out, kernel->data, bias, N, node->out);
+        return;
+    }
     if (is_pointwise(cfg)) {
         cnn_f32_gemm(M, N, K, in->out, K, 0, kernel->data, N, 0, node->out, N, 0, scratch);
     } else {
@@ -88,6 +95,12 @@ static void conv_backward(cnn_model* m, cnn_node* node, int n) {
     int need_dw = node->trainable;
     float* scratch = cnn_scratch(m);
     if (need_dw && cfg->use_bias) cnn_f32_sum_rows_add(M, N, node->grad, m->params[node->first_param + 1].grad);
+    if (cnn_model_threaded(m) && (need_dw || need_dx)) {
+        cnn_conv_geom g = geometry(m, node, n);
+        cnn_conv2d_backward_threaded(m, &g, is_pointwise(cfg), cnn_patch_chunk_rows(K, M), in->out, kernel->data,
+                                     node->grad, N, need_dw ? kernel->grad : NULL, need_dx ? in->grad : NULL);
+        return;
+    }
     if (is_pointwise(cfg)) {
         if (need_dw) cnn_f32_gemm(K, N, M, in->out, K, 1, node->grad, N, 0, kernel->grad, N, 1, scratch);
         if (need_dx) cnn_f32_gemm(M, K, N, node->grad, N, 0, kernel->data, N, 1, in->grad, K, 1, scratch);

@@ -1,0 +1,58 @@
+/* The engine's use of the thread pool (threads.h): per-thread scratch space, and threaded drivers for the layers.
+ *
+ * Rule that keeps results independent of the thread count: every threaded driver computes exactly what the serial
+ * code computes, operation for operation, only split into tasks that write disjoint outputs. A GEMM split into
+ * blocks of rows or columns of C is bit-identical to the whole GEMM (each element's sum runs over the same K blocks
+ * in the same order); reductions across tasks are never split. So 1, 2 or 3 threads, and the single-threaded build,
+ * give the same bits, and the serial code stays the reference. */
+#ifndef CNN_PARALLEL_H
+#define CNN_PARALLEL_H
+
+#include <stddef.h>
+
+#include "internal.h"
+#include "kernels/kernels.h"
+#include "threads.h"
+
+/* Floats to allocate for `threads` scratch spaces of `per_thread` floats each, 64-byte aligned; for one thread
+ * exactly what the serial plan always allocated (per_thread + 16). */
+static inline size_t cnn_scratch_alloc_floats(size_t per_thread, int threads) {
+    if (threads <= 1) return per_thread + 16;
+    return (size_t)threads * ((per_thread + 15) & ~(size_t)15) + 16;
+}
+
+/* Thread `thread`'s scratch space (thread 0's is cnn_scratch(m)). */
+static inline float* cnn_thread_scratch(cnn_model* m, int thread) {
+    return cnn_scratch(m) + (size_t)thread * ((m->scratch_floats + 15) & ~(size_t)15);
+}
+
+/* Whether layers should run threaded: a pool of more than one thread, and scratch planned for it. Constant 0 in
+ * serial builds, where the threaded code then drops out. */
+static inline int cnn_model_threaded(const cnn_model* m) {
+    return cnn_thread_count() > 1 && m->threads == cnn_thread_count();
+}
+
+/* cnn_f32_gemm split into blocks of C, each thread using its own scratch as workspace (at most what the whole GEMM
+ * needs). parallel.c. */
+void cnn_gemm_split(cnn_model* m, int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
+                    int trans_b, float* C, int ldc, int accumulate);
+
+/* cnn_f32_gemm on the scratch space, split across the threads when the model runs threaded. */
+static inline void cnn_gemm_threaded(cnn_model* m, int M, int N, int K, const float* A, int lda, int trans_a,
+                                     const float* B, int ldb, int trans_b, float* C, int ldc, int accumulate) {
+    if (cnn_model_threaded(m))
+        cnn_gemm_split(m, M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, accumulate);
+    else
+        cnn_f32_gemm(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, accumulate, cnn_scratch(m));
+}
+
+/* conv_threads.c: the convolution's passes, threaded (called only when cnn_model_threaded(m)).
+ * Forward: y = conv(x, w) + bias with the same algorithm the serial layer picks (pointwise GEMM, direct, or im2col
+ * chunks of `rows` patch rows). Backward: dw += colsᵀ·dy (when dw), dx += col2im(dy·wᵀ) (when dx); the bias
+ * gradient stays with the caller. */
+void cnn_conv2d_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int direct, int rows,
+                                 const float* x, const float* w, const float* bias, int N, float* y);
+void cnn_conv2d_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int rows, const float* x,
+                                  const float* w, const float* dy, int N, float* dw, float* dx);
+
+#endif
