@@ -2,6 +2,8 @@
 // checking. Everything else in web/ talks to C through this module. Heap views are made fresh on every access,
 // since memory growth replaces the underlying ArrayBuffer.
 
+import { instantiateThreaded, threadSupport, hardwareThreads, MAX_THREADS, DEFAULT_MAX_THREADS } from './engine/threads.js';
+
 /** Error thrown for every failure the engine or the API detects; `message` says what to change. */
 export class CnnError extends Error {
   constructor(message, status = 0) {
@@ -16,10 +18,16 @@ const STATUS_NAMES = ['ok', 'invalid argument', 'invalid shape', 'out of memory'
 let wasm = null; // the instance's exports once ready
 let readyPromise = null;
 let scratchPtr = 0; // 64 bytes of engine memory for small out-parameters
+let info = { simd: true, threads: 1, build: 'wasm-cnn.wasm', reason: 'not loaded yet' };
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
 
-/** Resolves when the engine is loaded. `options.wasmUrl` / `options.wasmBinary` override where it comes from. */
+/**
+ * Resolves when the engine is loaded. `options.threads`: how many threads run the engine (default: the machine's
+ * logical cores, at most 8; 1 = the single-threaded build). `options.wasmUrl` / `options.wasmBinary` override where
+ * the single-threaded build comes from, `options.wasmThreadsUrl` / `options.wasmThreadsBinary` the threaded one.
+ * The first call decides; see engineInfo() for what was chosen and why.
+ */
 export function ready(options = {}) {
   if (!readyPromise) {
     readyPromise = instantiate(options).catch((err) => {
@@ -30,12 +38,59 @@ export function ready(options = {}) {
   return readyPromise;
 }
 
-async function instantiate({ wasmUrl, wasmBinary } = {}) {
+/** { simd, threads, build, reason }: the engine build in use, its thread count, and why it has fewer threads than asked. */
+export function engineInfo() { return { ...info }; }
+
+async function instantiate(options = {}) {
+  const { wasmUrl, wasmBinary } = options;
+  const plan = await planThreads(options);
+  if (plan.threads > 1) {
+    try {
+      const url = options.wasmThreadsUrl ? new URL(options.wasmThreadsUrl, import.meta.url)
+        : new URL('../dist/wasm-cnn-mt.wasm', import.meta.url);
+      const module = await compileEngine(url, options.wasmThreadsBinary);
+      const mt = await instantiateThreaded({ module, threads: plan.threads, imports: importsFor });
+      wasm = mt.exports;
+      scratchPtr = wasm.malloc(64);
+      info = { simd: true, threads: mt.threads, build: 'wasm-cnn-mt.wasm', reason: plan.reason };
+      return true;
+    } catch (err) {
+      plan.reason = `the threaded engine did not start (${err.message}); running on one thread`;
+    }
+  }
   const url = wasmUrl ? new URL(wasmUrl, import.meta.url) : new URL('../dist/wasm-cnn.wasm', import.meta.url);
+  const module = await compileEngine(url, wasmBinary);
+  const instance = await WebAssembly.instantiate(module, importsFor(module));
+  wasm = instance.exports;
+  if (wasm._initialize) wasm._initialize();
+  scratchPtr = wasm.malloc(64);
+  info = { simd: true, threads: 1, build: 'wasm-cnn.wasm', reason: plan.reason };
+  return true;
+}
+
+// How many threads to start, and why fewer than asked (reason '' when none is missing).
+async function planThreads({ threads, wasmUrl, wasmBinary, wasmThreadsUrl, wasmThreadsBinary }) {
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {
+    throw new CnnError(`ready: threads must be an integer from 1 to ${MAX_THREADS}, got ${String(threads)}`);
+  }
+  if (threads === 1) return { threads: 1, reason: 'threads: 1 was requested' };
+  const cores = await hardwareThreads();
+  const wanted = threads ?? Math.min(cores, DEFAULT_MAX_THREADS);
+  if (wanted === 1) return { threads: 1, reason: 'this machine reports one logical core' };
+  if ((wasmUrl || wasmBinary) && !(wasmThreadsUrl || wasmThreadsBinary)) {
+    return { threads: 1, reason: 'wasmUrl / wasmBinary name the single-threaded build only; pass wasmThreadsUrl or ' +
+      'wasmThreadsBinary (dist/wasm-cnn-mt.wasm) as well to run threaded' };
+  }
+  const support = threadSupport();
+  if (!support.ok) return { threads: 1, reason: support.reason };
+  return { threads: wanted, reason: '' };
+}
+
+async function compileEngine(url, binary) {
   let module;
   try {
-    if (wasmBinary) {
-      module = await WebAssembly.compile(wasmBinary);
+    if (binary) {
+      module = await WebAssembly.compile(binary);
     } else if (isNode && url.protocol === 'file:') {
       const { readFile } = await import('node:fs/promises');
       module = await WebAssembly.compile(await readFile(url));
@@ -49,13 +104,9 @@ async function instantiate({ wasmUrl, wasmBinary } = {}) {
     }
   } catch (err) {
     throw new CnnError(`wasm-cnn: could not load the engine from ${url.href}: ${err.message}` +
-      (isNode ? ' (run `bash build.sh` to build dist/wasm-cnn.wasm)' : ''));
+      (isNode ? ' (run `bash build.sh` to build dist/)' : ''));
   }
-  const instance = await WebAssembly.instantiate(module, importsFor(module));
-  wasm = instance.exports;
-  if (wasm._initialize) wasm._initialize();
-  scratchPtr = wasm.malloc(64);
-  return true;
+  return module;
 }
 
 // A standalone wasm build imports next to nothing; whatever it does import (WASI stubs pulled in by libc, the
@@ -96,7 +147,8 @@ export function lastError() {
   const ptr = e.cnn_last_error();
   const bytes = new Uint8Array(e.memory.buffer, ptr, 512);
   const end = bytes.indexOf(0);
-  return new TextDecoder().decode(bytes.subarray(0, end < 0 ? bytes.length : end));
+  // slice: browsers' TextDecoder refuses views of the threaded build's shared memory.
+  return new TextDecoder().decode(bytes.slice(0, end < 0 ? bytes.length : end));
 }
 
 /** Throws a CnnError carrying the engine's message when status (or a negative node id) signals failure. */

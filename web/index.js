@@ -1,5 +1,5 @@
 // wasm-cnn: train and run convolutional networks client-side. The public entry point; see docs/API.md.
-import { ready, CnnError, heapBytes, isReady } from './engine.js';
+import { ready, CnnError, heapBytes, isReady, engineInfo } from './engine.js';
 import { Tensor, tensor, liveTensors } from './tensor.js';
 import { layers, input } from './layers.js';
 import { Model, Sequential, liveModels } from './model.js';
@@ -12,7 +12,7 @@ import { segment } from './canvas.js';
 export { browser } from './canvas.js';
 import { layerwise } from './layerwise.js';
 
-export { ready, CnnError, Tensor, tensor, layers, input, train, loadModel, Model, Sequential, lint, zoo };
+export { ready, engineInfo, CnnError, Tensor, tensor, layers, input, train, loadModel, Model, Sequential, lint, zoo };
 Object.assign(zoo, { fcn, segnet });
 export const version = '0.1.0';
 
