@@ -32,10 +32,11 @@ static struct {
     _Atomic int busy;    /* a job is running: nested calls run serially */
     _Atomic int alive;   /* workers inside cnn_threads_worker */
     _Atomic int threads; /* configured pool size */
+    int caller_may_block; /* the calling thread may sleep in memory.atomic.wait32 (not a browser's main thread) */
     uint64_t generation;
     cnn_task_fn fn;
     void* ctx;
-} pool = {0, 0, 0, 0, 0, 0, 1, 0, 0, 0};
+} pool = {0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0};
 
 #ifdef CNN_THREADS_PTHREAD
 static pthread_mutex_t sleep_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -75,7 +76,11 @@ static void run_tasks(int thread) {
         if (!atomic_compare_exchange_weak_explicit(&pool.job, &v, v + 1, memory_order_acq_rel, memory_order_acquire))
             continue;
         pool.fn(pool.ctx, (int)next, thread);
-        atomic_fetch_add_explicit(&pool.done, 1, memory_order_release);
+        if (atomic_fetch_add_explicit(&pool.done, 1, memory_order_release) + 1 == (int)n) {
+#if defined(__wasm_atomics__)
+            if (thread != 0) __builtin_wasm_memory_atomic_notify((int*)&pool.done, 1); /* the caller may sleep */
+#endif
+        }
         v = atomic_load_explicit(&pool.job, memory_order_acquire);
     }
 }
@@ -84,9 +89,10 @@ int cnn_thread_count(void) { return atomic_load_explicit(&pool.threads, memory_o
 
 int cnn_threads_alive(void) { return atomic_load_explicit(&pool.alive, memory_order_acquire); }
 
-int cnn_threads_init(int n) {
+int cnn_threads_init(int n, int caller_may_block) {
     if (n < 1 || n > CNN_MAX_THREADS) return -1;
     if (cnn_thread_count() != 1 || cnn_threads_alive() != 0) return -1;
+    pool.caller_may_block = caller_may_block != 0;
     atomic_store_explicit(&pool.stop, 0, memory_order_relaxed);
     atomic_store_explicit(&pool.threads, n, memory_order_release);
     return 0;
@@ -108,8 +114,17 @@ void cnn_parallel_for(int n_tasks, cnn_task_fn fn, void* ctx) {
                           memory_order_release);
     wake_workers();
     run_tasks(0);
-    /* Spin, not wait: the caller may be a browser's main thread, and the last tasks are already running. */
-    while (atomic_load_explicit(&pool.done, memory_order_acquire) < n_tasks) {
+    /* The last tasks are already running: spin a little, then sleep until the worker finishing the job notifies
+     * (when the machine has more runnable threads than cores, spinning would take the core that worker needs). A
+     * browser's main thread may not sleep, and spins on. */
+    for (int i = 0; i < SPIN_POLLS && atomic_load_explicit(&pool.done, memory_order_acquire) < n_tasks; i++) {
+    }
+    for (int done; (done = atomic_load_explicit(&pool.done, memory_order_acquire)) < n_tasks;) {
+#if defined(__wasm_atomics__)
+        if (pool.caller_may_block) __builtin_wasm_memory_atomic_wait32((int*)&pool.done, done, -1);
+#else
+        (void)done;
+#endif
     }
     atomic_store_explicit(&pool.busy, 0, memory_order_release);
 }
@@ -139,7 +154,7 @@ static void* native_main(void* arg) {
 }
 
 int cnn_threads_start(int n) {
-    if (cnn_threads_init(n) != 0) return -1;
+    if (cnn_threads_init(n, 0) != 0) return -1;
     for (native_count = 0; native_count < n - 1; native_count++) {
         if (pthread_create(&native_threads[native_count], NULL, native_main, (void*)(intptr_t)(native_count + 1))) {
             cnn_threads_join();

@@ -30,9 +30,10 @@ int cnn_thread_count(void);
 void cnn_parallel_for(int n_tasks, cnn_task_fn fn, void* ctx);
 
 /* Sets the pool size (1 ≤ n ≤ CNN_MAX_THREADS) before any worker starts; returns 0, or -1 when n is out of range or
- * the pool is already configured. The wasm build exports it: JS then starts n − 1 workers, each calling
- * cnn_threads_worker(id) with id = 1 … n − 1 on its own stack. */
-int cnn_threads_init(int n);
+ * the pool is already configured. caller_may_block: the thread that calls the engine may sleep while workers finish
+ * (Node, Web Workers; not a browser's main thread, which then spins). The wasm build exports it: JS then starts
+ * n − 1 workers, each calling cnn_threads_worker(id) with id = 1 … n − 1 on its own stack. */
+int cnn_threads_init(int n, int caller_may_block);
 /* Runs tasks for the pool until cnn_threads_stop(); id names the worker's scratch slot. */
 void cnn_threads_worker(int id);
 /* Asks the workers to return from cnn_threads_worker (they finish the current task first). */

@@ -55,7 +55,9 @@ export async function instantiateThreaded({ module, threads, imports }) {
   const instance = await WebAssembly.instantiate(module, importObject);
   const exports = { ...instance.exports, memory };
   if (exports._initialize) exports._initialize();
-  if (exports.cnn_threads_init(threads) !== 0) throw new Error(`the engine refused a pool of ${threads} threads`);
+  // Atomics.wait is allowed everywhere except on a browser's main thread.
+  const mayBlock = isNode || (typeof WorkerGlobalScope !== 'undefined' && globalThis instanceof WorkerGlobalScope);
+  if (exports.cnn_threads_init(threads, mayBlock ? 1 : 0) !== 0) throw new Error(`the engine refused a pool of ${threads} threads`);
   const stacks = exports.malloc(WORKER_STACK_BYTES * (threads - 1) + 16);
   if (!stacks) throw new Error('out of memory for the worker stacks');
   const workers = [];
