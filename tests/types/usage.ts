@@ -220,6 +220,10 @@ function misuse(model: Model, x: Tensor, y: Tensor): void {
 
 async function main(): Promise<void> {
   await cnn.ready();
+  const info: cnn.EngineInfo = cnn.engineInfo();
+  const threads: number = info.threads + (info.reason === '' ? 0 : 0);
+  void threads;
+  void cnn.ready({ threads: 2, wasmThreadsUrl: 'x.wasm' });
   try {
     await lenet5();
     await residual();
