@@ -55,4 +55,9 @@ void cnn_conv2d_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int point
 void cnn_conv2d_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int rows, const float* x,
                                   const float* w, const float* dy, int N, float* dw, float* dx);
 
+/* pool_threads.c: max / average pooling and their backward passes, one task per sample. max: max pooling (idx: its
+ * indices, may be NULL in the forward pass), else average. Backward adds into dx, as the serial kernels. */
+void cnn_pool2d_forward_threaded(const cnn_pool_geom* g, int max, const float* x, float* y, int32_t* idx);
+void cnn_pool2d_backward_threaded(const cnn_pool_geom* g, int max, const float* dy, const int32_t* idx, float* dx);
+
 #endif

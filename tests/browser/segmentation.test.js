@@ -288,7 +288,7 @@ test('an error in the fine-tune worker is shown on the page, which recovers by p
   const { p, problems, waitFor } = await openDemo();
   try {
     // The worker loads the engine for itself (the page has it already): make that fail.
-    await p.route('**/dist/wasm-cnn.wasm', (route) => route.fulfill({ status: 404, body: 'not here' }));
+    await p.route('**/dist/wasm-cnn*.wasm', (route) => route.fulfill({ status: 404, body: 'not here' }));
     await p.fill('#tune-count', '16');
     await p.click('#tune');
     await p.waitForFunction(() => document.body.dataset.state === 'error', null, { timeout: 30_000 });
@@ -300,7 +300,7 @@ test('an error in the fine-tune worker is shown on the page, which recovers by p
     assert.equal(problems.length, 1, problems.join('\n'));
     assert.ok(problems[0].startsWith(`console error: ${shown}`), problems[0]);
     problems.length = 0;
-    await p.unroute('**/dist/wasm-cnn.wasm');
+    await p.unroute('**/dist/wasm-cnn*.wasm');
     await p.selectOption('#arch', 'fcn');
     await waitFor('ready');
     assert.equal(await p.isHidden('#error'), true);
@@ -323,7 +323,7 @@ test('Stop as a fine-tune starts, or while its worker hangs loading, ends it at 
     assert.deepEqual(r, { stopped: true, batches: 0, total: 40 });
     assert.match(await p.textContent('#progress'), /^Stopped after 0 of 40 batches/);
     // A worker that never gets its engine (the request hangs) is ended by Stop too.
-    await p.route('**/dist/wasm-cnn.wasm', () => {}); // never answered
+    await p.route('**/dist/wasm-cnn*.wasm', () => {}); // never answered
     await p.fill('#tune-count', '32');
     await p.click('#tune');
     await waitFor('busy');

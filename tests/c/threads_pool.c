@@ -168,7 +168,8 @@ static blob run_conv(const conv_case* k) {
     return b;
 }
 
-/* conv (direct) → conv (im2col) → 1x1 conv → max pool → batch norm → dense → dropout → dense, Adam, 4 steps: losses
+/* conv (direct) → conv (im2col) → 1x1 conv → max pool → batch norm → average pool (padded) → dense → dropout → dense,
+ * Adam, 4 steps: losses
  * and final weights. */
 static blob run_training(void) {
     blob b = {0, 0, 0};
@@ -183,6 +184,7 @@ static blob run_training(void) {
                              12, 1, 1, 1, 1, 1, 1, CNN_PADDING_VALID, 1, CNN_INIT_HE_NORMAL);
     l = cnn_model_add_pool2d(m, l, CNN_POOL_MAX, 2, 2, 2, 2, CNN_PADDING_VALID);
     l = cnn_model_add_batchnorm(m, l, 0.9f, 1e-3f, 1, 1);
+    l = cnn_model_add_pool2d(m, l, CNN_POOL_AVG, 3, 3, 1, 1, CNN_PADDING_SAME);
     l = cnn_model_add_flatten(m, l);
     l = cnn_model_add_dense(m, l, 24, 1, CNN_INIT_GLOROT_UNIFORM);
     l = cnn_model_add_dropout(m, l, 0.3f);
@@ -245,7 +247,7 @@ int main(void) {
             free(got.data);
         }
         blob got = run_training();
-        compare(&ref_train, &got, "training 4 steps (conv, pool, batch norm, dense, dropout; Adam)", threads);
+        compare(&ref_train, &got, "training 4 steps (conv, max and average pool, batch norm, dense, dropout; Adam)", threads);
         free(got.data);
         cnn_threads_join();
         expect(cnn_thread_count() == 1 && cnn_threads_alive() == 0, "pool stops and joins");

@@ -5,6 +5,7 @@
 
 #include "../internal.h"
 #include "../kernels/kernels.h"
+#include "../parallel.h"
 
 static cnn_pool_geom geometry(const cnn_model* m, const cnn_node* node, int n) {
     const cnn_node* in = &m->nodes[node->inputs[0]];
@@ -33,7 +34,10 @@ static void pool_forward(cnn_model* m, cnn_node* node, int n, int training) {
     cnn_pool_geom g = geometry(m, node, n);
     /* The indices serve the backward pass (training forwards only) and max-unpooling: inference without unpooling
      * skips writing them. */
-    if (node->cfg.pool.kind == CNN_POOL_MAX)
+    if (cnn_model_threaded(m)) /* one task per sample (pool_threads.c) */
+        cnn_pool2d_forward_threaded(&g, node->cfg.pool.kind == CNN_POOL_MAX, in->out, node->out,
+                                    training || indices_reused(m, node) ? node->saved_i32 : NULL);
+    else if (node->cfg.pool.kind == CNN_POOL_MAX)
         cnn_f32_maxpool(&g, in->out, node->out, training || indices_reused(m, node) ? node->saved_i32 : NULL);
     else
         cnn_f32_avgpool(&g, in->out, node->out);
@@ -42,7 +46,10 @@ static void pool_forward(cnn_model* m, cnn_node* node, int n, int training) {
 static void pool_backward(cnn_model* m, cnn_node* node, int n) {
     cnn_node* in = &m->nodes[node->inputs[0]];
     if (!cnn_wants_grad(m, node->inputs[0])) return;
-    if (node->cfg.pool.kind == CNN_POOL_MAX) {
+    if (cnn_model_threaded(m)) {
+        cnn_pool_geom g = geometry(m, node, n);
+        cnn_pool2d_backward_threaded(&g, node->cfg.pool.kind == CNN_POOL_MAX, node->grad, node->saved_i32, in->grad);
+    } else if (node->cfg.pool.kind == CNN_POOL_MAX) {
         cnn_f32_maxpool_backward(n, node->h, node->w, node->c, node->grad, node->saved_i32, in->h, in->w, in->grad);
     } else {
         cnn_pool_geom g = geometry(m, node, n);

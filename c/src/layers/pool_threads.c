@@ -1,0 +1,40 @@
+/* Pooling split by sample for the thread pool: a sample's outputs, indices and input gradient depend on that sample
+ * alone, so each task runs the serial kernel on a batch of one and the bits match the whole-batch call (parallel.h). */
+#include "../parallel.h"
+
+typedef struct pool_job {
+    const cnn_pool_geom* g;
+    const float* x;  /* forward input, or backward dy */
+    float* y;        /* forward output, or backward dx */
+    int32_t* idx;    /* max pooling's indices (may be NULL in inference) */
+    int max, backward;
+} pool_job;
+
+static void pool_task(void* ctx, int b, int thread) {
+    (void)thread;
+    const pool_job* j = ctx;
+    const cnn_pool_geom* g = j->g;
+    cnn_pool_geom one = *g;
+    one.n = 1;
+    const size_t in_size = (size_t)g->h * g->w * g->c, out_size = (size_t)g->oh * g->ow * g->c;
+    int32_t* idx = j->idx ? j->idx + (size_t)b * out_size : NULL;
+    if (!j->backward) {
+        if (j->max) cnn_f32_maxpool(&one, j->x + (size_t)b * in_size, j->y + (size_t)b * out_size, idx);
+        else cnn_f32_avgpool(&one, j->x + (size_t)b * in_size, j->y + (size_t)b * out_size);
+    } else if (j->max) {
+        cnn_f32_maxpool_backward(1, g->oh, g->ow, g->c, j->x + (size_t)b * out_size, idx, g->h, g->w,
+                                 j->y + (size_t)b * in_size);
+    } else {
+        cnn_f32_avgpool_backward(&one, j->x + (size_t)b * out_size, j->y + (size_t)b * in_size);
+    }
+}
+
+void cnn_pool2d_forward_threaded(const cnn_pool_geom* g, int max, const float* x, float* y, int32_t* idx) {
+    pool_job j = {g, x, y, idx, max, 0};
+    cnn_parallel_for(g->n, pool_task, &j);
+}
+
+void cnn_pool2d_backward_threaded(const cnn_pool_geom* g, int max, const float* dy, const int32_t* idx, float* dx) {
+    pool_job j = {g, dy, dx, (int32_t*)idx, max, 1};
+    cnn_parallel_for(g->n, pool_task, &j);
+}
