@@ -236,6 +236,8 @@ test('fine-tuning on 32 new scenes runs in a worker, gives finite losses and the
   assert.equal(await page.evaluate(() => window.__seg.tunedIn), 'worker');
   const tuneWorkers = workers.filter((w) => w.url.endsWith('/demos/segmentation/fine-tune-worker.js'));
   assert.equal(tuneWorkers.length, 1, `one fine-tune worker expected: ${JSON.stringify(workers)}`);
+  // 'close' reaches us after the worker's own workers (the threaded engine's) have ended too: give it a moment.
+  for (let i = 0; i < 100 && !tuneWorkers[0].closed; i++) await page.waitForTimeout(50);
   assert.equal(tuneWorkers[0].closed, true, 'the worker is terminated once the trained model is back');
   assert.equal(logs.length, 2);
   for (const l of logs) {
