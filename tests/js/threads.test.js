@@ -82,3 +82,17 @@ test('engine errors keep their messages in the threaded build', () => {
     catch (err) { return err.name + ': ' + err.message; }`);
   assert.match(r, /^CnnError: .*NaN/);
 });
+
+test('a threaded build that cannot start falls back to the single-threaded one and says why', () => {
+  const r = inChild(`
+    const fs = await import('node:fs');
+    // The single-threaded build in place of the threaded one: it has no shared memory to import, no thread pool.
+    await cnn.ready({ threads: 2, wasmThreadsBinary: fs.readFileSync('../../dist/wasm-cnn.wasm'),
+      wasmBinary: fs.readFileSync('../../dist/wasm-cnn.wasm') });
+    const m = cnn.sequential({ seed: 1, layers: [cnn.layers.dense({ inputShape: [3], units: 2 })] });
+    return { info: cnn.engineInfo(), n: m.predict(cnn.tensor([1, 2, 3], [1, 3])).size };`);
+  assert.equal(r.info.threads, 1);
+  assert.equal(r.info.build, 'wasm-cnn.wasm');
+  assert.match(r.info.reason, /^the threaded engine did not start \(.+\); running on one thread$/);
+  assert.equal(r.n, 2);
+});
