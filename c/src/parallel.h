@@ -55,6 +55,14 @@ void cnn_conv2d_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int point
 void cnn_conv2d_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int rows, const float* x,
                                   const float* w, const float* dy, int N, float* dw, float* dx);
 
+/* The transposed convolution's passes (conv_transpose.c), over the geometry g of the convolution its forward pass
+ * is the input gradient of: forward y += col2im(x·wᵀ) (y zeroed by the caller, bias added by the caller); backward
+ * dx += im2col(dy)·w (when dx), dw += im2col(dy)ᵀ·x (when dw). C: channels of the layer's input. */
+void cnn_conv2d_transpose_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int rows, const float* x,
+                                           const float* w, int C, float* y);
+void cnn_conv2d_transpose_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int rows, const float* x,
+                                            const float* w, const float* dy, int C, float* dw, float* dx);
+
 /* pool_threads.c: max / average pooling and their backward passes, one task per sample. max: max pooling (idx: its
  * indices, may be NULL in the forward pass), else average. Backward adds into dx, as the serial kernels. */
 void cnn_pool2d_forward_threaded(const cnn_pool_geom* g, int max, const float* x, float* y, int32_t* idx);

@@ -4,7 +4,7 @@
  *   pool: every task runs exactly once for job sizes 0 … 1000, thread ids stay in range, nested calls run serially,
  *         thousands of back-to-back jobs (the job-word protocol), stop and restart;
  *   layers: convolutions of every algorithm (direct with bands, im2col chunks, pointwise, dilated, padding larger than
- *         the image) and a small network trained for a few steps give the same bits with 1, 2 and 3 threads. */
+ *         the image, transposed) and a small network trained for a few steps give the same bits with 1, 2 and 3 threads. */
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -118,18 +118,24 @@ static cnn_optimizer_config adam(void) {
     return opt;
 }
 
-typedef struct conv_case { int n, h, w, c, filters, kh, kw, sh, sw, dh, dw, padding; const char* what; } conv_case;
+typedef struct conv_case {
+    int n, h, w, c, filters, kh, kw, sh, sw, dh, dw, padding;
+    const char* what;
+    int transpose; /* conv2dTranspose (no dilation) */
+} conv_case;
 
 static const conv_case conv_cases[] = {
-    {3, 9, 11, 2, 5, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, "3x3 on 2 channels (direct)"},
-    {3, 7, 7, 3, 9, 5, 5, 2, 2, 1, 1, CNN_PADDING_SAME, "5x5 stride 2 (direct)"},
-    {2, 40, 40, 3, 4, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, "40x40 (direct, 6 bands per sample)"},
-    {3, 3, 3, 2, 4, 7, 7, 1, 1, 1, 1, CNN_PADDING_SAME, "7x7 on 3x3 (padding larger than the image)"},
-    {3, 10, 10, 16, 16, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, "3x3 16->16 (im2col)"},
-    {3, 30, 30, 24, 20, 3, 3, 1, 1, 1, 1, CNN_PADDING_VALID, "3x3 24->20 on 30x30 (im2col, 10 chunks)"},
-    {3, 12, 12, 12, 12, 3, 3, 1, 1, 2, 2, CNN_PADDING_VALID, "3x3 dilation 2 (im2col)"},
-    {3, 6, 6, 5, 7, 1, 1, 1, 1, 1, 1, CNN_PADDING_VALID, "1x1 (pointwise GEMM)"},
-    {3, 9, 9, 40, 10, 1, 1, 2, 2, 1, 1, CNN_PADDING_SAME, "1x1 stride 2 (im2col)"},
+    {3, 9, 11, 2, 5, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, "3x3 on 2 channels (direct)", 0},
+    {3, 7, 7, 3, 9, 5, 5, 2, 2, 1, 1, CNN_PADDING_SAME, "5x5 stride 2 (direct)", 0},
+    {2, 40, 40, 3, 4, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, "40x40 (direct, 6 bands per sample)", 0},
+    {3, 3, 3, 2, 4, 7, 7, 1, 1, 1, 1, CNN_PADDING_SAME, "7x7 on 3x3 (padding larger than the image)", 0},
+    {3, 10, 10, 16, 16, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, "3x3 16->16 (im2col)", 0},
+    {3, 30, 30, 24, 20, 3, 3, 1, 1, 1, 1, CNN_PADDING_VALID, "3x3 24->20 on 30x30 (im2col, 10 chunks)", 0},
+    {3, 12, 12, 12, 12, 3, 3, 1, 1, 2, 2, CNN_PADDING_VALID, "3x3 dilation 2 (im2col)", 0},
+    {3, 6, 6, 5, 7, 1, 1, 1, 1, 1, 1, CNN_PADDING_VALID, "1x1 (pointwise GEMM)", 0},
+    {3, 9, 9, 40, 10, 1, 1, 2, 2, 1, 1, CNN_PADDING_SAME, "1x1 stride 2 (im2col)", 0},
+    {3, 7, 9, 6, 5, 3, 3, 2, 2, 1, 1, CNN_PADDING_SAME, "transposed 3x3 stride 2", 1},
+    {2, 12, 12, 20, 8, 4, 4, 2, 2, 1, 1, CNN_PADDING_VALID, "transposed 4x4 stride 2 on 12x12x20 (several chunks)", 1},
 };
 
 /* One conv layer, MSE loss: forward output, kernel and bias gradients, input gradient. */
@@ -138,8 +144,10 @@ static blob run_conv(const conv_case* k) {
     rng_state = 777u;
     cnn_model* m = cnn_model_create(5);
     int x = cnn_model_add_input(m, k->h, k->w, k->c);
-    int y = cnn_model_add_conv2d(m, x, k->filters, k->kh, k->kw, k->sh, k->sw, k->dh, k->dw, k->padding, 1,
-                                 CNN_INIT_GLOROT_UNIFORM);
+    int y = k->transpose ? cnn_model_add_conv2d_transpose(m, x, k->filters, k->kh, k->kw, k->sh, k->sw, k->padding, 1,
+                                                          CNN_INIT_GLOROT_UNIFORM)
+                         : cnn_model_add_conv2d(m, x, k->filters, k->kh, k->kw, k->sh, k->sw, k->dh, k->dw,
+                                                k->padding, 1, CNN_INIT_GLOROT_UNIFORM);
     cnn_optimizer_config opt = adam();
     if (y < 0 || cnn_model_set_output(m, y) || cnn_model_compile(m, CNN_LOSS_MSE, &opt) ||
         cnn_model_plan(m, k->n, 1)) {

@@ -25,6 +25,7 @@ typedef struct conv_job {
     float* dw;
     float* dx;
     int N, K, M, rows;
+    int accumulate;       /* chunk GEMMs add into y (the transposed convolution's input gradient) */
     int band_rows, bands; /* direct forward */
     int kb, nb, tiles_n;  /* weight-gradient blocks */
 } conv_job;
@@ -38,7 +39,7 @@ static void forward_chunk_task(void* ctx, int task, int thread) {
     float* gemm_ws = cols + cnn_patch_chunk_floats(j->rows, j->K);
     float* y = j->y + (size_t)row0 * j->N;
     cnn_f32_im2col(j->g, j->x, row0, r, cols);
-    cnn_f32_gemm(r, j->N, j->K, cols, j->K, 0, j->w, j->N, 0, y, j->N, 0, gemm_ws);
+    cnn_f32_gemm(r, j->N, j->K, cols, j->K, 0, j->w, j->N, 0, y, j->N, j->accumulate, gemm_ws);
     if (j->bias) cnn_f32_add_bias(r, j->N, j->bias, y);
 }
 
@@ -68,7 +69,7 @@ static void bias_task(void* ctx, int task, int thread) {
 void cnn_conv2d_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int direct, int rows,
                                  const float* x, const float* w, const float* bias, int N, float* y) {
     const int K = g->kh * g->kw * g->c, M = g->n * g->oh * g->ow;
-    conv_job j = {m, g, x, w, bias, NULL, y, NULL, NULL, N, K, M, rows, 0, 0, 0, 0, 0};
+    conv_job j = {m, g, x, w, bias, NULL, y, NULL, NULL, N, K, M, rows, 0, 0, 0, 0, 0, 0};
     if (pointwise) {
         cnn_gemm_threaded(m, M, N, K, x, K, 0, w, N, 0, y, N, 0);
         if (bias) {
@@ -148,6 +149,19 @@ static void input_grad_task(void* ctx, int b, int thread) {
     }
 }
 
+/* The blocks of dW (K × N) the weight-gradient tasks take. */
+static void plan_weight_blocks(conv_job* j) {
+    /* About 4 blocks per thread; blocks of at least 16 patch columns (each block re-packs dy, a 1/kb share of its
+     * work), then the filters split in 8s when the patch columns run out. */
+    const int want = 4 * cnn_thread_count();
+    const int tiles_k = min_int(want, max_int(1, j->K / 16));
+    j->kb = round_up(ceil_div(j->K, tiles_k), 4);
+    const int blocks_k = ceil_div(j->K, j->kb);
+    const int tiles_n = min_int(max_int(1, want / blocks_k), ceil_div(j->N, 8));
+    j->nb = round_up(ceil_div(j->N, tiles_n), 8);
+    j->tiles_n = ceil_div(j->N, j->nb);
+}
+
 void cnn_conv2d_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int rows, const float* x,
                                   const float* w, const float* dy, int N, float* dw, float* dx) {
     const int K = g->kh * g->kw * g->c, M = g->n * g->oh * g->ow;
@@ -156,18 +170,37 @@ void cnn_conv2d_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int poin
         if (dx) cnn_gemm_threaded(m, M, K, N, dy, N, 0, w, N, 1, dx, K, 1);
         return;
     }
-    conv_job j = {m, g, x, w, NULL, dy, NULL, dw, dx, N, K, M, rows, 0, 0, 0, 0, 0};
+    conv_job j = {m, g, x, w, NULL, dy, NULL, dw, dx, N, K, M, rows, 0, 0, 0, 0, 0, 0};
     if (dw) {
-        /* About 4 blocks per thread; blocks of at least 16 patch columns (each block re-packs dy, a 1/kb share of
-         * its work), then the filters split in 8s when the patch columns run out. */
-        const int want = 4 * cnn_thread_count();
-        const int tiles_k = min_int(want, max_int(1, K / 16));
-        j.kb = round_up(ceil_div(K, tiles_k), 4);
-        const int blocks_k = ceil_div(K, j.kb);
-        const int tiles_n = min_int(max_int(1, want / blocks_k), ceil_div(N, 8));
-        j.nb = round_up(ceil_div(N, tiles_n), 8);
-        j.tiles_n = ceil_div(N, j.nb);
-        cnn_parallel_for(blocks_k * j.tiles_n, weight_grad_task, &j);
+        plan_weight_blocks(&j);
+        cnn_parallel_for(ceil_div(K, j.kb) * j.tiles_n, weight_grad_task, &j);
     }
     if (dx) cnn_parallel_for(g->n, input_grad_task, &j);
+}
+
+/* ---- transposed convolution ---------------------------------------------------------------------------------------
+ * conv_transpose.c runs a convolution's passes the other way round over the geometry g of the convolution from the
+ * transposed layer's output (n×oh'×ow'×filters, g's input) to its input (g's output, C channels): its forward is
+ * that convolution's input gradient, its input gradient that convolution's forward, its weight gradient the same
+ * colsᵀ·dy with the roles of the two tensors swapped. Same tasks, same bits. */
+
+void cnn_conv2d_transpose_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int rows, const float* x,
+                                           const float* w, int C, float* y) {
+    const int K = g->kh * g->kw * g->c, M = g->n * g->oh * g->ow;
+    conv_job j = {m, g, NULL, w, NULL, x, NULL, NULL, y, C, K, M, rows, 0, 0, 0, 0, 0, 0};
+    cnn_parallel_for(g->n, input_grad_task, &j);
+}
+
+void cnn_conv2d_transpose_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int rows, const float* x,
+                                            const float* w, const float* dy, int C, float* dw, float* dx) {
+    const int K = g->kh * g->kw * g->c, M = g->n * g->oh * g->ow;
+    if (dx) {
+        conv_job j = {m, g, dy, w, NULL, NULL, dx, NULL, NULL, C, K, M, rows, 1, 0, 0, 0, 0, 0};
+        cnn_parallel_for(ceil_div(M, rows), forward_chunk_task, &j);
+    }
+    if (dw) {
+        conv_job j = {m, g, dy, NULL, NULL, x, NULL, dw, NULL, C, K, M, rows, 0, 0, 0, 0, 0, 0};
+        plan_weight_blocks(&j);
+        cnn_parallel_for(ceil_div(K, j.kb) * j.tiles_n, weight_grad_task, &j);
+    }
 }
