@@ -10,6 +10,8 @@ typedef struct gemm_job {
     int mb, nb, tiles_n; /* block sizes and the number of column blocks */
 } gemm_job;
 
+int64_t cnn_threaded_min_work = INT64_C(1) << 18;
+
 static int ceil_div(int a, int b) { return (a + b - 1) / b; }
 static int round_up(int x, int m) { return ceil_div(x, m) * m; }
 static int min_int(int a, int b) { return a < b ? a : b; }
@@ -25,10 +27,9 @@ static void gemm_task(void* ctx, int task, int thread) {
 
 void cnn_gemm_split(cnn_model* m, int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
                     int trans_b, float* C, int ldc, int accumulate) {
-    /* About 4 tasks per thread (dynamic claiming evens out uneven blocks), none under ~64K multiply-adds. */
-    int64_t work = (int64_t)M * N * (K > 0 ? K : 1);
-    int tasks = cnn_model_threaded(m) ? 4 * cnn_thread_count() : 1;
-    if (work / 65536 < tasks) tasks = (int)(work / 65536);
+    /* About 4 tasks per thread (dynamic claiming evens out uneven blocks). */
+    const int64_t work = (int64_t)M * N * (K > 0 ? K : 1);
+    const int tasks = cnn_model_threaded(m) && work >= cnn_threaded_min_work ? 4 * cnn_thread_count() : 1;
     if (M <= 0 || N <= 0 || tasks <= 1) {
         cnn_f32_gemm(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, accumulate, cnn_scratch(m));
         return;

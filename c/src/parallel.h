@@ -9,10 +9,15 @@
 #define CNN_PARALLEL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "internal.h"
 #include "kernels/kernels.h"
 #include "threads.h"
+
+/* Passes with fewer multiply-adds (pooling: input elements × 4) run serially: waking the workers costs tens of
+ * microseconds. 2^18 by default; the native tests set 0 so that every threaded path runs on their small shapes. */
+extern int64_t cnn_threaded_min_work;
 
 /* Floats to allocate for `threads` scratch spaces of `per_thread` floats each, 64-byte aligned; for one thread
  * exactly what the serial plan always allocated (per_thread + 16). */
@@ -46,22 +51,23 @@ static inline void cnn_gemm_threaded(cnn_model* m, int M, int N, int K, const fl
         cnn_f32_gemm(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, accumulate, cnn_scratch(m));
 }
 
-/* conv_threads.c: the convolution's passes, threaded (called only when cnn_model_threaded(m)).
+/* conv_threads.c: the convolution's passes, threaded (called only when cnn_model_threaded(m)). Each returns 1, or 0
+ * without doing anything when the pass is too small to gain from threads (the caller then runs its serial code).
  * Forward: y = conv(x, w) + bias with the same algorithm the serial layer picks (pointwise GEMM, direct, or im2col
  * chunks of `rows` patch rows). Backward: dw += colsᵀ·dy (when dw), dx += col2im(dy·wᵀ) (when dx); the bias
  * gradient stays with the caller. */
-void cnn_conv2d_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int direct, int rows,
-                                 const float* x, const float* w, const float* bias, int N, float* y);
-void cnn_conv2d_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int rows, const float* x,
-                                  const float* w, const float* dy, int N, float* dw, float* dx);
+int cnn_conv2d_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int direct, int rows,
+                                const float* x, const float* w, const float* bias, int N, float* y);
+int cnn_conv2d_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int rows, const float* x,
+                                 const float* w, const float* dy, int N, float* dw, float* dx);
 
 /* The transposed convolution's passes (conv_transpose.c), over the geometry g of the convolution its forward pass
  * is the input gradient of: forward y += col2im(x·wᵀ) (y zeroed by the caller, bias added by the caller); backward
  * dx += im2col(dy)·w (when dx), dw += im2col(dy)ᵀ·x (when dw). C: channels of the layer's input. */
-void cnn_conv2d_transpose_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int rows, const float* x,
-                                           const float* w, int C, float* y);
-void cnn_conv2d_transpose_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int rows, const float* x,
-                                            const float* w, const float* dy, int C, float* dw, float* dx);
+int cnn_conv2d_transpose_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int rows, const float* x,
+                                          const float* w, int C, float* y);
+int cnn_conv2d_transpose_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int rows, const float* x,
+                                           const float* w, const float* dy, int C, float* dw, float* dx);
 
 /* pool_threads.c: max / average pooling and their backward passes, one task per sample. max: max pooling (idx: its
  * indices, may be NULL in the forward pass), else average. Backward adds into dx, as the serial kernels. */

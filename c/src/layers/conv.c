@@ -61,9 +61,9 @@ static void conv_forward(cnn_model* m, cnn_node* node, int n, int training) {
     const float* bias = cfg->use_bias ? m->params[node->first_param + 1].data : NULL;
     if (cnn_model_threaded(m)) { /* the same passes, split into tasks (conv_threads.c) */
         cnn_conv_geom g = geometry(m, node, n);
-        cnn_conv2d_forward_threaded(m, &g, is_pointwise(cfg), !is_pointwise(cfg) && cnn_f32_conv2d_preferred(&g, N),
-                                    cnn_patch_chunk_rows(K, M), in->out, kernel->data, bias, N, node->out);
-        return;
+        if (cnn_conv2d_forward_threaded(m, &g, is_pointwise(cfg), !is_pointwise(cfg) && cnn_f32_conv2d_preferred(&g, N),
+                                        cnn_patch_chunk_rows(K, M), in->out, kernel->data, bias, N, node->out))
+            return;
     }
     if (is_pointwise(cfg)) {
         cnn_f32_gemm(M, N, K, in->out, K, 0, kernel->data, N, 0, node->out, N, 0, scratch);
@@ -97,9 +97,9 @@ static void conv_backward(cnn_model* m, cnn_node* node, int n) {
     if (need_dw && cfg->use_bias) cnn_f32_sum_rows_add(M, N, node->grad, m->params[node->first_param + 1].grad);
     if (cnn_model_threaded(m) && (need_dw || need_dx)) {
         cnn_conv_geom g = geometry(m, node, n);
-        cnn_conv2d_backward_threaded(m, &g, is_pointwise(cfg), cnn_patch_chunk_rows(K, M), in->out, kernel->data,
-                                     node->grad, N, need_dw ? kernel->grad : NULL, need_dx ? in->grad : NULL);
-        return;
+        if (cnn_conv2d_backward_threaded(m, &g, is_pointwise(cfg), cnn_patch_chunk_rows(K, M), in->out, kernel->data,
+                                         node->grad, N, need_dw ? kernel->grad : NULL, need_dx ? in->grad : NULL))
+            return;
     }
     if (is_pointwise(cfg)) {
         if (need_dw) cnn_f32_gemm(K, N, M, in->out, K, 1, node->grad, N, 0, kernel->grad, N, 1, scratch);

@@ -7,6 +7,8 @@
  *     chunks in order: the same K-blocked sums per element as the serial chunk loop, with im2col restricted to the
  *     block's patch columns;
  *   input gradient: one task per sample (its patch rows only reach its own dx, in the serial order). */
+#include <stdint.h>
+
 #include "../parallel.h"
 
 static int ceil_div(int a, int b) { return (a + b - 1) / b; }
@@ -66,9 +68,12 @@ static void bias_task(void* ctx, int task, int thread) {
     cnn_f32_add_bias(min_int(j->rows, j->M - row0), j->N, j->bias, j->y + (size_t)row0 * j->N);
 }
 
-void cnn_conv2d_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int direct, int rows,
-                                 const float* x, const float* w, const float* bias, int N, float* y) {
+static int worth_splitting(int M, int K, int N) { return (int64_t)M * K * N >= cnn_threaded_min_work; }
+
+int cnn_conv2d_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int direct, int rows,
+                                const float* x, const float* w, const float* bias, int N, float* y) {
     const int K = g->kh * g->kw * g->c, M = g->n * g->oh * g->ow;
+    if (!worth_splitting(M, K, N)) return 0;
     conv_job j = {m, g, x, w, bias, NULL, y, NULL, NULL, N, K, M, rows, 0, 0, 0, 0, 0, 0};
     if (pointwise) {
         cnn_gemm_threaded(m, M, N, K, x, K, 0, w, N, 0, y, N, 0);
@@ -86,6 +91,7 @@ void cnn_conv2d_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int point
     } else {
         cnn_parallel_for(ceil_div(M, rows), forward_chunk_task, &j);
     }
+    return 1;
 }
 
 /* ---- backward ---------------------------------------------------------------------------------------------------- */
@@ -162,13 +168,14 @@ static void plan_weight_blocks(conv_job* j) {
     j->tiles_n = ceil_div(j->N, j->nb);
 }
 
-void cnn_conv2d_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int rows, const float* x,
-                                  const float* w, const float* dy, int N, float* dw, float* dx) {
+int cnn_conv2d_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int rows, const float* x,
+                                 const float* w, const float* dy, int N, float* dw, float* dx) {
     const int K = g->kh * g->kw * g->c, M = g->n * g->oh * g->ow;
+    if (!worth_splitting(M, K, N)) return 0;
     if (pointwise) {
         if (dw) cnn_gemm_threaded(m, K, N, M, x, K, 1, dy, N, 0, dw, N, 1);
         if (dx) cnn_gemm_threaded(m, M, K, N, dy, N, 0, w, N, 1, dx, K, 1);
-        return;
+        return 1;
     }
     conv_job j = {m, g, x, w, NULL, dy, NULL, dw, dx, N, K, M, rows, 0, 0, 0, 0, 0, 0};
     if (dw) {
@@ -176,6 +183,7 @@ void cnn_conv2d_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int poin
         cnn_parallel_for(ceil_div(K, j.kb) * j.tiles_n, weight_grad_task, &j);
     }
     if (dx) cnn_parallel_for(g->n, input_grad_task, &j);
+    return 1;
 }
 
 /* ---- transposed convolution ---------------------------------------------------------------------------------------
@@ -184,16 +192,19 @@ void cnn_conv2d_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int poin
  * that convolution's input gradient, its input gradient that convolution's forward, its weight gradient the same
  * colsᵀ·dy with the roles of the two tensors swapped. Same tasks, same bits. */
 
-void cnn_conv2d_transpose_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int rows, const float* x,
-                                           const float* w, int C, float* y) {
+int cnn_conv2d_transpose_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int rows, const float* x,
+                                          const float* w, int C, float* y) {
     const int K = g->kh * g->kw * g->c, M = g->n * g->oh * g->ow;
+    if (!worth_splitting(M, K, C)) return 0;
     conv_job j = {m, g, NULL, w, NULL, x, NULL, NULL, y, C, K, M, rows, 0, 0, 0, 0, 0, 0};
     cnn_parallel_for(g->n, input_grad_task, &j);
+    return 1;
 }
 
-void cnn_conv2d_transpose_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int rows, const float* x,
-                                            const float* w, const float* dy, int C, float* dw, float* dx) {
+int cnn_conv2d_transpose_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int rows, const float* x,
+                                           const float* w, const float* dy, int C, float* dw, float* dx) {
     const int K = g->kh * g->kw * g->c, M = g->n * g->oh * g->ow;
+    if (!worth_splitting(M, K, C)) return 0;
     if (dx) {
         conv_job j = {m, g, dy, w, NULL, NULL, dx, NULL, NULL, C, K, M, rows, 1, 0, 0, 0, 0, 0};
         cnn_parallel_for(ceil_div(M, rows), forward_chunk_task, &j);
@@ -203,4 +214,5 @@ void cnn_conv2d_transpose_backward_threaded(cnn_model* m, const cnn_conv_geom* g
         plan_weight_blocks(&j);
         cnn_parallel_for(ceil_div(K, j.kb) * j.tiles_n, weight_grad_task, &j);
     }
+    return 1;
 }

@@ -1,5 +1,7 @@
 /* Pooling split by sample for the thread pool: a sample's outputs, indices and input gradient depend on that sample
  * alone, so each task runs the serial kernel on a batch of one and the bits match the whole-batch call (parallel.h). */
+#include <stdint.h>
+
 #include "../parallel.h"
 
 typedef struct pool_job {
@@ -29,12 +31,25 @@ static void pool_task(void* ctx, int b, int thread) {
     }
 }
 
+/* One task per sample, all on this thread when the whole input is small (waking workers costs more). */
+static int tasks_for(const cnn_pool_geom* g) {
+    return (int64_t)g->n * g->h * g->w * g->c * 4 >= cnn_threaded_min_work ? g->n : 1;
+}
+
+static void pool_all_task(void* ctx, int task, int thread) {
+    const pool_job* j = ctx;
+    for (int b = 0; b < j->g->n; b++) pool_task(ctx, b, thread);
+    (void)task;
+}
+
 void cnn_pool2d_forward_threaded(const cnn_pool_geom* g, int max, const float* x, float* y, int32_t* idx) {
     pool_job j = {g, x, y, idx, max, 0};
-    cnn_parallel_for(g->n, pool_task, &j);
+    if (tasks_for(g) > 1) cnn_parallel_for(g->n, pool_task, &j);
+    else pool_all_task(&j, 0, 0);
 }
 
 void cnn_pool2d_backward_threaded(const cnn_pool_geom* g, int max, const float* dy, const int32_t* idx, float* dx) {
     pool_job j = {g, dy, dx, (int32_t*)idx, max, 1};
-    cnn_parallel_for(g->n, pool_task, &j);
+    if (tasks_for(g) > 1) cnn_parallel_for(g->n, pool_task, &j);
+    else pool_all_task(&j, 0, 0);
 }
