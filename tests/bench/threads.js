@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Speed-up of the threaded engine in Node: conv forward (predict) and forward + backward (computeGradients) on the
-// bench's conv shapes, a LeNet-5 training step (batch 64) and a ResNet-20 training step (batch 32), with 1 thread
-// (the single-threaded build) and with 2 threads. Wall and CPU time per call (CPU: the whole process, workers
-// included), medians of interleaved rounds in fresh processes. Not a test: speed goals are read from its output.
+// bench's conv shapes, a LeNet-5 training step (batch 64), a ResNet-20 training step (batch 32) and a SegNet
+// training step (batch 16, 64x64), with 1 thread (the single-threaded build) and with 2 threads. Wall and CPU time
+// per call (CPU: the whole process, workers included), medians of interleaved rounds in fresh processes. Not a test:
+// speed goals are read from its output.
 //
 //   node tests/bench/threads.js [--threads 2] [--rounds 3] [--only lenet,resnet20,...]
 import { execFileSync } from 'node:child_process';
@@ -23,6 +24,7 @@ const CASES = {
   'conv 3x3 32x32x16->16 fwd+bwd b32': { kind: 'conv', shape: [32, 32, 16], filters: 16, k: 3, n: 32, pass: 'backward' },
   'LeNet-5 train step b64': { kind: 'lenet', n: 64 },
   'ResNet-20 train step b32': { kind: 'resnet20', n: 32 },
+  'SegNet 64x64 train step b16': { kind: 'segnet', n: 16 },
 };
 
 async function child(threads, names) {
@@ -40,6 +42,9 @@ async function child(threads, names) {
     } else if (c.kind === 'lenet') {
       shape = [28, 28, 1];
       model = cnn.zoo.lenet5({ seed: 1 });
+    } else if (c.kind === 'segnet') {
+      shape = [64, 64, 3];
+      model = cnn.zoo.segnet({ inputShape: shape, numClasses: 4, seed: 1 });
     } else {
       shape = [32, 32, 3];
       model = cnn.zoo.resnet({ depth: 20, inputShape: shape, numClasses: 10, seed: 1 });
@@ -55,6 +60,10 @@ async function child(threads, names) {
       const outShape = model.predict(cnn.tensor(xs.subarray(0, size), [1, ...shape])).shape.slice(1);
       const y = cnn.tensor(new Float32Array(c.n * outShape.reduce((a, b) => a * b)), [c.n, ...outShape]);
       call = async () => model.computeGradients(x, y);
+    } else if (c.kind === 'segnet') {
+      model.compile({ optimizer: cnn.train.adam(0.001), loss: 'sparseCategoricalCrossentropy' });
+      const y = cnn.tensor(new Int32Array(c.n * 64 * 64).map((_, i) => (i >> 5) % 4), [c.n, 64, 64], 'int32');
+      call = async () => model.fit(x, y, { epochs: 1, batchSize: c.n, shuffle: false, seed: 1 });
     } else {
       model.compile({ optimizer: cnn.train.adam(0.001), loss: 'sparseCategoricalCrossentropy' });
       const y = cnn.tensor(new Int32Array(c.n).map((_, i) => i % 10), [c.n], 'int32');

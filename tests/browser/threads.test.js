@@ -1,7 +1,7 @@
 /**
  * The threaded engine in headless Chromium, on tests/browser/pages/threads.html (served by demos/serve.js with
- * COOP/COEP, so the page is cross-origin isolated): with ?threads=2 and by default (navigator.hardwareConcurrency,
- * at most 8) it runs dist/wasm-cnn-mt.wasm, and training gives the bits Node's single-threaded build gives. The same
+ * COOP/COEP, so the page is cross-origin isolated): with ?threads=2 (and by default on 3+ cores) it runs
+ * dist/wasm-cnn-mt.wasm, and training gives the bits Node's single-threaded build gives. The same
  * page with those headers stripped (not isolated: no SharedArrayBuffer) falls back to one thread, says why, and still
  * gives the same bits.
  *
@@ -40,11 +40,12 @@ test('an isolated page runs 2 threads and trains to the bits of Node\'s single-t
   assert.deepEqual(r.weights, node.weights);
 });
 
-test('by default an isolated page runs as many threads as cores (at most 8)', async () => {
+test('by default an isolated page runs one thread on 2 cores or fewer, else cores - 1 (at most 8)', async () => {
   const r = await runPage(session.page, '', problems);
-  const expected = Math.min(r.hardwareConcurrency, 8);
+  const expected = r.hardwareConcurrency <= 2 ? 1 : Math.min(r.hardwareConcurrency - 1, 8);
   assert.equal(r.engine.threads, expected);
   assert.equal(r.engine.build, expected > 1 ? 'wasm-cnn-mt.wasm' : 'wasm-cnn.wasm');
+  if (expected === 1) assert.match(r.engine.reason, /^the default is one thread on a machine with \d+ logical cores? /);
   assert.deepEqual(r.losses, node.losses);
 });
 

@@ -37,7 +37,7 @@ test('training gives the same bits with 1 (single-threaded build), 2 and 3 threa
   }
 });
 
-test('ready() defaults to the machine\'s cores (at most 8) and validates threads', () => {
+test('ready() defaults to one thread on 2 cores or fewer, else cores - 1 (at most 8), and validates threads', () => {
   const r = inChild(`
     const os = await import('node:os');
     const bad = [];
@@ -50,9 +50,11 @@ test('ready() defaults to the machine\'s cores (at most 8) and validates threads
   for (const message of r.bad) {
     assert.match(message, /^CnnError: ready: threads must be an integer from 1 to 64, got /);
   }
-  const expected = Math.min(r.cores, 8);
+  const expected = r.cores <= 2 ? 1 : Math.min(r.cores - 1, 8);
   assert.equal(r.info.threads, expected);
   assert.equal(r.info.build, expected > 1 ? 'wasm-cnn-mt.wasm' : 'wasm-cnn.wasm');
+  if (expected === 1) assert.match(r.info.reason, new RegExp(`^the default is one thread on a machine with ${r.cores} logical cores? .*pass threads: 2`));
+  else assert.equal(r.info.reason, '');
 });
 
 test('a wasmBinary without wasmThreadsBinary runs on one thread and says why; with both, threaded', () => {
@@ -95,4 +97,12 @@ test('a threaded build that cannot start falls back to the single-threaded one a
   assert.equal(r.info.build, 'wasm-cnn.wasm');
   assert.match(r.info.reason, /^the threaded engine did not start \(.+\); running on one thread$/);
   assert.equal(r.n, 2);
+});
+
+test('the default thread count: 1 on 1-2 cores (with the reason), cores - 1 above, at most 8', async () => {
+  const { defaultThreads } = await import('../../web/engine/threads.js');
+  assert.deepEqual([1, 2, 3, 4, 8, 9, 16, 64].map((c) => defaultThreads(c).threads), [1, 1, 2, 3, 7, 8, 8, 8]);
+  assert.match(defaultThreads(1).reason, /^the default is one thread on a machine with 1 logical core \(/);
+  assert.match(defaultThreads(2).reason, /with 2 logical cores .*pass threads: 2 to run threaded$/);
+  assert.equal(defaultThreads(4).reason, '');
 });

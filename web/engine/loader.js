@@ -6,7 +6,7 @@
 import { CnnError } from '../core/errors.js';
 import { isNode, nodeBuiltin } from '../core/env.js';
 import { STATUS, STATUS_NAMES, LIMITS, verifyAbi } from './abi.js';
-import { instantiateThreaded, threadSupport, hardwareThreads, MAX_THREADS, DEFAULT_MAX_THREADS } from './threads.js';
+import { instantiateThreaded, threadSupport, hardwareThreads, defaultThreads, MAX_THREADS } from './threads.js';
 
 let wasm = null; // the instance's exports once ready
 let readyPromise = null;
@@ -89,9 +89,11 @@ async function planThreads(options) {
     throw new CnnError(`ready: threads must be an integer from 1 to ${MAX_THREADS}, got ${String(threads)}`);
   }
   if (threads === 1) return { threads: 1, reason: 'threads: 1 was requested' };
-  const cores = await hardwareThreads();
-  const wanted = threads ?? Math.min(cores, DEFAULT_MAX_THREADS);
-  if (wanted === 1) return { threads: 1, reason: 'this machine reports one logical core' };
+  if (threads === undefined) {
+    const chosen = defaultThreads(await hardwareThreads());
+    if (chosen.threads === 1) return chosen;
+  }
+  const wanted = threads ?? defaultThreads(await hardwareThreads()).threads;
   const single = options.wasmPath ?? options.wasmUrl ?? options.wasmBinary;
   const multi = options.wasmThreadsPath ?? options.wasmThreadsUrl ?? options.wasmThreadsBinary;
   if (single && !multi) {

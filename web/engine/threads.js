@@ -16,6 +16,23 @@ const START_TIMEOUT_MS = 20000;
 export const MAX_THREADS = 64; // CNN_MAX_THREADS in c/src/threads.h
 export const DEFAULT_MAX_THREADS = 8;
 
+/**
+ * The thread count ready() picks when not told: one thread on machines with 2 logical cores or fewer, else one
+ * fewer than the cores (the page, the OS and other programs keep one), at most DEFAULT_MAX_THREADS. Why not every
+ * core: on the 2-core machine this was measured on (tests/bench/threads.js, shared with other work), 2 threads ran
+ * the conv shapes and the LeNet-5 / ResNet-20 / SegNet training steps 0.7-1.1x as fast as one: a second thread on a
+ * core something else also wants waits for its slices at every pass's end.
+ * @param {number} cores logical cores reported by the platform
+ * @returns {{ threads: number, reason: string }} reason: why the default is one thread ('' otherwise)
+ */
+export function defaultThreads(cores) {
+  if (cores <= 2) {
+    return { threads: 1, reason: `the default is one thread on a machine with ${cores} logical core${cores === 1 ? '' : 's'} ` +
+      '(threads lost there to the work sharing its cores); pass threads: 2 to run threaded' };
+  }
+  return { threads: Math.min(cores - 1, DEFAULT_MAX_THREADS), reason: '' };
+}
+
 /** Logical cores of this machine (Node: os.availableParallelism, browsers: navigator.hardwareConcurrency). */
 export async function hardwareThreads() {
   if (isNode) {
