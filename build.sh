@@ -62,6 +62,20 @@ if stale build/bench/ceiling.wasm tests/bench/ceiling.c build.sh; then
     -o build/bench/ceiling.wasm || die "emcc failed on the ceiling probe"
 fi
 
+# The threaded engine (c/src/threads.h): the same sources with wasm atomics, on a shared memory that JS creates and
+# imports, so that worker instances of the module share it (web/engine/threads.js). Data segments become passive,
+# initialised once by whichever instance starts first.
+if stale dist/wasm-cnn-mt.wasm c build.sh; then
+  say "building dist/wasm-cnn-mt.wasm (emcc -O3 -msimd128 -matomics, shared memory)"
+  NODE_PATH=/usr/share/nodejs emcc -O3 -msimd128 -matomics -mbulk-memory -std=c11 -Wall -Wextra \
+    -Werror=implicit-function-declaration -Ic/include -Ic/src "${SOURCES[@]}" \
+    -sSTANDALONE_WASM --no-entry -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=16MB -sMAXIMUM_MEMORY=4GB \
+    -Wl,--shared-memory -Wl,--import-memory \
+    -sEXPORTED_FUNCTIONS="$EXPORTS,_cnn_threads_init,_cnn_threads_worker,_cnn_threads_stop,_cnn_threads_alive" \
+    -o dist/wasm-cnn-mt.tmp.wasm || die "emcc (threaded build) failed"
+  mv dist/wasm-cnn-mt.tmp.wasm dist/wasm-cnn-mt.wasm
+fi
+
 # Native builds: the same engine with the portable SIMD fallback, under AddressSanitizer and UBSan.
 NATIVE_FLAGS=(-O1 -g -std=c11 -Wall -Wextra -fno-omit-frame-pointer -fsanitize=address,undefined
               -fno-sanitize-recover=undefined -Ic/include -Ic/src)
@@ -91,6 +105,15 @@ if command -v clang >/dev/null 2>&1 && stale build/native/test_model_m32 c tests
   say "building build/native/test_model_m32 (clang -m32, ASan/UBSan)"
   clang "${M32_FLAGS[@]}" tests/c/test_model.c "${SOURCES[@]}" -lm -o build/native/test_model_m32 ||
     die "32-bit build of test_model failed"
+fi
+
+# The thread pool with POSIX threads (tests/c/threads_pool.c): under ASan/UBSan, and under ThreadSanitizer.
+if stale build/native/test_threads c tests/c/threads_pool.c build.sh; then
+  say "building build/native/test_threads and test_threads_tsan (gcc, pthreads, ASan/UBSan and TSan)"
+  gcc "${NATIVE_FLAGS[@]}" -pthread -DCNN_THREADS_PTHREAD tests/c/threads_pool.c "${SOURCES[@]}" -lm \
+    -o build/native/test_threads || die "native build of test_threads failed"
+  gcc -O1 -g -std=c11 -Wall -Wextra -fsanitize=thread -pthread -DCNN_THREADS_PTHREAD -Ic/include -Ic/src \
+    tests/c/threads_pool.c "${SOURCES[@]}" -lm -o build/native/test_threads_tsan || die "TSan build of test_threads failed"
 fi
 
 # libFuzzer target of the public API (tests/fuzz), when clang with libFuzzer is installed (Debian: clang and

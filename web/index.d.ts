@@ -51,7 +51,37 @@ export interface ReadyOptions {
   wasmUrl?: string | URL;
   /** The engine's bytes, to skip loading. */
   wasmBinary?: ArrayBuffer | ArrayBufferView;
+  /**
+   * Threads that run the engine, this one included: an integer from 1 to 64. Default: 1 when the machine reports 2
+   * logical cores or fewer (os.availableParallelism() / navigator.hardwareConcurrency; measured slower threaded
+   * there), else the cores minus one, at most 8. 1 loads the single-threaded build. More
+   * than 1 needs SharedArrayBuffer (Node, Web Workers and cross-origin-isolated pages); elsewhere the engine runs on
+   * one thread and engineInfo().reason says why. Results are bit-identical for every thread count.
+   */
+  threads?: number;
+  /** Where to load the threaded build from (as wasmPath); default the package's dist/wasm-cnn-mt.wasm. Needed with
+   * wasmPath / wasmBinary to run threaded. */
+  wasmThreadsPath?: string | URL;
+  /** The older name of wasmThreadsPath. */
+  wasmThreadsUrl?: string | URL;
+  /** The threaded build's bytes. Needed with wasmPath / wasmBinary to run threaded. */
+  wasmThreadsBinary?: ArrayBuffer | ArrayBufferView;
 }
+
+/** What ready() loaded. */
+export interface EngineInfo {
+  /** Always true: both builds use WebAssembly SIMD128. */
+  simd: boolean;
+  /** Threads running the engine (1 for the single-threaded build). */
+  threads: number;
+  /** The build in use. */
+  build: 'wasm-cnn.wasm' | 'wasm-cnn-mt.wasm';
+  /** Why fewer threads run than were asked for (or the default would give); '' when none are missing. */
+  reason: string;
+}
+
+/** The engine build in use, its thread count, and why it has fewer threads than asked. */
+export function engineInfo(): EngineInfo;
 
 /**
  * Instantiates the wasm engine (once; later calls return the same promise). Node reads dist/wasm-cnn.wasm from disk,

@@ -6,7 +6,7 @@ import { liveModels } from './model/runtime.js';
 import { isReady, heapBytes } from './engine/loader.js';
 
 export { CnnError } from './core/errors.js';
-export { ready } from './engine/loader.js';
+export { ready, engineInfo } from './engine/loader.js';
 export { Tensor, tensor } from './core/tensor.js';
 export { layers, input } from './layers/index.js';
 export { Model, Sequential };

@@ -5,7 +5,8 @@
 
 #include "internal.h"
 
-#if defined(__wasm__) && !defined(__wasm_atomics__)
+#if defined(__wasm__)
+/* Also in the threaded wasm build: its workers never fail, and a standalone module's TLS has no per-thread base. */
 static char last_error[CNN_ERROR_BYTES];
 #else
 static _Thread_local char last_error[CNN_ERROR_BYTES];

@@ -138,7 +138,8 @@ struct cnn_model {
     float** act_slots;    /* inference plans: activation buffers shared by nodes whose lifetimes do not overlap */
     int n_act_slots;
     float* scratch;
-    size_t scratch_floats; /* usable floats from cnn_scratch(m) on */
+    size_t scratch_floats; /* usable floats from cnn_thread_scratch(m, t) on, for each of `threads` threads */
+    int threads;          /* pool size the scratch space was planned for (parallel.h) */
     float* input_grad;
     void* labels;
 };

@@ -5,6 +5,7 @@
 
 #include "internal.h"
 #include "kernels/kernels.h"
+#include "parallel.h"
 
 cnn_model* cnn_model_create(uint32_t seed) {
     cnn_model* m = calloc(1, sizeof *m);
@@ -61,6 +62,7 @@ static void free_plan(cnn_model* m) {
     m->class_counts = NULL;
     m->input_grad = NULL;
     m->scratch_floats = 0;
+    m->threads = 0;
     m->capacity = 0;
     m->with_grads = 0;
 }
@@ -209,8 +211,8 @@ static cnn_status plan_sizes(const cnn_model* m, int capacity, int with_grads, u
         const uint64_t saved = float_bytes(needs.saved_floats), saved_i = float_bytes(needs.saved_ints);
         if ((status = check_buffer(m, i, "saved state", saved, capacity)) != CNN_STATUS_OK ||
             (status = check_buffer(m, i, "saved indices", saved_i, capacity)) != CNN_STATUS_OK ||
-            (status = check_buffer(m, i, "scratch space", float_bytes(cnn_size_add(needs.scratch_floats,
-                                                                                   CNN_SCRATCH_SLACK_FLOATS)),
+            (status = check_buffer(m, i, "scratch space", float_bytes(cnn_scratch_alloc_floats(needs.scratch_floats,
+                                                                                   cnn_thread_count())),
                                    capacity)) != CNN_STATUS_OK)
             return status;
         total = cnn_size_add(total, cnn_size_add(saved, saved_i));
@@ -220,7 +222,7 @@ static cnn_status plan_sizes(const cnn_model* m, int capacity, int with_grads, u
     const uint64_t labels = float_bytes(cnn_size_mul((uint64_t)capacity, (uint64_t)cnn_node_size(out)));
     cnn_status status = check_buffer(m, m->output_node, "labels", labels, capacity);
     if (status != CNN_STATUS_OK) return status;
-    total = cnn_size_add(total, cnn_size_add(labels, float_bytes(scratch + CNN_SCRATCH_SLACK_FLOATS)));
+    total = cnn_size_add(total, cnn_size_add(labels, float_bytes(cnn_scratch_alloc_floats(scratch, cnn_thread_count()))));
     for (int i = 0; with_grads && i < m->n_params; i++) total = cnn_size_add(total, float_bytes(m->params[i].size));
     if (total > CNN_MAX_PLAN_BYTES)
         return cnn_fail(CNN_STATUS_OUT_OF_MEMORY, "plan: batch %d needs %llu bytes in all, more than the %llu bytes a "
@@ -299,7 +301,8 @@ cnn_status cnn_model_plan(cnn_model* m, int capacity, int with_grads) {
         return cnn_fail(CNN_STATUS_INVALID_ARG, "plan: batch capacity must be in [1, %d], got %d", CNN_MAX_BATCH,
                         capacity);
     with_grads = with_grads != 0;
-    if (capacity == m->capacity && with_grads <= m->with_grads) return CNN_STATUS_OK;
+    if (capacity == m->capacity && with_grads <= m->with_grads && m->threads == cnn_thread_count())
+        return CNN_STATUS_OK;
     uint64_t scratch = 0;
     m->plan_with_grads = with_grads;
     cnn_status status = plan_sizes(m, capacity, with_grads, &scratch);
@@ -337,7 +340,8 @@ cnn_status cnn_model_plan(cnn_model* m, int capacity, int with_grads) {
             return cnn_fail(CNN_STATUS_OUT_OF_MEMORY, "plan: out of memory for gradients");
         }
     }
-    m->scratch = malloc(((size_t)scratch + CNN_SCRATCH_SLACK_FLOATS) * sizeof(float));
+    /* One scratch space per thread, each 64-byte aligned (cnn_thread_scratch); plan_sizes counted them all. */
+    m->scratch = malloc((size_t)cnn_scratch_alloc_floats(scratch, cnn_thread_count()) * sizeof(float));
     const cnn_node* out = &m->nodes[m->output_node];
     m->labels = malloc((size_t)capacity * (size_t)cnn_node_size(out) * sizeof(float));
     m->class_counts = calloc(3 * (size_t)out->c, sizeof(double));
@@ -346,6 +350,7 @@ cnn_status cnn_model_plan(cnn_model* m, int capacity, int with_grads) {
         return cnn_fail(CNN_STATUS_OUT_OF_MEMORY, "plan: out of memory for scratch space");
     }
     m->scratch_floats = (size_t)scratch;
+    m->threads = cnn_thread_count();
     m->input_grad = m->nodes[m->input_node].grad;
     m->capacity = capacity;
     m->with_grads = with_grads;

@@ -244,6 +244,8 @@ test('fine-tuning on 32 new scenes runs in a worker, gives finite losses and the
   assert.equal(await page.evaluate(() => window.__seg.tunedIn), 'worker');
   const tuneWorkers = workers.filter((w) => w.url.endsWith('/web/worker/worker.js'));
   assert.equal(tuneWorkers.length, 1, `one cnn.worker expected: ${JSON.stringify(workers)}`);
+  // 'close' reaches us after the worker's own workers (the threaded engine's) have ended too: give it a moment.
+  for (let i = 0; i < 100 && !tuneWorkers[0].closed; i++) await page.waitForTimeout(50);
   assert.equal(tuneWorkers[0].closed, true, 'the worker is terminated once the trained model is back');
   assert.equal(logs.length, 2);
   for (const l of logs) {
@@ -330,8 +332,8 @@ test('Stop before training starts, or while the worker hangs loading its engine,
     assert.deepEqual(r, { stopped: true, batches: 0, total: 40 });
     assert.equal(await p.textContent('#progress'), 'Stopped before training started: the model is unchanged.');
     assert.equal(await p.textContent('#model-info'), info, 'not reported as fine-tuned');
-    // A worker that never gets its engine (the request hangs) is left behind by Stop too.
-    await p.route('**/dist/wasm-cnn.wasm', () => {}); // never answered
+    // A worker that never gets its engine (the requests for both builds hang) is left behind by Stop too.
+    await p.route('**/dist/wasm-cnn*.wasm', () => {}); // never answered
     await p.fill('#tune-count', '32');
     await p.click('#tune');
     await waitFor('busy');

@@ -246,6 +246,13 @@ async function interop(model: Model): Promise<void> {
 
 async function main(): Promise<void> {
   await cnn.ready();
+  const info: cnn.EngineInfo = cnn.engineInfo();
+  const threads: number = info.threads + (info.reason === '' ? 0 : 0);
+  void threads;
+  void cnn.ready({ threads: 2, wasmThreadsUrl: 'x.wasm' });
+  void cnn.ready({ threads: 2, wasmPath: 'a.wasm', wasmThreadsPath: new URL('https://cdn.example/b.wasm') });
+  const build: 'wasm-cnn.wasm' | 'wasm-cnn-mt.wasm' = info.build;
+  void build;
   try {
     await lenet5();
     await residual();

@@ -376,14 +376,17 @@ static void gemm_position_simd(int bt, int cin, int cout8, const float* Vp, cons
     }
 }
 
+/* Tiles [first, end) in chunks of p->chunk. Every tile's outputs are computed alone (its sums run over cin in
+ * order), so how a range is cut into chunks or calls never changes a bit. */
 static CNN_ALWAYS_INLINE void run_simd(int alpha, const wino_plan* p, const float* x, const float* u,
-                                       const float* bias, int accumulate, float* y, float* workspace) {
+                                       const float* bias, int accumulate, float* y, float* workspace, int64_t first,
+                                       int64_t end) {
     const int positions = alpha * alpha;
     float* V = workspace;
     float* M = workspace + (size_t)positions * p->chunk * p->cin;
     const size_t u_pos = (size_t)p->cin * p->cout8;
-    for (int64_t t0 = 0; t0 < p->tiles; t0 += p->chunk) {
-        const int bt = p->tiles - t0 < p->chunk ? (int)(p->tiles - t0) : p->chunk;
+    for (int64_t t0 = first; t0 < end; t0 += p->chunk) {
+        const int bt = end - t0 < p->chunk ? (int)(end - t0) : p->chunk;
         input_transform_simd(alpha, p, x, t0, bt, V);
         for (int pos = 0; pos < positions; pos++)
             gemm_position_simd(bt, p->cin, p->cout8, V + (size_t)pos * bt * p->cin, u + (size_t)pos * u_pos,
@@ -393,12 +396,12 @@ static CNN_ALWAYS_INLINE void run_simd(int alpha, const wino_plan* p, const floa
 }
 
 static void run_simd_f2(const wino_plan* p, const float* x, const float* u, const float* bias, int acc, float* y,
-                        float* ws) {
-    run_simd(4, p, x, u, bias, acc, y, ws);
+                        float* ws, int64_t first, int64_t end) {
+    run_simd(4, p, x, u, bias, acc, y, ws, first, end);
 }
 static void run_simd_f4(const wino_plan* p, const float* x, const float* u, const float* bias, int acc, float* y,
-                        float* ws) {
-    run_simd(6, p, x, u, bias, acc, y, ws);
+                        float* ws, int64_t first, int64_t end) {
+    run_simd(6, p, x, u, bias, acc, y, ws, first, end);
 }
 
 /* ---- scalar references: dense matrices, plain loops ------------------------------------------------------------ */
@@ -413,12 +416,12 @@ static float bt_at(int alpha, int i, int j) { return alpha == 4 ? BT2[i][j] : BT
 static float at_at(int alpha, int i, int j) { return alpha == 4 ? AT2[i][j] : AT4[i][j]; }
 
 static void run_ref(const wino_plan* p, const float* x, const float* u, const float* bias, int accumulate, float* y,
-                    float* workspace) {
+                    float* workspace, int64_t first, int64_t end) {
     const int alpha = p->alpha, m = p->m, positions = alpha * alpha, cin = p->cin, cout = p->cout, cout8 = p->cout8;
     float* V = workspace;
     float* M = workspace + (size_t)positions * p->chunk * cin;
-    for (int64_t t0 = 0; t0 < p->tiles; t0 += p->chunk) {
-        const int bt = p->tiles - t0 < p->chunk ? (int)(p->tiles - t0) : p->chunk;
+    for (int64_t t0 = first; t0 < end; t0 += p->chunk) {
+        const int bt = end - t0 < p->chunk ? (int)(end - t0) : p->chunk;
         for (int i = 0; i < bt; i++) {
             const tile_pos tp = tile_at(p, t0 + i);
             for (int c = 0; c < cin; c++) {
@@ -482,36 +485,61 @@ static void run_ref(const wino_plan* p, const float* x, const float* u, const fl
 /* ---- entry points ------------------------------------------------------------------------------------------------ */
 
 static int run(const cnn_conv_geom* g, int N, int tile, int direction, const float* in, const float* u,
-               const float* bias, float* out, float* workspace, int simd) {
+               const float* bias, float* out, float* workspace, int simd, int64_t first, int64_t end) {
     wino_plan p;
     const int status = plan_make(g, N, tile, direction, &p);
     if (status != CNN_STATUS_OK) return status;
     if (!in || !u || !out || !workspace) return CNN_STATUS_INVALID_ARG;
+    if (end < 0) end = p.tiles; /* the whole pass */
+    if (first < 0 || first > end || end > p.tiles) return CNN_STATUS_INVALID_ARG;
     const int accumulate = direction == CNN_WINOGRAD_BACKWARD_DATA;
-    if (!simd) run_ref(&p, in, u, bias, accumulate, out, workspace);
-    else if (tile == 2) run_simd_f2(&p, in, u, bias, accumulate, out, workspace);
-    else run_simd_f4(&p, in, u, bias, accumulate, out, workspace);
+    if (direction == CNN_WINOGRAD_BACKWARD_DATA) bias = NULL;
+    if (!simd) run_ref(&p, in, u, bias, accumulate, out, workspace, first, end);
+    else if (tile == 2) run_simd_f2(&p, in, u, bias, accumulate, out, workspace, first, end);
+    else run_simd_f4(&p, in, u, bias, accumulate, out, workspace, first, end);
     return CNN_STATUS_OK;
+}
+
+int cnn_f32_winograd_tiles(const cnn_conv_geom* g, int N, int tile, int direction, int64_t* tiles, int* chunk) {
+    wino_plan p;
+    if (!tiles || !chunk) return CNN_STATUS_INVALID_ARG;
+    const int status = plan_make(g, N, tile, direction, &p);
+    if (status != CNN_STATUS_OK) return status;
+    *tiles = p.tiles;
+    *chunk = p.chunk;
+    return CNN_STATUS_OK;
+}
+
+int cnn_f32_winograd_range__simd(const cnn_conv_geom* g, int N, int tile, int direction, const float* in,
+                                 const float* u, const float* bias, float* out, float* workspace, int64_t first,
+                                 int64_t end) {
+    return run(g, N, tile, direction, in, u, bias, out, workspace, 1, first, end);
+}
+
+int cnn_f32_winograd_range__ref(const cnn_conv_geom* g, int N, int tile, int direction, const float* in,
+                                const float* u, const float* bias, float* out, float* workspace, int64_t first,
+                                int64_t end) {
+    return run(g, N, tile, direction, in, u, bias, out, workspace, 0, first, end);
 }
 
 int cnn_f32_winograd_forward__simd(const cnn_conv_geom* g, int N, int tile, const float* x, const float* u,
                                    const float* bias, float* y, float* workspace) {
-    return run(g, N, tile, CNN_WINOGRAD_FORWARD, x, u, bias, y, workspace, 1);
+    return run(g, N, tile, CNN_WINOGRAD_FORWARD, x, u, bias, y, workspace, 1, 0, -1);
 }
 
 int cnn_f32_winograd_forward__ref(const cnn_conv_geom* g, int N, int tile, const float* x, const float* u,
                                   const float* bias, float* y, float* workspace) {
-    return run(g, N, tile, CNN_WINOGRAD_FORWARD, x, u, bias, y, workspace, 0);
+    return run(g, N, tile, CNN_WINOGRAD_FORWARD, x, u, bias, y, workspace, 0, 0, -1);
 }
 
 int cnn_f32_winograd_backward_data__simd(const cnn_conv_geom* g, int N, int tile, const float* dy,
                                          const float* u_flipped, float* dx, float* workspace) {
-    return run(g, N, tile, CNN_WINOGRAD_BACKWARD_DATA, dy, u_flipped, NULL, dx, workspace, 1);
+    return run(g, N, tile, CNN_WINOGRAD_BACKWARD_DATA, dy, u_flipped, NULL, dx, workspace, 1, 0, -1);
 }
 
 int cnn_f32_winograd_backward_data__ref(const cnn_conv_geom* g, int N, int tile, const float* dy,
                                         const float* u_flipped, float* dx, float* workspace) {
-    return run(g, N, tile, CNN_WINOGRAD_BACKWARD_DATA, dy, u_flipped, NULL, dx, workspace, 0);
+    return run(g, N, tile, CNN_WINOGRAD_BACKWARD_DATA, dy, u_flipped, NULL, dx, workspace, 0, 0, -1);
 }
 
 /* Measured in Node 20 (wasm SIMD, tests/c/bench_winograd.c, batches 1 and 32) against the engine's im2col + GEMM /

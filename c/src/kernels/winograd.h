@@ -74,4 +74,18 @@ int cnn_f32_winograd_backward_data__ref(const cnn_conv_geom* g, int N, int tile,
                                         const float* u_flipped, float* dx, float* workspace);
 #define cnn_f32_winograd_backward_data cnn_f32_winograd_backward_data__simd
 
+/* Threads: a pass split by tiles. *tiles = the pass's tile count (n · ⌈oh/m⌉ · ⌈ow/m⌉ of its output), *chunk = the
+ * tiles one workspace holds (a multiple of 4). range runs tiles [first, end) of the pass (`direction` as for the
+ * workspace; the bias only forward), in chunks, on its own workspace: each tile's outputs (forward: written;
+ * input gradient: added, tiles never overlap) depend on that tile alone, so any split of [0, tiles) across calls
+ * gives the bits of the whole call. CNN_STATUS_INVALID_ARG for a range outside [0, tiles]. */
+int cnn_f32_winograd_tiles(const cnn_conv_geom* g, int N, int tile, int direction, int64_t* tiles, int* chunk);
+int cnn_f32_winograd_range__simd(const cnn_conv_geom* g, int N, int tile, int direction, const float* in,
+                                 const float* u, const float* bias, float* out, float* workspace, int64_t first,
+                                 int64_t end);
+int cnn_f32_winograd_range__ref(const cnn_conv_geom* g, int N, int tile, int direction, const float* in,
+                                const float* u, const float* bias, float* out, float* workspace, int64_t first,
+                                int64_t end);
+#define cnn_f32_winograd_range cnn_f32_winograd_range__simd
+
 #endif

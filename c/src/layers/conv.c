@@ -8,8 +8,8 @@
  *     buffer and are recomputed when m->weights_version moves (after an optimizer step or a parameter write).
  * Kernel layout [kh, kw, cin, filters] (tfjs), which is already the K×N matrix the GEMM wants. The weight gradient
  * always runs through im2col + GEMM (or the pointwise GEMM); the input gradient too unless Winograd computes it.
- * Threads: every kernel here splits by rows of its output (GEMM rows of the chunk loop, Winograd tiles), see the
- * notes at each loop.
+ * Threads (parallel.h, conv_threads.c): each pass splits into tasks that write disjoint outputs and compute exactly
+ * what the serial loop computes (GEMM row chunks, direct-conv bands, Winograd tiles, dW blocks, dx per sample).
  *   forward:  y = cols · W (+ b)
  *   backward: dW += colsᵀ · dy,  db += Σ dy,  dx += col2im(dy · Wᵀ) */
 #include <assert.h>
@@ -18,6 +18,7 @@
 #include "../internal.h"
 #include "../kernels/kernels.h"
 #include "../kernels/winograd.h"
+#include "../parallel.h"
 
 static cnn_conv_geom geometry(const cnn_model* m, const cnn_node* node, int n) {
     const cnn_node* in = &m->nodes[node->inputs[0]];
@@ -151,15 +152,22 @@ static void conv_forward(cnn_model* m, cnn_node* node, int n, int training) {
     cnn_conv_geom g = geometry(m, node, n);
     const wino_choice wc = winograd_of(m, node, &g);
     if (wc.fwd) {
-        /* Threads: tiles are independent; split the tile range (one workspace per thread). */
+        /* Tiles are independent: threaded, each thread runs chunks of tiles on its own workspace (conv_threads.c). */
         assert(wc.ws_fwd <= m->scratch_floats);
-        const int status = cnn_f32_winograd_forward(&g, N, wc.fwd, in->out, winograd_weights(m, node, &wc, 0), bias,
-                                                    node->out, scratch);
+        const float* u = winograd_weights(m, node, &wc, 0);
+        if (cnn_model_threaded(m) &&
+            cnn_winograd_threaded(m, &g, N, wc.fwd, CNN_WINOGRAD_FORWARD, in->out, u, bias, node->out))
+            return;
+        const int status = cnn_f32_winograd_forward(&g, N, wc.fwd, in->out, u, bias, node->out, scratch);
         assert(status == CNN_STATUS_OK);
         (void)status;
         return;
     }
     const conv_algorithm algorithm = conv_algorithm_of(cfg, &g);
+    if (cnn_model_threaded(m) && /* the same passes, split into tasks (conv_threads.c) */
+        cnn_conv2d_forward_threaded(m, &g, algorithm == CONV_POINTWISE, algorithm == CONV_DIRECT,
+                                    cnn_patch_chunk_rows(K, M), in->out, kernel->data, bias, N, node->out))
+        return;
     if (algorithm == CONV_POINTWISE) {
         cnn_f32_gemm(M, N, K, in->out, K, 0, kernel->data, N, 0, node->out, N, 0, scratch);
     } else if (algorithm == CONV_DIRECT) {
@@ -190,28 +198,35 @@ static void conv_backward(cnn_model* m, cnn_node* node, int n) {
     int need_dw = node->trainable;
     float* scratch = cnn_scratch(m);
     if (need_dw && cfg->use_bias) cnn_f32_sum_rows_add(M, N, node->grad, m->params[node->first_param + 1].grad);
+    if (!need_dw && !need_dx) return;
+    cnn_conv_geom g = geometry(m, node, n);
+    const int rows = cnn_patch_chunk_rows(K, M);
+    const wino_choice wc = is_pointwise(cfg) ? (wino_choice){0, 0, 0, 0, 0, 0} : winograd_of(m, node, &g);
+    if (need_dx && wc.bwd) {
+        assert(wc.ws_bwd <= m->scratch_floats);
+        const float* u = winograd_weights(m, node, &wc, 1);
+        if (!cnn_model_threaded(m) || !cnn_winograd_threaded(m, &g, N, wc.bwd, CNN_WINOGRAD_BACKWARD_DATA, node->grad,
+                                                             u, NULL, in->grad)) {
+            const int status = cnn_f32_winograd_backward_data(&g, N, wc.bwd, node->grad, u, in->grad, scratch);
+            assert(status == CNN_STATUS_OK);
+            (void)status;
+        }
+        need_dx = 0;
+        if (!need_dw) return;
+    }
+    if (cnn_model_threaded(m) && /* the same passes, split into tasks (conv_threads.c) */
+        cnn_conv2d_backward_threaded(m, &g, is_pointwise(cfg), rows, in->out, kernel->data, node->grad, N,
+                                     need_dw ? kernel->grad : NULL, need_dx ? in->grad : NULL))
+        return;
     if (is_pointwise(cfg)) {
         if (need_dw) cnn_f32_gemm(K, N, M, in->out, K, 1, node->grad, N, 0, kernel->grad, N, 1, scratch);
         if (need_dx) cnn_f32_gemm(M, K, N, node->grad, N, 0, kernel->data, N, 1, in->grad, K, 1, scratch);
         return;
     }
-    if (!need_dw && !need_dx) return;
-    cnn_conv_geom g = geometry(m, node, n);
-    const wino_choice wc = winograd_of(m, node, &g);
-    if (need_dx && wc.bwd) {
-        assert(wc.ws_bwd <= m->scratch_floats);
-        const int status = cnn_f32_winograd_backward_data(&g, N, wc.bwd, node->grad, winograd_weights(m, node, &wc, 1),
-                                                          in->grad, scratch);
-        assert(status == CNN_STATUS_OK);
-        (void)status;
-        need_dx = 0;
-        if (!need_dw) return;
-    }
-    int rows = cnn_patch_chunk_rows(K, M);
     float* cols = scratch;
     float* gemm_ws = scratch + cnn_patch_chunk_floats(rows, K);
-    /* Threads: dx chunks are independent only per sample (col2im adds across chunk borders inside an image), and
-     * dW sums over every chunk: per-thread partial dW reduced in a fixed order keeps results bit-identical. */
+    /* Threaded (conv_threads.c): dx per sample (col2im adds across chunk borders inside an image), dW per block of
+     * its elements, each block running through every chunk in this order: the bits of this loop. */
     for (int row0 = 0; row0 < M; row0 += rows) {
         int r = M - row0 < rows ? M - row0 : rows;
         const float* dy = node->grad + (size_t)row0 * N;

@@ -9,6 +9,7 @@
 
 #include "../internal.h"
 #include "../kernels/kernels.h"
+#include "../parallel.h"
 
 /* The convolution running from this layer's output (as its input) to this layer's input (as its output). */
 static cnn_conv_geom geometry(const cnn_model* m, const cnn_node* node, int n) {
@@ -43,7 +44,10 @@ static void tconv_forward(cnn_model* m, cnn_node* node, int n, int training) {
     float* cols = cnn_scratch(m);
     float* ws = cols + cnn_patch_chunk_floats(rows, K);
     memset(node->out, 0, (size_t)n * (size_t)cnn_node_size(node) * sizeof(float));
-    for (int row0 = 0; row0 < M; row0 += rows) {
+    /* The same passes split into tasks (conv_threads.c), unless too small to gain from threads. */
+    const int threaded = cnn_model_threaded(m) && cnn_conv2d_transpose_forward_threaded(m, &g, rows, in->out, kernel, C,
+                                                                                          node->out);
+    for (int row0 = 0; row0 < M && !threaded; row0 += rows) {
         int r = M - row0 < rows ? M - row0 : rows;
         cnn_f32_gemm(r, K, C, in->out + (size_t)row0 * C, C, 0, kernel, C, 1, cols, K, 0, ws);
         cnn_f32_col2im_add(&g, cols, row0, r, node->out);
@@ -66,6 +70,10 @@ static void tconv_backward(cnn_model* m, cnn_node* node, int n) {
     int rows = cnn_patch_chunk_rows(K, M);
     float* cols = cnn_scratch(m);
     float* ws = cols + cnn_patch_chunk_floats(rows, K);
+    if (cnn_model_threaded(m) &&
+        cnn_conv2d_transpose_backward_threaded(m, &g, rows, in->out, kernel->data, node->grad, C,
+                                               need_dw ? kernel->grad : NULL, need_dx ? in->grad : NULL))
+        return;
     for (int row0 = 0; row0 < M; row0 += rows) {
         int r = M - row0 < rows ? M - row0 : rows;
         cnn_f32_im2col(&g, node->grad, row0, r, cols);

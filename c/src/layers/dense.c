@@ -2,6 +2,7 @@
  * read as a flat vector in NHWC order, which is what tfjs's flatten produces. */
 #include "../internal.h"
 #include "../kernels/kernels.h"
+#include "../parallel.h"
 
 static cnn_layer_needs dense_needs(const cnn_model* m, const cnn_node* node, int capacity) {
     int K = cnn_node_size(&m->nodes[node->inputs[0]]), N = node->c, M = capacity;
@@ -17,8 +18,7 @@ static void dense_forward(cnn_model* m, cnn_node* node, int n, int training) {
     (void)training;
     const cnn_node* in = &m->nodes[node->inputs[0]];
     int K = cnn_node_size(in), N = node->c;
-    cnn_f32_gemm(n, N, K, in->out, K, 0, m->params[node->first_param].data, N, 0, node->out, N, 0,
-                 cnn_scratch(m));
+    cnn_gemm_threaded(m, n, N, K, in->out, K, 0, m->params[node->first_param].data, N, 0, node->out, N, 0);
     if (node->cfg.dense.use_bias) cnn_f32_add_bias(n, N, m->params[node->first_param + 1].data, node->out);
 }
 
@@ -26,13 +26,12 @@ static void dense_backward(cnn_model* m, cnn_node* node, int n) {
     cnn_node* in = &m->nodes[node->inputs[0]];
     cnn_param* kernel = &m->params[node->first_param];
     int K = cnn_node_size(in), N = node->c;
-    float* ws = cnn_scratch(m);
     if (node->trainable) {
-        cnn_f32_gemm(K, N, n, in->out, K, 1, node->grad, N, 0, kernel->grad, N, 1, ws);
+        cnn_gemm_threaded(m, K, N, n, in->out, K, 1, node->grad, N, 0, kernel->grad, N, 1);
         if (node->cfg.dense.use_bias) cnn_f32_sum_rows_add(n, N, node->grad, m->params[node->first_param + 1].grad);
     }
     if (cnn_wants_grad(m, node->inputs[0]))
-        cnn_f32_gemm(n, K, N, node->grad, N, 0, kernel->data, N, 1, in->grad, K, 1, ws);
+        cnn_gemm_threaded(m, n, K, N, node->grad, N, 0, kernel->data, N, 1, in->grad, K, 1);
 }
 
 const cnn_layer_ops cnn_dense_ops = {"dense", dense_needs, dense_forward, dense_backward};

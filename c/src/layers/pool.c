@@ -5,6 +5,7 @@
 
 #include "../internal.h"
 #include "../kernels/kernels.h"
+#include "../parallel.h"
 
 static cnn_pool_geom geometry(const cnn_model* m, const cnn_node* node, int n) {
     const cnn_node* in = &m->nodes[node->inputs[0]];
@@ -28,12 +29,21 @@ static int indices_reused(const cnn_model* m, const cnn_node* node) {
     return 0;
 }
 
+/* The pooling pool_threads.c runs for this node. */
+static int thread_kind(const cnn_node* node) {
+    if (node->cfg.pool.kind == CNN_POOL_MAX) return CNN_POOL_THREAD_MAX;
+    return node->cfg.pool.count_include_pad ? CNN_POOL_THREAD_AVG_INCLPAD : CNN_POOL_THREAD_AVG;
+}
+
 static void pool_forward(cnn_model* m, cnn_node* node, int n, int training) {
     const cnn_node* in = &m->nodes[node->inputs[0]];
     cnn_pool_geom g = geometry(m, node, n);
     /* The indices serve the backward pass (training forwards only) and max-unpooling: inference without unpooling
      * skips writing them. */
-    if (node->cfg.pool.kind == CNN_POOL_MAX)
+    if (cnn_model_threaded(m)) /* one task per sample (pool_threads.c) */
+        cnn_pool2d_forward_threaded(&g, thread_kind(node), node->cfg.pool.pad_bottom, node->cfg.pool.pad_right,
+                                    in->out, node->out, training || indices_reused(m, node) ? node->saved_i32 : NULL);
+    else if (node->cfg.pool.kind == CNN_POOL_MAX)
         cnn_f32_maxpool(&g, in->out, node->out, training || indices_reused(m, node) ? node->saved_i32 : NULL);
     else if (node->cfg.pool.count_include_pad)
         cnn_f32_avgpool_inclpad(&g, node->cfg.pool.pad_bottom, node->cfg.pool.pad_right, in->out, node->out);
@@ -44,7 +54,11 @@ static void pool_forward(cnn_model* m, cnn_node* node, int n, int training) {
 static void pool_backward(cnn_model* m, cnn_node* node, int n) {
     cnn_node* in = &m->nodes[node->inputs[0]];
     if (!cnn_wants_grad(m, node->inputs[0])) return;
-    if (node->cfg.pool.kind == CNN_POOL_MAX) {
+    if (cnn_model_threaded(m)) {
+        cnn_pool_geom g = geometry(m, node, n);
+        cnn_pool2d_backward_threaded(&g, thread_kind(node), node->cfg.pool.pad_bottom, node->cfg.pool.pad_right,
+                                     node->grad, node->saved_i32, in->grad);
+    } else if (node->cfg.pool.kind == CNN_POOL_MAX) {
         cnn_f32_maxpool_backward(n, node->h, node->w, node->c, node->grad, node->saved_i32, in->h, in->w, in->grad);
     } else {
         cnn_pool_geom g = geometry(m, node, n);

@@ -1,0 +1,89 @@
+/* The engine's use of the thread pool (threads.h): per-thread scratch space, and threaded drivers for the layers.
+ *
+ * Rule that keeps results independent of the thread count: every threaded driver computes exactly what the serial
+ * code computes, operation for operation, only split into tasks that write disjoint outputs. A GEMM split into
+ * blocks of rows or columns of C is bit-identical to the whole GEMM (each element's sum runs over the same K blocks
+ * in the same order); reductions across tasks are never split. So 1, 2 or 3 threads, and the single-threaded build,
+ * give the same bits, and the serial code stays the reference. */
+#ifndef CNN_PARALLEL_H
+#define CNN_PARALLEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+#include "kernels/kernels.h"
+#include "threads.h"
+
+/* Passes with fewer multiply-adds (pooling: input elements × 4) run serially: waking the workers costs tens of
+ * microseconds. 2^18 by default; the native tests set 0 so that every threaded path runs on their small shapes. */
+extern int64_t cnn_threaded_min_work;
+
+/* Floats to allocate for `threads` scratch spaces of `per_thread` floats each, 64-byte aligned; for one thread
+ * exactly what the serial plan always allocated (per_thread + CNN_SCRATCH_SLACK_FLOATS). 64-bit and saturating
+ * (internal.h), so the plan can check it against wasm32's ceilings before allocating. */
+static inline uint64_t cnn_scratch_alloc_floats(uint64_t per_thread, int threads) {
+    if (threads <= 1) return cnn_size_add(per_thread, CNN_SCRATCH_SLACK_FLOATS);
+    return cnn_size_add(cnn_size_mul((uint64_t)threads, cnn_size_add(per_thread, 15) & ~(uint64_t)15),
+                        CNN_SCRATCH_SLACK_FLOATS);
+}
+
+/* Thread `thread`'s scratch space (thread 0's is cnn_scratch(m)). */
+static inline float* cnn_thread_scratch(cnn_model* m, int thread) {
+    return cnn_scratch(m) + (size_t)thread * ((m->scratch_floats + 15) & ~(size_t)15);
+}
+
+/* Whether layers should run threaded: a pool of more than one thread, and scratch planned for it. Constant 0 in
+ * serial builds, where the threaded code then drops out. */
+static inline int cnn_model_threaded(const cnn_model* m) {
+    return cnn_thread_count() > 1 && m->threads == cnn_thread_count();
+}
+
+/* cnn_f32_gemm split into blocks of C, each thread using its own scratch as workspace (at most what the whole GEMM
+ * needs). parallel.c. */
+void cnn_gemm_split(cnn_model* m, int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
+                    int trans_b, float* C, int ldc, int accumulate);
+
+/* cnn_f32_gemm on the scratch space, split across the threads when the model runs threaded. */
+static inline void cnn_gemm_threaded(cnn_model* m, int M, int N, int K, const float* A, int lda, int trans_a,
+                                     const float* B, int ldb, int trans_b, float* C, int ldc, int accumulate) {
+    if (cnn_model_threaded(m))
+        cnn_gemm_split(m, M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, accumulate);
+    else
+        cnn_f32_gemm(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, accumulate, cnn_scratch(m));
+}
+
+/* conv_threads.c: the convolution's passes, threaded (called only when cnn_model_threaded(m)). Each returns 1, or 0
+ * without doing anything when the pass is too small to gain from threads (the caller then runs its serial code).
+ * Forward: y = conv(x, w) + bias with the same algorithm the serial layer picks (pointwise GEMM, direct, or im2col
+ * chunks of `rows` patch rows). Backward: dw += colsᵀ·dy (when dw), dx += col2im(dy·wᵀ) (when dx); the bias
+ * gradient stays with the caller. */
+int cnn_conv2d_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int direct, int rows,
+                                const float* x, const float* w, const float* bias, int N, float* y);
+int cnn_conv2d_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int rows, const float* x,
+                                 const float* w, const float* dy, int N, float* dw, float* dx);
+
+/* Winograd (kernels/winograd.h) forward (bias may be NULL) or input gradient (`direction`), split by tiles; the
+ * workspace of each thread is its scratch space, which the plan sized for one whole-pass call. Returns 0 without
+ * doing anything when the pass is too small to gain from threads. */
+int cnn_winograd_threaded(cnn_model* m, const cnn_conv_geom* g, int N, int tile, int direction, const float* in,
+                          const float* u, const float* bias, float* out);
+
+/* The transposed convolution's passes (conv_transpose.c), over the geometry g of the convolution its forward pass
+ * is the input gradient of: forward y += col2im(x·wᵀ) (y zeroed by the caller, bias added by the caller); backward
+ * dx += im2col(dy)·w (when dx), dw += im2col(dy)ᵀ·x (when dw). C: channels of the layer's input. */
+int cnn_conv2d_transpose_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int rows, const float* x,
+                                          const float* w, int C, float* y);
+int cnn_conv2d_transpose_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int rows, const float* x,
+                                           const float* w, const float* dy, int C, float* dw, float* dx);
+
+/* pool_threads.c: pooling and its backward pass, one task per sample. kind: CNN_POOL_THREAD_MAX (idx: its indices,
+ * may be NULL in the forward pass), _AVG, or _AVG_INCLPAD (count_include_pad, with the layer's bottom / right pads).
+ * Backward adds into dx, as the serial kernels. */
+enum { CNN_POOL_THREAD_MAX, CNN_POOL_THREAD_AVG, CNN_POOL_THREAD_AVG_INCLPAD };
+void cnn_pool2d_forward_threaded(const cnn_pool_geom* g, int kind, int pad_bottom, int pad_right, const float* x,
+                                 float* y, int32_t* idx);
+void cnn_pool2d_backward_threaded(const cnn_pool_geom* g, int kind, int pad_bottom, int pad_right, const float* dy,
+                                  const int32_t* idx, float* dx);
+
+#endif

@@ -1,0 +1,108 @@
+// The threaded engine (dist/wasm-cnn-mt.wasm, web/engine/threads.js) in Node: training with 2 and 3 threads gives
+// the single-threaded build's bits (losses of every batch and every weight); ready({ threads }) validates its option,
+// engineInfo() says which build runs and why, and a wasmBinary without its threaded twin falls back to one thread.
+// One engine per process (ready() decides once), so each configuration trains in a child process.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const index = new URL('../../web/index.js', import.meta.url).href;
+const net = new URL('./threads-net.js', import.meta.url).href;
+
+/** Runs `body` (an async function body with `cnn` in scope) in a fresh Node process; returns its JSON result. */
+function inChild(body) {
+  const script = `import * as cnn from ${JSON.stringify(index)};
+    import { trainThreadsNet } from ${JSON.stringify(net)};
+    const result = await (async () => { ${body} })();
+    process.stdout.write(JSON.stringify(result));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script],
+    { cwd: here, encoding: 'utf8', timeout: 120_000 });
+  return JSON.parse(out);
+}
+
+test('training gives the same bits with 1 (single-threaded build), 2 and 3 threads', () => {
+  const runs = [1, 2, 3].map((threads) =>
+    inChild(`await cnn.ready({ threads: ${threads} }); return trainThreadsNet(cnn);`));
+  const [one, two, three] = runs;
+  assert.deepEqual(one.engine, { simd: true, threads: 1, build: 'wasm-cnn.wasm', reason: 'threads: 1 was requested' });
+  assert.deepEqual(two.engine, { simd: true, threads: 2, build: 'wasm-cnn-mt.wasm', reason: '' });
+  assert.deepEqual(three.engine, { simd: true, threads: 3, build: 'wasm-cnn-mt.wasm', reason: '' });
+  assert.equal(one.losses.length, 6);
+  assert.equal(new Set(one.losses).size, 6, 'the losses change from batch to batch');
+  for (const run of [two, three]) {
+    assert.deepEqual(run.losses, one.losses, `losses with ${run.engine.threads} threads`);
+    assert.deepEqual(run.weights, one.weights, `weights with ${run.engine.threads} threads`);
+  }
+});
+
+test('ready() defaults to one thread on 2 cores or fewer, else cores - 1 (at most 8), and validates threads', () => {
+  const r = inChild(`
+    const os = await import('node:os');
+    const bad = [];
+    for (const threads of [0, 1.5, -2, 65, '2', null]) {
+      try { await cnn.ready({ threads }); bad.push('accepted ' + String(threads)); }
+      catch (err) { bad.push(err.name + ': ' + err.message); }
+    }
+    await cnn.ready();
+    return { bad, info: cnn.engineInfo(), cores: os.availableParallelism() };`);
+  for (const message of r.bad) {
+    assert.match(message, /^CnnError: ready: threads must be an integer from 1 to 64, got /);
+  }
+  const expected = r.cores <= 2 ? 1 : Math.min(r.cores - 1, 8);
+  assert.equal(r.info.threads, expected);
+  assert.equal(r.info.build, expected > 1 ? 'wasm-cnn-mt.wasm' : 'wasm-cnn.wasm');
+  if (expected === 1) assert.match(r.info.reason, new RegExp(`^the default is one thread on a machine with ${r.cores} logical cores? .*pass threads: 2`));
+  else assert.equal(r.info.reason, '');
+});
+
+test('a wasmBinary without wasmThreadsBinary runs on one thread and says why; with both, threaded', () => {
+  const r = inChild(`
+    const fs = await import('node:fs');
+    await cnn.ready({ threads: 2, wasmBinary: fs.readFileSync('../../dist/wasm-cnn.wasm') });
+    const m = cnn.sequential({ seed: 1, layers: [cnn.layers.dense({ inputShape: [3], units: 2 })] });
+    const y = Array.from(m.predict(cnn.tensor([1, 2, 3], [1, 3])).dataSync());
+    return { info: cnn.engineInfo(), y };`);
+  assert.equal(r.info.threads, 1);
+  assert.equal(r.info.build, 'wasm-cnn.wasm');
+  assert.match(r.info.reason, /pass wasmThreadsPath or wasmThreadsBinary/);
+  assert.equal(r.y.length, 2);
+  const both = inChild(`
+    const fs = await import('node:fs');
+    await cnn.ready({ threads: 2, wasmBinary: fs.readFileSync('../../dist/wasm-cnn.wasm'),
+      wasmThreadsBinary: fs.readFileSync('../../dist/wasm-cnn-mt.wasm') });
+    return cnn.engineInfo();`);
+  assert.deepEqual(both, { simd: true, threads: 2, build: 'wasm-cnn-mt.wasm', reason: '' });
+});
+
+test('engine errors keep their messages in the threaded build', () => {
+  const r = inChild(`
+    await cnn.ready({ threads: 2 });
+    const m = cnn.sequential({ seed: 1, layers: [cnn.layers.dense({ inputShape: [3], units: 2 })] });
+    try { m.predict(cnn.tensor([1, NaN, 3], [1, 3])); return 'no error'; }
+    catch (err) { return err.name + ': ' + err.message; }`);
+  assert.match(r, /^CnnError: .*NaN/);
+});
+
+test('a threaded build that cannot start falls back to the single-threaded one and says why', () => {
+  const r = inChild(`
+    const fs = await import('node:fs');
+    // The single-threaded build in place of the threaded one: it has no shared memory to import, no thread pool.
+    await cnn.ready({ threads: 2, wasmThreadsBinary: fs.readFileSync('../../dist/wasm-cnn.wasm'),
+      wasmBinary: fs.readFileSync('../../dist/wasm-cnn.wasm') });
+    const m = cnn.sequential({ seed: 1, layers: [cnn.layers.dense({ inputShape: [3], units: 2 })] });
+    return { info: cnn.engineInfo(), n: m.predict(cnn.tensor([1, 2, 3], [1, 3])).size };`);
+  assert.equal(r.info.threads, 1);
+  assert.equal(r.info.build, 'wasm-cnn.wasm');
+  assert.match(r.info.reason, /^the threaded engine did not start \(.+\); running on one thread$/);
+  assert.equal(r.n, 2);
+});
+
+test('the default thread count: 1 on 1-2 cores (with the reason), cores - 1 above, at most 8', async () => {
+  const { defaultThreads } = await import('../../web/engine/threads.js');
+  assert.deepEqual([1, 2, 3, 4, 8, 9, 16, 64].map((c) => defaultThreads(c).threads), [1, 1, 2, 3, 7, 8, 8, 8]);
+  assert.match(defaultThreads(1).reason, /^the default is one thread on a machine with 1 logical core \(/);
+  assert.match(defaultThreads(2).reason, /with 2 logical cores .*pass threads: 2 to run threaded$/);
+  assert.equal(defaultThreads(4).reason, '');
+});
