@@ -40,9 +40,11 @@ typedef struct count_job {
 } count_job;
 
 static void inner_task(void* ctx, int task, int thread) {
-    int* sum = ctx;
+    _Atomic int* sum = ctx;
     (void)thread;
-    *sum += task; /* serial: no race on the caller's local */
+    /* Atomic: a call nested in a task runs serially while a job is running, but a job of one task runs inline
+     * without occupying the pool, so a parallel_for inside it may run on every thread. */
+    atomic_fetch_add(sum, task);
 }
 
 static void count_task(void* ctx, int task, int thread) {
@@ -52,9 +54,9 @@ static void count_task(void* ctx, int task, int thread) {
     else atomic_store(&j->threads_seen[thread], 1);
     int value = task * 3 + 1;
     if (j->nested) {
-        int sum = 0;
+        _Atomic int sum = 0;
         cnn_parallel_for(5, inner_task, &sum);
-        value += sum; /* 0+1+2+3+4 */
+        value += atomic_load(&sum); /* 0+1+2+3+4 */
     }
     j->out[task] = value;
 }
