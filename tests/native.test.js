@@ -14,17 +14,20 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = `${root}build/native`;
 const programs = existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith('test_') && !f.endsWith('.valgrind')) : [];
+// valgrind runs the sanitizer-free twins (name.valgrind) only: a 32-bit or ThreadSanitizer build has none.
 
 test('native test programs were built', () => {
   assert.ok(programs.length > 0, 'no build/native/test_* programs: run bash build.sh');
 });
 
 for (const name of programs) {
-  test(`native ${name} (ASan/UBSan)`, () => {
+  const sanitizers = name.endsWith('_tsan') ? 'ThreadSanitizer' : name.endsWith('_m32') ? '32-bit, ASan/UBSan' : 'ASan/UBSan';
+  test(`native ${name} (${sanitizers})`, () => {
     const run = spawnSync(`${dir}/${name}`, { encoding: 'utf8', timeout: 300_000 });
     const tail = `${run.stdout}\n${run.stderr}`.trim().split('\n').slice(-15).join('\n');
     assert.equal(run.status, 0, `${name} failed:\n${tail}`);
   });
+  if (name.endsWith('_tsan') || name.endsWith('_m32')) continue; // no valgrind twin for these builds
   const grind = `${dir}/${name}.valgrind`;
   const hasValgrind = spawnSync('valgrind', ['--version']).status === 0;
   test(`native ${name} (valgrind)`, { skip: !hasValgrind || !existsSync(grind) ? 'valgrind or its build missing' : false }, () => {
