@@ -345,7 +345,7 @@ export async function runModelBenchmarks({ cfg, quick, selected, wasmTrainAttemp
       'The tfjs model is rebuilt from our getConfig() (tests/bench/tfjs-models.js) and gets our weights by one setWeights; ' +
       'diff = max |ours - tfjs| / max |tfjs| of the outputs, checked <= 1e-4 before timing (biases and batch-norm statistics randomised for the check).');
     if (ort && inf.length) {
-      log('- ORT Web: await session.run() of the same network written as ONNX (NCHW, opset 17) by tests/bench/onnx-writer.js ' +
+      log('- ORT Web: await session.run() of the same network written as ONNX (NCHW, opset 17) by toONNX (web/onnx/) ' +
         'with the same weights; the input is transposed to NCHW once, outside the timed region; diff = max |ours - ORT| / ' +
         'max |ours|, checked <= 1e-4 before timing. ORT Web has no training: no ORT figure for training steps.');
     }

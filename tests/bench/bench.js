@@ -25,13 +25,13 @@
  *   input into the wasm heap and the output out of it into a new JS Float32Array.
  * - tfjs-wasm: tf.fused.conv2d with bias (the kernel tfjs-layers' conv2d uses) / tf.maxPool on a tensor already on
  *   the wasm backend, then dataSync() (a copy out of the wasm heap) and dispose().
- * - ORT Web: `await session.run(feeds)` of the same model written as ONNX by tests/bench/onnx-writer.js (a one-node
+ * - ORT Web: `await session.run(feeds)` of the same model written as ONNX by toONNX (web/onnx/) (a one-node
  *   Conv with bias / MaxPool; the whole network for LeNet-5 and the zoo models), same weights. ONNX is NCHW: the graph
  *   is NCHW throughout, the input ort.Tensor is transposed from our NHWC once, outside the timed region, and the output
  *   is transposed back only for the check (max |ours - ORT| / max |ours| <= 1e-4, else the bench stops). session.run
  *   copies the input into the wasm heap and the outputs out of it, like model.predict. Loading and threads: see
  *   tests/bench/ort.js. --no-ort leaves ORT out (saves its session set-up and its share of the samples).
- * - ours, "engine-only": the C forward pass alone (cnn_model_forward through web/engine.js, an internal entry point),
+ * - ours, "engine-only": the C forward pass alone (cnn_model_forward through web/engine/loader.js, an internal entry point),
  *   for information: it shows what model.predict's copies and input checks cost.
  * - training: ours model.fit on N*64 samples (epochs 1, batch 64, per-step times from onBatchEnd); tfjs
  *   model.trainOnBatch per step (a few seconds each: at most 5 steps, capped at ~50 s). Same architecture, same
@@ -134,7 +134,7 @@ const progress = (msg) => process.stderr.write(`[bench] ${msg}\n`);
 
 /**
  * Our engine's forward pass alone, without the copies in and out that model.predict makes: calls the C entry point on
- * the input already in the model's input buffer (after one predict). Internal API (web/engine.js), used only to
+ * the input already in the model's input buffer (after one predict). Internal API (web/engine/loader.js), used only to
  * split our time into compute and copies.
  */
 function kernelOnly(model, x, batch) {
@@ -490,7 +490,7 @@ async function main() {
     `until each has run ~${(CFG.budgetMs / 1000).toFixed(1)} s. Times are medians of per-call process CPU time ` +
     '(getrusage: time spent descheduled while other processes run is left out); "wall ratio" is the same ratio from ' +
     'wall-clock medians. ratio = peer time / our time (> 1: we are faster). ONNX Runtime Web ("ORT") runs the same ' +
-    'networks, written as ONNX (NCHW) by tests/bench/onnx-writer.js from our models and weights; it has no training.');
+    'networks, written as ONNX (NCHW) by toONNX (web/onnx/) from our models and weights; it has no training.');
   if (ONLY) log(`--only ${ONLY.join(',')}: only the cases whose name contains ${ONLY.map((t) => `"${t}"`).join(' or ')}`);
   if (load0[0] > 0.75 * cpu.cores) {
     log(`note: the machine is busy (load average ${load0[0].toFixed(1)} on ${cpu.cores} cores): wall-clock times are ` +

@@ -1,4 +1,4 @@
-// cnn.browser (web/canvas.js) in Node, on plain { width, height, data } images: fromPixels channel selection and
+// cnn.browser (web/image/) in Node, on plain { width, height, data } images: fromPixels channel selection and
 // values, toPixels (tfjs semantics) and the round trip, resizeBilinear against tfjs's resizeBilinear(halfPixelCenters),
 // maskToImageData colours, overlay blending, and model.segment with a hand-made 1x1-convolution model whose class is
 // the dominant RGB channel: class maps at the image's own size for images larger, smaller and of other aspect than the

@@ -1,4 +1,4 @@
-// The synthetic segmentation data sets (cnn.data, web/datasets.js): determinism, shapes and dtypes, value ranges,
+// The synthetic segmentation data sets (cnn.data, web/data/): determinism, shapes and dtypes, value ranges,
 // class balance, masks consistent with the images, mnistScenes labels matching the digits placed, option errors,
 // the palette, and generation speed (printed).
 //
