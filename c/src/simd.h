@@ -49,6 +49,8 @@ static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_gt(cnn_v4f a, cnn_v4f b) { return wasm_
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_le(cnn_v4f a, cnn_v4f b) { return wasm_f32x4_le(a, b); }
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_eq(cnn_v4f a, cnn_v4f b) { return wasm_f32x4_eq(a, b); }
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_isnan(cnn_v4f a) { return wasm_f32x4_ne(a, a); }
+/* b > a ? b : a (pseudo-max: one instruction; a NaN in a survives, one in b does not). */
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_pmax(cnn_v4f a, cnn_v4f b) { return wasm_f32x4_pmax(a, b); }
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4m_or(cnn_v4m a, cnn_v4m b) { return wasm_v128_or(a, b); }
 /* a & ~b */
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4m_andnot(cnn_v4m a, cnn_v4m b) { return wasm_v128_andnot(a, b); }
@@ -87,6 +89,7 @@ static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_gt(cnn_v4f a, cnn_v4f b) { return _mm_c
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_le(cnn_v4f a, cnn_v4f b) { return _mm_cmple_ps(a, b); }
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_eq(cnn_v4f a, cnn_v4f b) { return _mm_cmpeq_ps(a, b); }
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_isnan(cnn_v4f a) { return _mm_cmpunord_ps(a, a); }
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_pmax(cnn_v4f a, cnn_v4f b) { return _mm_max_ps(b, a); }
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4m_or(cnn_v4m a, cnn_v4m b) { return _mm_or_ps(a, b); }
 /* a & ~b (note _mm_andnot_ps negates its first operand) */
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4m_andnot(cnn_v4m a, cnn_v4m b) { return _mm_andnot_ps(b, a); }
@@ -128,6 +131,7 @@ static inline cnn_v4m cnn_v4f_gt(cnn_v4f a, cnn_v4f b) { cnn_v4m m; for (int l =
 static inline cnn_v4m cnn_v4f_le(cnn_v4f a, cnn_v4f b) { cnn_v4m m; for (int l = 0; l < 4; l++) m.m[l] = a.f[l] <= b.f[l]; return m; }
 static inline cnn_v4m cnn_v4f_eq(cnn_v4f a, cnn_v4f b) { cnn_v4m m; for (int l = 0; l < 4; l++) m.m[l] = a.f[l] == b.f[l]; return m; }
 static inline cnn_v4m cnn_v4f_isnan(cnn_v4f a) { cnn_v4m m; for (int l = 0; l < 4; l++) m.m[l] = a.f[l] != a.f[l]; return m; }
+static inline cnn_v4f cnn_v4f_pmax(cnn_v4f a, cnn_v4f b) { for (int l = 0; l < 4; l++) if (b.f[l] > a.f[l]) a.f[l] = b.f[l]; return a; }
 static inline cnn_v4m cnn_v4m_or(cnn_v4m a, cnn_v4m b) { for (int l = 0; l < 4; l++) a.m[l] = a.m[l] | b.m[l]; return a; }
 static inline cnn_v4m cnn_v4m_andnot(cnn_v4m a, cnn_v4m b) { for (int l = 0; l < 4; l++) a.m[l] = a.m[l] & !b.m[l]; return a; }
 static inline cnn_v4f cnn_v4f_select(cnn_v4m m, cnn_v4f t, cnn_v4f f) { for (int l = 0; l < 4; l++) if (m.m[l]) f.f[l] = t.f[l]; return f; }

@@ -363,10 +363,16 @@ static int pool_case(const cnn_pool_geom* g, int with_nan, char* why, size_t why
     float* dx_b = xmalloc(x_len * sizeof(float));
     float* dy = random_floats(y_len);
     /* Coarse values make ties common, which exercises "first maximum wins". */
-    for (size_t i = 0; i < x_len; i++) x[i] = floorf(x[i] * 3.0f);
-    if (with_nan)
-        for (size_t i = 0; i < x_len; i++)
-            if (rand_u32() % 7 == 0) x[i] = NAN;
+    /* -0 beside +0: a tie whose first value must win bit for bit. */
+    for (size_t i = 0; i < x_len; i++) x[i] = rand_u32() % 11 == 0 ? -0.0f : floorf(x[i] * 3.0f);
+    /* with_nan 1: NaN everywhere; 2: a rare NaN or infinity, so that most rows take the fast path of the pooling
+     * without indices and a few its exact fallback. */
+    for (size_t i = 0; with_nan && i < x_len; i++) {
+        const uint32_t r = rand_u32() % (with_nan == 1 ? 7 : 331);
+        if (r == 0) x[i] = NAN;
+        else if (with_nan == 2 && r == 1) x[i] = INFINITY;
+        else if (with_nan == 2 && r == 2) x[i] = -INFINITY;
+    }
     int ok = 1;
     cnn_f32_maxpool__simd(g, x, y_simd, i_simd);
     cnn_f32_maxpool__ref(g, x, y_ref, i_ref);
@@ -453,7 +459,7 @@ static void test_pool(void) {
         }
     /* 2×2 stride 2 (the fast path): even and odd sizes, 'valid' (floor) and 'same' (ceil: the last row / column
      * clipped), channels below, at and above the 4-lane step. */
-    for (int with_nan = 0; with_nan <= 1; with_nan++) {
+    for (int with_nan = 0; with_nan <= 2; with_nan++) {
         int cases = 0, ok = 1;
         char why[320] = ""; /* room for the case and its 200-byte detail */
         for (int c = 1; c <= 13 && ok; c++)
@@ -471,7 +477,8 @@ static void test_pool(void) {
                             ok = 0;
                         }
                     }
-        report(ok, "pool 2x2 stride 2%s (%d cases)%s", with_nan ? " with NaN" : "", cases, why);
+        report(ok, "pool 2x2 stride 2%s (%d cases)%s",
+               with_nan == 2 ? " with rare NaN / infinities" : with_nan ? " with NaN" : "", cases, why);
     }
 }
 

@@ -146,6 +146,33 @@ static CNN_ALWAYS_INLINE void maxpool_row_2x2(const cnn_pool_geom* g, const floa
     }
 }
 
+/* maxpool_row_2x2 without indices, in 3 pseudo-max operations per 4 channels instead of 9 compares and selects:
+ * pmax(best, v) takes v only when v > best, the exact rule whenever no NaN is involved. The four values of each
+ * window are also summed into a running sum, which turns NaN when the row held a NaN (or infinities of both signs):
+ * then the caller recomputes the row with the exact kernel, so NaN handling stays as the scalar rule. Returns whether
+ * the row must be recomputed. */
+static CNN_ALWAYS_INLINE int maxpool_row_2x2_pmax(const cnn_pool_geom* g, const float* image, int oy, int ox_end,
+                                                  float* y) {
+    const int c = g->c, w = g->w;
+    const float* r0 = image + (size_t)(2 * oy) * w * c;
+    const float* r1 = r0 + (size_t)w * c;
+    cnn_v4f sum = cnn_v4f_zero();
+    for (int ox = 0; ox < ox_end; ox++) {
+        const float* p0 = r0 + (size_t)(2 * ox) * c;
+        const float* p1 = r1 + (size_t)(2 * ox) * c;
+        float* yo = y + (size_t)ox * c;
+        for (int ch = 0; ch < c; ch += 4) {
+            const int at = ch + 4 <= c ? ch : c - 4;
+            const cnn_v4f v00 = cnn_v4f_load(p0 + at), v01 = cnn_v4f_load(p0 + c + at);
+            const cnn_v4f v10 = cnn_v4f_load(p1 + at), v11 = cnn_v4f_load(p1 + c + at);
+            const cnn_v4f best = cnn_v4f_pmax(cnn_v4f_pmax(cnn_v4f_pmax(v00, v01), v10), v11);
+            sum = cnn_v4f_add(sum, cnn_v4f_add(cnn_v4f_add(v00, v01), cnn_v4f_add(v10, v11)));
+            cnn_v4f_store(yo + at, best);
+        }
+    }
+    return cnn_v4m_any(cnn_v4f_isnan(sum));
+}
+
 static void maxpool_impl(const cnn_pool_geom* g, const float* x, float* y, int32_t* idx, int use_simd) {
     const int c = g->c;
     const size_t image_len = (size_t)g->h * g->w * c;
@@ -158,7 +185,7 @@ static void maxpool_impl(const cnn_pool_geom* g, const float* x, float* y, int32
             if (oy < full.oh) {
                 if (idx)
                     maxpool_row_2x2(g, image, oy, full.ow, y + row, idx + row, 1);
-                else
+                else if (maxpool_row_2x2_pmax(g, image, oy, full.ow, y + row))
                     maxpool_row_2x2(g, image, oy, full.ow, y + row, NULL, 0);
                 ox = full.ow;
             }
