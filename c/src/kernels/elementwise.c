@@ -12,13 +12,17 @@ size_t cnn_f32_first_nonfinite__simd(size_t n, const float* x) {
     const cnn_v4f zero = cnn_v4f_zero();
     for (size_t start = 0; start < n; start += BLOCK) {
         const size_t end = n - start < BLOCK ? n : start + BLOCK;
-        cnn_v4f a0 = zero, a1 = zero;
+        /* Four chains: with two, the adds' latency (not the loads) bounded the scan. */
+        cnn_v4f a0 = zero, a1 = zero, a2 = zero, a3 = zero;
         size_t i = start;
-        for (; i + 8 <= end; i += 8) {
+        for (; i + 16 <= end; i += 16) {
             a0 = cnn_v4f_add(a0, cnn_v4f_mul(cnn_v4f_load(x + i), zero));
             a1 = cnn_v4f_add(a1, cnn_v4f_mul(cnn_v4f_load(x + i + 4), zero));
+            a2 = cnn_v4f_add(a2, cnn_v4f_mul(cnn_v4f_load(x + i + 8), zero));
+            a3 = cnn_v4f_add(a3, cnn_v4f_mul(cnn_v4f_load(x + i + 12), zero));
         }
-        int bad = cnn_v4m_any(cnn_v4f_isnan(cnn_v4f_add(a0, a1)));
+        for (; i + 4 <= end; i += 4) a0 = cnn_v4f_add(a0, cnn_v4f_mul(cnn_v4f_load(x + i), zero));
+        int bad = cnn_v4m_any(cnn_v4f_isnan(cnn_v4f_add(cnn_v4f_add(a0, a1), cnn_v4f_add(a2, a3))));
         for (; i < end; i++) bad |= !(x[i] - x[i] == 0.0f);
         if (bad) return start + cnn_f32_first_nonfinite__ref(end - start, x + start);
     }
