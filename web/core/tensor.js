@@ -92,7 +92,8 @@ export function tensor(values, shape, dtype = 'float32') {
       }
     }
   }
-  return new Tensor(Typed.from(values), shape, dtype);
+  // new Typed(typedArray) copies in one pass; Typed.from walks an iterator (5-10x slower on large inputs).
+  return new Tensor(new Typed(values), shape, dtype);
 }
 
 /** Wraps a typed array the library just created (no copy). */
