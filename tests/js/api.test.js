@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as cnn from '../../web/index.js';
 import { lenet5 } from '../../recipes/mnist.js';
-import { mulberry32, blobs, smallClassifier, weightsOf, assertBitEqual } from './helpers.js';
+import { mulberry32, blobs, smallClassifier, weightsOf, assertBitEqual, relError } from './helpers.js';
 
 const L = cnn.layers;
 const INDEX_URL = new URL('../../web/index.js', import.meta.url).href;
@@ -452,6 +452,57 @@ describe('evaluate and predict', () => {
       assert.ok(Math.abs(sum - 1) < 1e-5, 'softmax rows sum to 1');
     }
     m.dispose();
+  });
+
+  test('predict on a tensor already in the engine skips the copy in, and never returns stale results', async () => {
+    // The engine keeps the last plain batch it was given; predict on the same tensor reuses it. Everything that
+    // writes the input buffer in between (another tensor, another range of the same tensor, fit, evaluate,
+    // computeGradients, a larger plan) must make the next predict copy again.
+    const { x, y, xs } = blobs(20);
+    const m = smallClassifier(9);
+    m.compile({ optimizer: cnn.train.sgd(0.5), loss: 'sparseCategoricalCrossentropy' });
+    const negated = xs.map((v) => -v);
+    const other = cnn.tensor(negated, [20, 4]);
+    // The oracle: dense(8, relu) -> dense(3, softmax) computed here from the current weights.
+    const expected = (values) => {
+      const [w1, b1, w2, b2] = weightsOf(m);
+      const out = new Float32Array(values.length / 4 * 3);
+      for (let i = 0; i < values.length / 4; i++) {
+        const h = Array.from({ length: 8 }, (_, j) => Math.max(0, b1[j] + [0, 1, 2, 3].reduce((a, k) => a + values[i * 4 + k] * w1[k * 8 + j], 0)));
+        const z = Array.from({ length: 3 }, (_, j) => b2[j] + h.reduce((a, v, k) => a + v * w2[k * 3 + j], 0));
+        const e = z.map((v) => Math.exp(v - Math.max(...z)));
+        e.forEach((v, j) => { out[i * 3 + j] = v / e.reduce((a, b) => a + b, 0); });
+      }
+      return out;
+    };
+    const check = (tensor, values, what, batchSize = 32) =>
+      assert.ok(relError(m.predict(tensor, { batchSize }).dataSync(), expected(values)) < 1e-5, what);
+    check(x, xs, 'first predict');
+    check(x, xs, 'the same tensor again');
+    check(other, negated, 'another tensor');
+    check(x, xs, 'back to the first tensor');
+    check(other, negated, 'another tensor, one batch');
+    const small = cnn.tensor(xs.subarray(0, 8 * 4), [8, 4]);
+    check(small, xs.subarray(0, 32), 'a tensor of 8 samples');
+    m.evaluate(other, y, { batchSize: 8 });
+    check(small, xs.subarray(0, 32), 'after evaluate');
+    m.computeGradients(other, y);
+    check(x, xs, 'after computeGradients');
+    m.evaluate(x, y, { batchSize: 8 }); // samples 0-7 of x, then 8-15, 16-19
+    check(x, xs, 'after evaluate on batches of the same tensor');
+    await m.fit(other, y, { epochs: 1, batchSize: 20, seed: 1 }); // one shuffled batch; the weights change too
+    check(other, negated, 'after fit, on the tensor fit ran on (shuffled samples in the input buffer)');
+    check(x, xs, 'after fit');
+    // Ranges: a plan of 20 samples runs batches of 20 (the plan never shrinks); a new model with batches of 8 runs
+    // 0-7, 8-15, 16-19 of the same tensor, each copied.
+    const m2 = smallClassifier(9);
+    m2.setWeights(m.getWeights());
+    const [a, b] = [m2.predict(x, { batchSize: 8 }).dataSync(), m.predict(x, { batchSize: 32 }).dataSync()];
+    assert.ok(relError(a, b) < 1e-6, 'batches of 8 of one tensor');
+    x.dispose();
+    assert.throws(() => m.predict(x), /dispos/i, 'a disposed tensor is refused even though its samples are loaded');
+    m.dispose();
+    m2.dispose();
   });
 
   test('predict is deterministic and in inference mode (dropout off)', () => {

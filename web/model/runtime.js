@@ -23,6 +23,11 @@ export class ModelRuntime {
   #capacity = 0;
   #withGrads = false;
   #stats = { ptr: 0, floats: 0, classCounts: false, gradNorms: false }; // the engine-side stats vector
+  // Which samples the engine's input buffer holds, as loaded (no augmentation): { tensor: WeakRef, start, count }.
+  // Tensors are immutable and nothing but loadBatch writes that buffer (no layer writes its input; a new plan
+  // replaces it), so loading the same samples again can skip the copy: predict on a tensor it has just run on costs
+  // no copy in, as a tfjs-wasm tensor that lives in its heap costs none.
+  #inputHolds = null;
 
   /**
    * Creates the C model for `graphLayers` (inputs first, topological order), recording each layer's engine nodes and
@@ -149,6 +154,7 @@ export class ModelRuntime {
     const need = Math.max(capacity, this.#capacity);
     const grads = withGrads || this.#withGrads;
     if (need === this.#capacity && grads === this.#withGrads) return;
+    this.#inputHolds = null;
     check(engine().cnn_model_plan(this.#handle, need, grads ? 1 : 0), { prefix: what });
     this.#capacity = need;
     this.#withGrads = grads;
@@ -164,11 +170,18 @@ export class ModelRuntime {
     const shape = this.inputShape;
     const sampleSize = shapeSize(shape);
     const xs = x.values();
-    const heap = heapF32(e.cnn_model_input_buffer(this.#handle), count * sampleSize);
-    for (let i = 0; i < count; i++) {
-      const s = indices ? indices[start + i] : start + i;
-      if (transforms) copyTransformed(xs, s * sampleSize, heap, i * sampleSize, shape[0], shape[1], shape[2], transforms[i]);
-      else heap.set(xs.subarray(s * sampleSize, (s + 1) * sampleSize), i * sampleSize);
+    const plain = !indices && !transforms;
+    const held = this.#inputHolds;
+    if (!(plain && held && held.tensor.deref() === x && held.start === start && held.count === count)) {
+      this.#inputHolds = null;
+      const heap = heapF32(e.cnn_model_input_buffer(this.#handle), count * sampleSize);
+      if (plain) heap.set(xs.subarray(start * sampleSize, (start + count) * sampleSize));
+      for (let i = 0; i < count && !plain; i++) {
+        const s = indices ? indices[start + i] : start + i;
+        if (transforms) copyTransformed(xs, s * sampleSize, heap, i * sampleSize, shape[0], shape[1], shape[2], transforms[i]);
+        else heap.set(xs.subarray(s * sampleSize, (s + 1) * sampleSize), i * sampleSize);
+      }
+      if (plain) this.#inputHolds = { tensor: new WeakRef(x), start, count };
     }
     if (!y) return;
     const ys = y.values();
