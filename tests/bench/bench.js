@@ -112,6 +112,10 @@ const CONV_CASES = [
   { name: 'conv 128x128x16 -> 32, 3x3 same', h: 128, w: 128, cin: 16, cout: 32, k: 3 },
 ];
 const POOL_CASE = { name: 'max pool 2x2/2, 112x112x64', h: 112, w: 112, c: 64 };
+// The same pooling with a tensor made from a JS array in every call, on both sides (ours: cnn.tensor + predict, its
+// input copied in; tfjs: tf.tensor4d, uploaded to its heap): the cost of a new input, which the row above leaves out
+// on both sides (a tensor predict has just run on stays in our engine, as a tfjs-wasm tensor stays in its heap).
+const POOL_FRESH_CASE = { ...POOL_CASE, name: 'max pool 2x2/2, 112x112x64, new tensor per call', fresh: true };
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Small utilities (the shared ones are in tests/bench/timing.js)
@@ -252,13 +256,18 @@ async function benchPool(c) {
   const model = cnn.sequential({ layers: [cnn.layers.maxPooling2d({ inputShape: [h, w, ch], poolSize: 2, strides: 2 })] });
   const x = cnn.tensor(xData, [1, h, w, ch]);
   const tx = tf.tensor4d(xData, [1, h, w, ch]);
-  const ours = () => { model.predict(x).dispose(); };
-  const theirs = () => { const y = tf.maxPool(tx, 2, 2, 'valid'); y.dataSync(); y.dispose(); };
+  const shape = [1, h, w, ch];
+  const ours = c.fresh
+    ? () => { const t = cnn.tensor(xData, shape); model.predict(t).dispose(); t.dispose(); }
+    : () => { model.predict(x).dispose(); };
+  const theirs = c.fresh
+    ? () => { const t = tf.tensor4d(xData, shape); const y = tf.maxPool(t, 2, 2, 'valid'); y.dataSync(); tf.dispose([t, y]); }
+    : () => { const y = tf.maxPool(tx, 2, 2, 'valid'); y.dataSync(); y.dispose(); };
 
   const yo = model.predict(x);
   const yt = tf.maxPool(tx, 2, 2, 'valid');
   const diff = maxAbsDiff(yo.dataSync(), yt.dataSync());
-  const session = ORT ? await ortSession(model, { batch: 1 }) : null; // ONNX MaxPool, NCHW
+  const session = ORT && !c.fresh ? await ortSession(model, { batch: 1 }) : null; // ONNX MaxPool, NCHW
   const feeds = session?.feed(xData);
   const ortDiff = session ? checkOrt(c.name, yo.dataSync(), await session.outputNhwc(feeds)) : null;
   yo.dispose(); yt.dispose();
@@ -500,16 +509,17 @@ async function main() {
 
   // ---- forward kernels, batch 1, vs tfjs-wasm
   const forward = [];
-  for (const c of [...CONV_CASES, POOL_CASE]) {
+  for (const c of [...CONV_CASES, POOL_CASE, POOL_FRESH_CASE]) {
     if (!selected(c.name)) continue;
     progress(c.name);
     await tf.setBackend('wasm');
-    forward.push(c === POOL_CASE ? await benchPool(c) : await benchConv(c));
+    forward.push(c.h === POOL_CASE.h && c.c === POOL_CASE.c ? await benchPool(c) : await benchConv(c));
   }
 
   if (forward.length) {
     log('## Forward, batch 1, vs tfjs-wasm (SIMD, 1 thread) and ONNX Runtime Web (wasm EP, SIMD, 1 thread)');
-    log('ours = model.predict(x) incl. copy in/out of the wasm heap; tfjs = tf.fused.conv2d(+bias) / tf.maxPool + dataSync(); ' +
+    log('ours = model.predict(x) incl. the copy out of the wasm heap (x stays in the engine between calls, as tfjs\'s x ' +
+      'stays in its heap; the "new tensor per call" row pays the copy in on both sides); tfjs = tf.fused.conv2d(+bias) / tf.maxPool + dataSync(); ' +
       'ORT = await session.run() of a one-node ONNX model (Conv with bias / MaxPool, NCHW), outputs copied out');
     log('');
     const msCell = (t) => (t ? `${fmtMs(t.medianMs)} ${fmtSpread(t.spread)}` : '-');
@@ -627,8 +637,10 @@ async function main() {
         `${fmtRatio(Math.min(...convs.map((r) => r.ratioOrt)))}–${fmtRatio(Math.max(...convs.map((r) => r.ratioOrt)))})`);
     }
   }
-  const pool = forward.find((r) => r.kind === 'maxPool');
+  const pool = forward.find((r) => r.kind === 'maxPool' && !r.shape.fresh);
   if (pool) parts.push(`max pool ${fmtRatio(pool.ratio)} tfjs-wasm` + (pool.ort ? `, ${fmtRatio(pool.ratioOrt)} ORT Web` : ''));
+  const fresh = forward.find((r) => r.kind === 'maxPool' && r.shape.fresh);
+  if (fresh) parts.push(`max pool on a new tensor per call ${fmtRatio(fresh.ratio)} tfjs-wasm`);
   if (inference) parts.push(`LeNet-5 inference ${fmtRatio(inference.ratio)} tfjs-wasm` + (inference.ort ? `, ${fmtRatio(inference.ratioOrt)} ORT Web` : ''));
   if (training) {
     parts.push(`LeNet-5 training ${fmtRatio(training.ratio)} tfjs-cpu (${fmtNum(training.ours.imagesPerSec, 0)} vs ` +
