@@ -22,16 +22,17 @@ export const ORT_TOL = 1e-4;
 let ort = null;
 
 /**
- * Imports onnxruntime-web and starts its wasm backend with one thread; resolves to { version, binary, threads }.
- * Throws with what to do when the package is missing.
+ * Imports onnxruntime-web and starts its wasm backend with `threads` threads (one unless told: its threaded runs
+ * are tests/bench/threads-peers.js's); resolves to { version, binary, threads }. Throws with what to do when the
+ * package is missing.
  */
-export async function setUpOrt() {
+export async function setUpOrt({ threads = 1 } = {}) {
   try {
     ort = await import('onnxruntime-web');
   } catch (err) {
     throw new Error(`could not import onnxruntime-web (${err.message.split('\n')[0]}): run npm install, or pass --no-ort`);
   }
-  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.numThreads = threads;
   ort.env.wasm.proxy = false;
   ort.env.logLevel = 'error';
   // The wasm file is read at the first session: record which one, to report it (as for tfjs-wasm).
