@@ -5,9 +5,10 @@
 //                                      forward, ResNet-20 step vs PyTorch, LeNet-5 images/s, peak memory
 //   3. tests/bench/threads.js        - 1 vs 2 threads: conv shapes, LeNet-5 / ResNet-20 / SegNet training steps
 //   4. tests/bench/threads-peers.js  - conv forward with 2 threads, ours vs ORT Web with 2 threads
+//   5. tests/bench/threads-browser.js - 1 vs 2 threads in Chromium (conv shapes, ResNet-20 and SegNet steps)
 // Each part runs in its own process, one after the other (never two at once: they would share the cores).
 //
-//   node tests/bench/all.js [--quick] [--no-ort] [--skip peers,perf,threads,threads-peers] [--md BENCHMARKS.md]
+//   node tests/bench/all.js [--quick] [--no-ort] [--skip peers,perf,threads,threads-peers,threads-browser] [--md BENCHMARKS.md]
 // --quick passes on to the parts that have it and runs 1 round (instead of 3) of the thread benches.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -48,15 +49,18 @@ const mdArgs = skip.has('perf') ? [] : ['--md', path.join(root, args.md), '--svg
 part('perf', 'tests/bench/perf.js', [...quick, ...mdArgs]);
 const threads = part('threads', 'tests/bench/threads.js', ['--rounds', rounds]);
 const peers = args['no-ort'] ? null : part('threads-peers', 'tests/bench/threads-peers.js', ['--rounds', rounds]);
+const browser = part('threads-browser', 'tests/bench/threads-browser.js', ['--rounds', args.quick ? '1' : '2']);
 
 // perf.js wrote BENCHMARKS.md (one thread); the thread figures go below it.
 const md = path.join(root, args.md);
-if (fs.existsSync(md) && !skip.has('perf') && (threads || peers)) {
+if (fs.existsSync(md) && !skip.has('perf') && (threads || peers || browser)) {
   const sections = ['\n## Threads (Node, this machine: 2 cores)\n'];
-  sections.push('Reproduce: `node tests/bench/threads.js --rounds 3` and `node tests/bench/threads-peers.js --rounds 3` ' +
-    '(each case in fresh processes, one library and thread count at a time).\n');
+  sections.push('Reproduce: `node tests/bench/threads.js --rounds 3`, `node tests/bench/threads-peers.js --rounds 3` ' +
+    '(each case in fresh processes, one library and thread count at a time) and `node tests/bench/threads-browser.js` ' +
+    '(fresh Chromium pages).\n');
   if (threads) sections.push('```\n' + threads.trim() + '\n```\n');
   if (peers) sections.push(peers.trim() + '\n');
+  if (browser) sections.push(browser.trim() + '\n');
   fs.appendFileSync(md, sections.join('\n'));
   process.stderr.write(`[bench] added the thread figures to ${args.md}\n`);
 }
