@@ -423,16 +423,41 @@ static void write_stats_tail(const cnn_model* m, float* stats, int with_norms) {
 
 /* ---- per-batch entry points --------------------------------------------------------------------------------------- */
 
+/* Zeroes every node's gradient (batch n) and every parameter's gradient: they accumulate. Threaded as ranges of
+ * all of them end to end. */
+typedef struct zero_job {
+    cnn_model* m;
+    int n;
+} zero_job;
+
+static void zero_range(void* ctx, size_t begin, size_t end) {
+    const zero_job* j = ctx;
+    cnn_model* m = j->m;
+    size_t at = 0; /* where the current buffer starts in the end-to-end order */
+    for (int i = 0; i < m->n_nodes + m->n_params && at < end; i++) {
+        const int node = i < m->n_nodes;
+        float* buf = node ? m->nodes[i].grad : m->params[i - m->n_nodes].grad;
+        const size_t len = node ? (size_t)j->n * (size_t)cnn_node_size(&m->nodes[i]) : (size_t)m->params[i - m->n_nodes].size;
+        const size_t lo = begin > at ? begin - at : 0, hi = end - at < len ? end - at : len;
+        if (lo < hi) memset(buf + lo, 0, (hi - lo) * sizeof(float));
+        at += len;
+    }
+}
+
+static void zero_gradients(cnn_model* m, int n) {
+    size_t total = 0;
+    for (int i = 0; i < m->n_nodes; i++) total += (size_t)n * (size_t)cnn_node_size(&m->nodes[i]);
+    for (int i = 0; i < m->n_params; i++) total += (size_t)m->params[i].size;
+    zero_job j = {m, n};
+    cnn_parallel_ranges(m, total, 1024, 1, zero_range, &j);
+}
+
 static cnn_status forward_backward(cnn_model* m, int n, float* stats, const char* what) {
     cnn_status status = check_batch(m, n, 1, 1, what);
     if (status == CNN_STATUS_OK) status = check_input_finite(m, n, what);
     if (status != CNN_STATUS_OK) return status;
     cnn_graph_forward(m, n, 1);
-    for (int i = 0; i < m->n_nodes; i++) {
-        cnn_node* node = &m->nodes[i];
-        memset(node->grad, 0, (size_t)n * (size_t)cnn_node_size(node) * sizeof(float));
-    }
-    for (int i = 0; i < m->n_params; i++) memset(m->params[i].grad, 0, (size_t)m->params[i].size * sizeof(float));
+    zero_gradients(m, n);
     int start = cnn_loss_compute(m, n, 1, stats);
     if (start < 0) return (cnn_status)-start;
     cnn_graph_backward(m, n, start);
