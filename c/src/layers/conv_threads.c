@@ -249,6 +249,8 @@ static int weight_grad_slices(cnn_model* m, const cnn_conv_geom* g, int pointwis
     int64_t wave = (int64_t)(SLICE_WAVE_FLOATS / kn);
     if (wave < 2 * cnn_thread_count()) wave = 2 * cnn_thread_count();
     if (wave > slices) wave = slices;
+    const int64_t waves = (slices + wave - 1) / wave;
+    wave = (slices + waves - 1) / waves; /* waves of even size: a short last wave would leave threads idle */
     const size_t need = (size_t)wave * kn;
     if (need > slice_buffer_floats) {
         float* grown = realloc(slice_buffer, need * sizeof(float));
