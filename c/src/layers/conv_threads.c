@@ -83,8 +83,8 @@ int cnn_conv2d_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointw
     conv_job j = {m, g, x, w, bias, NULL, y, NULL, NULL, N, K, M, rows, 0, 0, 0, 0, 0, 0};
     if (pointwise) {
         cnn_gemm_threaded(m, M, N, K, x, K, 0, w, N, 0, y, N, 0);
-        if (bias) {
-            j.rows = 1024;
+        if (bias) { /* about 4 row blocks per thread (blocks of 1024 left a 28x28 image's bias to one thread) */
+            j.rows = max_int(64, ceil_div(M, 4 * cnn_thread_count()));
             cnn_parallel_for(ceil_div(M, j.rows), bias_task, &j);
         }
     } else if (direct) {
