@@ -373,11 +373,41 @@ static cnn_status check_batch(const cnn_model* m, int n, int need_grads, int nee
     return CNN_STATUS_OK;
 }
 
+/* cnn_f32_first_nonfinite over x[0, count), split into ranges across the threads (the first index found is the
+ * same whatever the split). */
+enum { FINITE_TASKS = 4 * CNN_MAX_THREADS };
+
+typedef struct finite_job {
+    const float* x;
+    size_t count, per_task;
+    size_t first[FINITE_TASKS]; /* per task: its first non-finite index, or count */
+} finite_job;
+
+static void finite_task(void* ctx, int task, int thread) {
+    (void)thread;
+    finite_job* j = ctx;
+    const size_t begin = (size_t)task * j->per_task;
+    const size_t n = j->count - begin < j->per_task ? j->count - begin : j->per_task;
+    const size_t i = cnn_f32_first_nonfinite(n, j->x + begin);
+    j->first[task] = i < n ? begin + i : j->count;
+}
+
+static size_t first_nonfinite(const cnn_model* m, size_t count, const float* x) {
+    const int want = cnn_model_threaded(m) ? 4 * cnn_thread_count() : 1;
+    finite_job j = {x, count, (count + (size_t)want - 1) / (size_t)want, {0}};
+    if (j.per_task == 0) return count;
+    const int tasks = (int)((count + j.per_task - 1) / j.per_task);
+    cnn_parallel_tasks(m, (int64_t)count, tasks, finite_task, &j);
+    for (int t = 0; t < tasks; t++)
+        if (j.first[t] < count) return j.first[t];
+    return count;
+}
+
 /* The input must be finite: a NaN would silently poison every weight it touches. */
 static cnn_status check_input_finite(const cnn_model* m, int n, const char* what) {
     const cnn_node* in = &m->nodes[m->input_node];
     size_t count = (size_t)n * (size_t)cnn_node_size(in);
-    size_t i = cnn_f32_first_nonfinite(count, in->out);
+    size_t i = first_nonfinite(m, count, in->out);
     if (i < count)
         return cnn_fail(CNN_STATUS_NON_FINITE, "%s: input value %zu (sample %zu) is %g; inputs must be finite", what, i,
                         i / (size_t)cnn_node_size(in), (double)in->out[i]);
@@ -423,16 +453,41 @@ static void write_stats_tail(const cnn_model* m, float* stats, int with_norms) {
 
 /* ---- per-batch entry points --------------------------------------------------------------------------------------- */
 
+/* Zeroes every node's gradient (batch n) and every parameter's gradient: they accumulate. Threaded as ranges of
+ * all of them end to end. */
+typedef struct zero_job {
+    cnn_model* m;
+    int n;
+} zero_job;
+
+static void zero_range(void* ctx, size_t begin, size_t end) {
+    const zero_job* j = ctx;
+    cnn_model* m = j->m;
+    size_t at = 0; /* where the current buffer starts in the end-to-end order */
+    for (int i = 0; i < m->n_nodes + m->n_params && at < end; i++) {
+        const int node = i < m->n_nodes;
+        float* buf = node ? m->nodes[i].grad : m->params[i - m->n_nodes].grad;
+        const size_t len = node ? (size_t)j->n * (size_t)cnn_node_size(&m->nodes[i]) : (size_t)m->params[i - m->n_nodes].size;
+        const size_t lo = begin > at ? begin - at : 0, hi = end - at < len ? end - at : len;
+        if (lo < hi) memset(buf + lo, 0, (hi - lo) * sizeof(float));
+        at += len;
+    }
+}
+
+static void zero_gradients(cnn_model* m, int n) {
+    size_t total = 0;
+    for (int i = 0; i < m->n_nodes; i++) total += (size_t)n * (size_t)cnn_node_size(&m->nodes[i]);
+    for (int i = 0; i < m->n_params; i++) total += (size_t)m->params[i].size;
+    zero_job j = {m, n};
+    cnn_parallel_ranges(m, total, 1024, 1, zero_range, &j);
+}
+
 static cnn_status forward_backward(cnn_model* m, int n, float* stats, const char* what) {
     cnn_status status = check_batch(m, n, 1, 1, what);
     if (status == CNN_STATUS_OK) status = check_input_finite(m, n, what);
     if (status != CNN_STATUS_OK) return status;
     cnn_graph_forward(m, n, 1);
-    for (int i = 0; i < m->n_nodes; i++) {
-        cnn_node* node = &m->nodes[i];
-        memset(node->grad, 0, (size_t)n * (size_t)cnn_node_size(node) * sizeof(float));
-    }
-    for (int i = 0; i < m->n_params; i++) memset(m->params[i].grad, 0, (size_t)m->params[i].size * sizeof(float));
+    zero_gradients(m, n);
     int start = cnn_loss_compute(m, n, 1, stats);
     if (start < 0) return (cnn_status)-start;
     cnn_graph_backward(m, n, start);
@@ -476,7 +531,7 @@ cnn_status cnn_model_compute_gradients(cnn_model* m, int n, float* stats) {
 static cnn_status check_output_finite(const cnn_model* m, int n, const char* what) {
     const cnn_node* out = &m->nodes[m->output_node];
     const size_t size = (size_t)cnn_node_size(out), count = (size_t)n * size;
-    const size_t i = cnn_f32_first_nonfinite(count, out->out);
+    const size_t i = first_nonfinite(m, count, out->out);
     if (i < count) {
         const float v = out->out[i]; /* named as JavaScript prints it: the message reaches JS users */
         return cnn_fail(CNN_STATUS_NON_FINITE, "%s: the output of sample %zu is %s at value %zu although the input is "

@@ -1,4 +1,5 @@
-/* Threaded GEMM for the layers: C split into row blocks (then column blocks when rows run out), one task each. */
+/* The layers' use of the pool: threaded GEMM (C split into row blocks, then column blocks when rows run out, one task
+ * each), the task / range helpers of parallel.h. */
 #include "parallel.h"
 
 typedef struct gemm_job {
@@ -42,4 +43,40 @@ void cnn_gemm_split(cnn_model* m, int M, int N, int K, const float* A, int lda, 
     j.nb = round_up(ceil_div(N, tiles_n), 8);
     j.tiles_n = ceil_div(N, j.nb);
     cnn_parallel_for(tiles_m * j.tiles_n, gemm_task, &j);
+}
+
+void cnn_parallel_tasks(const cnn_model* m, int64_t work, int n_tasks, cnn_task_fn fn, void* ctx) {
+    if (n_tasks > 1 && cnn_model_threaded(m) && work >= cnn_threaded_min_work) {
+        cnn_parallel_for(n_tasks, fn, ctx);
+        return;
+    }
+    for (int t = 0; t < n_tasks; t++) fn(ctx, t, 0);
+}
+
+typedef struct range_job {
+    cnn_range_fn fn;
+    void* ctx;
+    size_t count, per_task;
+} range_job;
+
+static void range_task(void* ctx, int task, int thread) {
+    (void)thread;
+    const range_job* j = ctx;
+    const size_t begin = (size_t)task * j->per_task;
+    j->fn(j->ctx, begin, j->count - begin < j->per_task ? j->count : begin + j->per_task);
+}
+
+void cnn_parallel_ranges(const cnn_model* m, size_t count, size_t grain, int cost, cnn_range_fn fn, void* ctx) {
+    if (count == 0) return;
+    if (grain < 1) grain = 1;
+    const int64_t work = (int64_t)(count < (size_t)INT64_MAX / 64 ? count : (size_t)INT64_MAX / 64) * cost;
+    if (!cnn_model_threaded(m) || work < cnn_threaded_min_work) {
+        fn(ctx, 0, count);
+        return;
+    }
+    /* About 4 ranges per thread (dynamic claiming evens out a thread that starts late), of whole grains. */
+    const size_t grains = (count + grain - 1) / grain, want = 4 * (size_t)cnn_thread_count();
+    const size_t per_task = (grains + want - 1) / want * grain;
+    range_job j = {fn, ctx, count, per_task};
+    cnn_parallel_for((int)((count + per_task - 1) / per_task), range_task, &j);
 }

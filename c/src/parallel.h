@@ -3,8 +3,11 @@
  * Rule that keeps results independent of the thread count: every threaded driver computes exactly what the serial
  * code computes, operation for operation, only split into tasks that write disjoint outputs. A GEMM split into
  * blocks of rows or columns of C is bit-identical to the whole GEMM (each element's sum runs over the same K blocks
- * in the same order); reductions across tasks are never split. So 1, 2 or 3 threads, and the single-threaded build,
- * give the same bits, and the serial code stays the reference. */
+ * in the same order). A reduction (batch-norm statistics, the gradient norm, a weight gradient over the batch) is
+ * split only into a FIXED partition that depends on the sizes, never on the thread count, with one partial result
+ * per part reduced afterwards in part order; the serial code runs the very same partition (cnn_parallel_tasks runs
+ * the tasks in order on one thread), so 1, 2 or 3 threads, and the single-threaded build, give the same bits, and
+ * the serial code stays the reference. */
 #ifndef CNN_PARALLEL_H
 #define CNN_PARALLEL_H
 
@@ -18,6 +21,31 @@
 /* Passes with fewer multiply-adds (pooling: input elements × 4) run serially: waking the workers costs tens of
  * microseconds. 2^18 by default; the native tests set 0 so that every threaded path runs on their small shapes. */
 extern int64_t cnn_threaded_min_work;
+
+/* Work units (multiply-adds) per element of an elementwise pass, for the threshold above: a pass of fewer than
+ * 2^16 elements stays on this thread. */
+#define CNN_ELEMENTWISE_COST 4
+
+/* Runs fn(ctx, task, thread) for every task in [0, n_tasks): across the pool when the model runs threaded and the
+ * pass has at least cnn_threaded_min_work of work, else in task order on this thread. Tasks write disjoint outputs
+ * (or their own part's partial results), so the bits are the same either way. */
+void cnn_parallel_tasks(const cnn_model* m, int64_t work, int n_tasks, cnn_task_fn fn, void* ctx);
+
+/* Elementwise passes: fn(ctx, begin, end) over disjoint ranges covering [0, count), each a multiple of `grain`
+ * items long except the last (grain: 1, or a row length when a row must stay in one range). Threaded as
+ * cnn_parallel_tasks, with work = count · cost. Any split gives the same bits (an element depends on itself only). */
+typedef void (*cnn_range_fn)(void* ctx, size_t begin, size_t end);
+void cnn_parallel_ranges(const cnn_model* m, size_t count, size_t grain, int cost, cnn_range_fn fn, void* ctx);
+
+/* Fixed partitions for reductions: the number of parts of at least min_part items each (and at most max_parts)
+ * that [0, count) is cut into, and *part the items per part. Depends on count alone (not on the thread count). */
+static inline int cnn_reduce_parts(size_t count, size_t min_part, int max_parts, size_t* part) {
+    size_t p = (count + (size_t)max_parts - 1) / (size_t)max_parts;
+    if (p < min_part) p = min_part;
+    if (p < 1) p = 1;
+    *part = p;
+    return count ? (int)((count + p - 1) / p) : 0;
+}
 
 /* Floats to allocate for `threads` scratch spaces of `per_thread` floats each, 64-byte aligned; for one thread
  * exactly what the serial plan always allocated (per_thread + CNN_SCRATCH_SLACK_FLOATS). 64-bit and saturating

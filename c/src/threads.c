@@ -22,12 +22,16 @@
 #define GEN_MASK ((UINT64_C(1) << 20) - 1)
 /* Polls of `wake` before a worker sleeps: a training step issues jobs back to back, and waking a sleeping thread
  * costs more than a few microseconds of polling. */
+#ifndef SPIN_POLLS
 #define SPIN_POLLS 20000
+#endif
 
+/* job, done and wake each on a cache line of their own: idle workers poll `wake` while the busy ones claim tasks
+ * (job) and count them (done), and a shared line would bounce between the cores at every claim. */
 static struct {
-    _Atomic uint64_t job;
-    _Atomic int done;    /* tasks of the current job finished */
-    _Atomic int wake;    /* bumped per job and on stop; workers sleep on it */
+    _Alignas(64) _Atomic uint64_t job;
+    _Alignas(64) _Atomic int done; /* tasks of the current job finished */
+    _Alignas(64) _Atomic int wake; /* bumped per job and on stop; workers sleep on it */
     _Atomic int stop;
     _Atomic int busy;    /* a job is running: nested calls run serially */
     _Atomic int alive;   /* workers inside cnn_threads_worker */
@@ -36,7 +40,7 @@ static struct {
     uint64_t generation;
     cnn_task_fn fn;
     void* ctx;
-} pool = {0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+} pool = {.threads = 1};
 
 #ifdef CNN_THREADS_PTHREAD
 static pthread_mutex_t sleep_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -3,9 +3,10 @@
 // bench's conv shapes, a LeNet-5 training step (batch 64), a ResNet-20 training step (batch 32) and a SegNet
 // training step (batch 16, 64x64), with 1 thread (the single-threaded build) and with 2 threads. Wall and CPU time
 // per call (CPU: the whole process, workers included), medians of interleaved rounds in fresh processes. Not a test:
-// speed goals are read from its output.
+// speed goals are read from its output. --base DIR also runs the builds in DIR (a copy of an older dist/, both
+// wasm files) in the same rounds, interleaved, and prints their figures beside (before / after under the same load).
 //
-//   node tests/bench/threads.js [--threads 2] [--rounds 3] [--only lenet,resnet20,...]
+//   node tests/bench/threads.js [--threads 2] [--rounds 3] [--only lenet,resnet20,...] [--base /tmp/old-dist]
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -27,9 +28,10 @@ const CASES = {
   'SegNet 64x64 train step b16': { kind: 'segnet', n: 16 },
 };
 
-async function child(threads, names) {
+async function child(threads, names, base) {
   const cnn = await import('../../web/index.js');
-  await cnn.ready({ threads });
+  await cnn.ready(base ? { threads, wasmPath: `${base}/wasm-cnn.wasm`, wasmThreadsPath: `${base}/wasm-cnn-mt.wasm` }
+    : { threads });
   const out = {};
   for (const name of names) {
     const c = CASES[name];
@@ -86,34 +88,43 @@ async function child(threads, names) {
 }
 
 if (process.env.WASM_CNN_THREADS_BENCH_CHILD) {
-  const { threads, names } = JSON.parse(process.env.WASM_CNN_THREADS_BENCH_CHILD);
-  process.stdout.write(JSON.stringify(await child(threads, names)));
+  const { threads, names, base } = JSON.parse(process.env.WASM_CNN_THREADS_BENCH_CHILD);
+  process.stdout.write(JSON.stringify(await child(threads, names, base)));
 } else {
   const threads = Number(arg('threads', 2));
   const rounds = Number(arg('rounds', 3));
   const only = arg('only', '');
+  const baseDir = arg('base', '');
   const names = Object.keys(CASES).filter((n) => !only || only.split(',').some((o) => n.toLowerCase().includes(o)));
-  const results = { 1: [], [threads]: [] };
+  const builds = baseDir ? ['', baseDir] : [''];
+  const results = {};
   for (let r = 0; r < rounds; r++) {
-    for (const t of [1, threads]) { // interleaved: both see the same machine noise
-      const res = JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url)], {
-        env: { ...process.env, WASM_CNN_THREADS_BENCH_CHILD: JSON.stringify({ threads: t, names }) },
-        encoding: 'utf8', maxBuffer: 1 << 24,
-      }));
-      if (res.info.threads !== t) throw new Error(`asked for ${t} threads, got ${JSON.stringify(res.info)}`);
-      results[t].push(res.out);
+    for (const base of builds) {
+      for (const t of [1, threads]) { // interleaved: all see the same machine noise
+        const res = JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url)], {
+          env: { ...process.env, WASM_CNN_THREADS_BENCH_CHILD: JSON.stringify({ threads: t, names, base }) },
+          encoding: 'utf8', maxBuffer: 1 << 24,
+        }));
+        if (res.info.threads !== t) throw new Error(`asked for ${t} threads, got ${JSON.stringify(res.info)}`);
+        (results[`${base}:${t}`] ??= []).push(res.out);
+      }
     }
   }
   const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-  const pick = (t, name, key) => med(results[t].map((o) => o[name][key]));
-  console.log(`threads bench: 1 vs ${threads} threads, Node ${process.version}, median of ${rounds} rounds`);
+  const pick = (base, t, name, key) => med(results[`${base}:${t}`].map((o) => o[name][key]));
+  console.log(`threads bench: 1 vs ${threads} threads, Node ${process.version}, median of ${rounds} rounds` +
+    (baseDir ? `; "before": the builds in ${baseDir}, same rounds` : ''));
   console.log(`${'case'.padEnd(36)} ${'1 thr wall'.padStart(10)} ${`${threads} thr wall`.padStart(10)} ` +
-    `${'speed-up'.padStart(8)} ${'1 thr cpu'.padStart(10)} ${`${threads} thr cpu`.padStart(10)}`);
+    `${'speed-up'.padStart(8)} ${'1 thr cpu'.padStart(10)} ${`${threads} thr cpu`.padStart(10)}` +
+    (baseDir ? `  |  before: ${'1 thr wall'.padStart(10)} ${`${threads} thr wall`.padStart(10)} ` +
+      `${'speed-up'.padStart(8)} ${'1 thr cpu'.padStart(10)} ${`${threads} thr cpu`.padStart(10)}` : ''));
+  const row = (base, name) => {
+    const w1 = pick(base, 1, name, 'wallMs');
+    const wt = pick(base, threads, name, 'wallMs');
+    return `${w1.toFixed(2).padStart(10)} ${wt.toFixed(2).padStart(10)} ${(w1 / wt).toFixed(2).padStart(7)}x ` +
+      `${pick(base, 1, name, 'cpuMs').toFixed(2).padStart(10)} ${pick(base, threads, name, 'cpuMs').toFixed(2).padStart(10)}`;
+  };
   for (const name of names) {
-    const w1 = pick(1, name, 'wallMs');
-    const wt = pick(threads, name, 'wallMs');
-    console.log(`${name.padEnd(36)} ${w1.toFixed(2).padStart(10)} ${wt.toFixed(2).padStart(10)} ` +
-      `${(w1 / wt).toFixed(2).padStart(7)}x ${pick(1, name, 'cpuMs').toFixed(2).padStart(10)} ` +
-      `${pick(threads, name, 'cpuMs').toFixed(2).padStart(10)}`);
+    console.log(`${name.padEnd(36)} ${row('', name)}${baseDir ? `  |  ${' '.repeat(8)}${row(baseDir, name)}` : ''}`);
   }
 }

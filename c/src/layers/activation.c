@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "../internal.h"
+#include "../parallel.h"
 
 void cnn_activation_forward(int kind, float alpha, size_t count, int c, const float* x, float* y) {
     switch (kind) {
@@ -39,49 +40,80 @@ void cnn_activation_forward(int kind, float alpha, size_t count, int c, const fl
     }
 }
 
+/* Threads: disjoint ranges of elements (whole rows of c for softmax), parallel.h. */
+typedef struct act_job {
+    int kind, c;
+    float alpha;
+    const float* x;
+    const float* y;
+    const float* dy;
+    float* out;
+} act_job;
+
+static void forward_range(void* ctx, size_t begin, size_t end) {
+    const act_job* j = ctx;
+    cnn_activation_forward(j->kind, j->alpha, end - begin, j->c, j->x + begin, j->out + begin);
+}
+
+static int cost_of(int kind) {
+    return kind == CNN_ACT_SIGMOID || kind == CNN_ACT_TANH || kind == CNN_ACT_SOFTMAX ? 8 * CNN_ELEMENTWISE_COST
+                                                                                       : CNN_ELEMENTWISE_COST;
+}
+
 static void activation_forward(cnn_model* m, cnn_node* node, int n, int training) {
     (void)training;
     const cnn_node* in = &m->nodes[node->inputs[0]];
-    cnn_activation_forward(node->cfg.act.kind, node->cfg.act.alpha, (size_t)n * (size_t)cnn_node_size(node),
-                           node->c, in->out, node->out);
+    const int kind = node->cfg.act.kind;
+    act_job j = {kind, node->c, node->cfg.act.alpha, in->out, NULL, NULL, node->out};
+    cnn_parallel_ranges(m, (size_t)n * (size_t)cnn_node_size(node), kind == CNN_ACT_SOFTMAX ? (size_t)node->c : 64,
+                        cost_of(kind), forward_range, &j);
+}
+
+/* dx[begin, end) += the activation's derivative times dy; x is the layer's input (leaky ReLU reads its sign). */
+static void backward_range(void* ctx, size_t begin, size_t end) {
+    const act_job* j = ctx;
+    const float* y = j->y;
+    const float* dy = j->dy;
+    const float* x = j->x;
+    float* dx = j->out;
+    const float alpha = j->alpha;
+    switch (j->kind) {
+    case CNN_ACT_RELU:
+        for (size_t i = begin; i < end; i++) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+        break;
+    case CNN_ACT_LEAKY_RELU: /* for alpha > 0, y > 0 exactly when x > 0 */
+        for (size_t i = begin; i < end; i++) dx[i] += x[i] > 0.0f ? dy[i] : alpha * dy[i];
+        break;
+    case CNN_ACT_SIGMOID:
+        for (size_t i = begin; i < end; i++) dx[i] += dy[i] * y[i] * (1.0f - y[i]);
+        break;
+    case CNN_ACT_TANH:
+        for (size_t i = begin; i < end; i++) dx[i] += dy[i] * (1.0f - y[i] * y[i]);
+        break;
+    case CNN_ACT_SOFTMAX: {
+        const size_t c = (size_t)j->c;
+        for (size_t r = begin / c; r < end / c; r++) {
+            const float* yr = y + r * c;
+            const float* dyr = dy + r * c;
+            float dot = 0.0f;
+            for (size_t k = 0; k < c; k++) dot += dyr[k] * yr[k];
+            for (size_t k = 0; k < c; k++) dx[r * c + k] += yr[k] * (dyr[k] - dot);
+        }
+        break;
+    }
+    default:
+        for (size_t i = begin; i < end; i++) dx[i] += dy[i];
+        break;
+    }
 }
 
 static void activation_backward(cnn_model* m, cnn_node* node, int n) {
     cnn_node* in = &m->nodes[node->inputs[0]];
     if (!cnn_wants_grad(m, node->inputs[0])) return;
-    size_t count = (size_t)n * (size_t)cnn_node_size(node);
-    const float* y = node->out;
-    const float* dy = node->grad;
-    float* dx = in->grad;
-    float alpha = node->cfg.act.alpha;
-    switch (node->cfg.act.kind) {
-    case CNN_ACT_RELU:
-        for (size_t i = 0; i < count; i++) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
-        break;
-    case CNN_ACT_LEAKY_RELU: /* for alpha > 0, y > 0 exactly when x > 0 */
-        for (size_t i = 0; i < count; i++) dx[i] += in->out[i] > 0.0f ? dy[i] : alpha * dy[i];
-        break;
-    case CNN_ACT_SIGMOID:
-        for (size_t i = 0; i < count; i++) dx[i] += dy[i] * y[i] * (1.0f - y[i]);
-        break;
-    case CNN_ACT_TANH:
-        for (size_t i = 0; i < count; i++) dx[i] += dy[i] * (1.0f - y[i] * y[i]);
-        break;
-    case CNN_ACT_SOFTMAX: {
-        int c = node->c;
-        for (size_t r = 0; r < count / (size_t)c; r++) {
-            const float* yr = y + r * (size_t)c;
-            const float* dyr = dy + r * (size_t)c;
-            float dot = 0.0f;
-            for (int j = 0; j < c; j++) dot += dyr[j] * yr[j];
-            for (int j = 0; j < c; j++) dx[r * (size_t)c + j] += yr[j] * (dyr[j] - dot);
-        }
-        break;
-    }
-    default:
-        for (size_t i = 0; i < count; i++) dx[i] += dy[i];
-        break;
-    }
+    const int kind = node->cfg.act.kind;
+    act_job j = {kind, node->c, node->cfg.act.alpha, in->out, node->out, node->grad, in->grad};
+    cnn_parallel_ranges(m, (size_t)n * (size_t)cnn_node_size(node), kind == CNN_ACT_SOFTMAX ? (size_t)node->c : 64,
+                        cost_of(kind), backward_range, &j);
 }
 
 const cnn_layer_ops cnn_activation_ops = {"activation", NULL, activation_forward, activation_backward};

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../internal.h"
+#include "../parallel.h"
 
 typedef struct { float* gamma; float* beta; float* moving_mean; float* moving_var; float* dgamma; float* dbeta; } bn_params;
 
@@ -21,107 +22,185 @@ static bn_params params_of(cnn_model* m, const cnn_node* node) {
     return p;
 }
 
-/* saved: per channel mean and 1/√(var + ε) of the last forward, as used by backward. */
+/* Statistics are sums over rows (every pixel of every sample), cut into a fixed partition of at most BN_PARTS parts
+ * of at least BN_MIN_PART_ROWS rows (it depends on the row count alone, parallel.h): each part's sums in double, then
+ * the parts added in order. Threads take parts; the single-threaded build runs the same parts in order. */
+enum { BN_PARTS = 64, BN_MIN_PART_ROWS = 32, BN_CHANNEL_BLOCK = 256 };
+
+/* saved: per channel mean and 1/√(var + ε) of the last forward, as used by backward. scratch: two double sums per
+ * channel for every part, and two reduced ones. */
 static cnn_layer_needs bn_needs(const cnn_model* m, const cnn_node* node, int capacity) {
     (void)m;
     (void)capacity;
-    cnn_layer_needs needs = {0, 2 * (uint64_t)node->c, 0};
+    const uint64_t doubles = (uint64_t)node->c * (2 * BN_PARTS + 2);
+    cnn_layer_needs needs = {2 * doubles + CNN_SCRATCH_SLACK_FLOATS, 2 * (uint64_t)node->c, 0};
     return needs;
+}
+
+typedef struct bn_job {
+    const float* x;
+    const float* dy;
+    float* y;
+    float* dx;
+    const float* mean;
+    const float* inv_std;
+    const float* gamma;
+    const float* beta;
+    double* part_a; /* [part][c] */
+    double* part_b;
+    const double* sum_dy;      /* backward: reduced sums */
+    const double* sum_dy_xhat;
+    size_t rows, part_rows;
+    int c, pass, trainable;
+} bn_job;
+
+enum { BN_PASS_MEAN, BN_PASS_VAR, BN_PASS_GRAD };
+
+/* One part's sums: Σx (BN_PASS_MEAN), Σ(x − μ)² (BN_PASS_VAR), or Σdy and Σdy·x̂ (BN_PASS_GRAD). */
+static void bn_part_task(void* ctx, int part, int thread) {
+    (void)thread;
+    const bn_job* j = ctx;
+    const size_t c = (size_t)j->c, r0 = (size_t)part * j->part_rows;
+    const size_t r1 = j->rows - r0 < j->part_rows ? j->rows : r0 + j->part_rows;
+    double* a = j->part_a + (size_t)part * c;
+    double* b = j->part_b + (size_t)part * c;
+    for (size_t j0 = 0; j0 < c; j0 += BN_CHANNEL_BLOCK) {
+        const size_t cols = c - j0 < BN_CHANNEL_BLOCK ? c - j0 : BN_CHANNEL_BLOCK;
+        double sa[BN_CHANNEL_BLOCK], sb[BN_CHANNEL_BLOCK];
+        for (size_t k = 0; k < cols; k++) sa[k] = sb[k] = 0.0;
+        const float* mean = j->mean + j0;
+        if (j->pass == BN_PASS_MEAN) {
+            for (size_t r = r0; r < r1; r++) {
+                const float* xr = j->x + r * c + j0;
+                for (size_t k = 0; k < cols; k++) sa[k] += xr[k];
+            }
+        } else if (j->pass == BN_PASS_VAR) {
+            for (size_t r = r0; r < r1; r++) {
+                const float* xr = j->x + r * c + j0;
+                for (size_t k = 0; k < cols; k++) {
+                    const double d = (double)xr[k] - mean[k];
+                    sa[k] += d * d;
+                }
+            }
+        } else {
+            const float* inv_std = j->inv_std + j0;
+            for (size_t r = r0; r < r1; r++) {
+                const float* xr = j->x + r * c + j0;
+                const float* dyr = j->dy + r * c + j0;
+                for (size_t k = 0; k < cols; k++) {
+                    const float xhat = (xr[k] - mean[k]) * inv_std[k];
+                    sa[k] += dyr[k];
+                    sb[k] += (double)dyr[k] * xhat;
+                }
+            }
+        }
+        for (size_t k = 0; k < cols; k++) a[j0 + k] = sa[k], b[j0 + k] = sb[k];
+    }
+}
+
+/* Runs one pass over the fixed parts, then adds the parts in order into out_a (and out_b). */
+static void bn_reduce(const cnn_model* m, bn_job* j, int parts, int pass, double* out_a, double* out_b) {
+    j->pass = pass;
+    cnn_parallel_tasks(m, (int64_t)j->rows * j->c * CNN_ELEMENTWISE_COST, parts, bn_part_task, j);
+    for (int k = 0; k < j->c; k++) {
+        double a = 0.0, b = 0.0;
+        for (int p = 0; p < parts; p++) a += j->part_a[(size_t)p * j->c + k], b += j->part_b[(size_t)p * j->c + k];
+        out_a[k] = a;
+        if (out_b) out_b[k] = b;
+    }
+}
+
+static void bn_normalize_range(void* ctx, size_t begin, size_t end) {
+    const bn_job* j = ctx;
+    const int c = j->c;
+    for (size_t r = begin; r < end; r++) {
+        const float* xr = j->x + r * (size_t)c;
+        float* yr = j->y + r * (size_t)c;
+        for (int k = 0; k < c; k++) {
+            float v = (xr[k] - j->mean[k]) * j->inv_std[k];
+            if (j->gamma) v *= j->gamma[k];
+            if (j->beta) v += j->beta[k];
+            yr[k] = v;
+        }
+    }
 }
 
 static void bn_forward(cnn_model* m, cnn_node* node, int n, int training) {
     const int c = node->c;
     const size_t rows = (size_t)n * (size_t)node->h * (size_t)node->w;
-    const float* x = m->nodes[node->inputs[0]].out;
-    float* y = node->out;
     float* mean = node->saved;
     float* inv_std = node->saved + c;
     const float eps = node->cfg.bn.epsilon;
     bn_params p = params_of(m, node);
-    int batch_stats = training && node->trainable;
-    if (batch_stats) {
+    bn_job j = {m->nodes[node->inputs[0]].out, NULL, node->out, NULL, mean, inv_std, p.gamma, p.beta, NULL, NULL,
+                NULL, NULL, rows, 0, c, 0, node->trainable};
+    if (training && node->trainable) {
         /* Two passes in double: one-pass E[x²] − E[x]² loses everything to cancellation on large activations. */
-        double sums[256];
-        for (int j0 = 0; j0 < c; j0 += 256) {
-            int cols = c - j0 < 256 ? c - j0 : 256;
-            for (int j = 0; j < cols; j++) sums[j] = 0.0;
-            for (size_t r = 0; r < rows; r++)
-                for (int j = 0; j < cols; j++) sums[j] += x[r * (size_t)c + (size_t)(j0 + j)];
-            for (int j = 0; j < cols; j++) mean[j0 + j] = (float)(sums[j] / (double)rows);
-            for (int j = 0; j < cols; j++) sums[j] = 0.0;
-            for (size_t r = 0; r < rows; r++)
-                for (int j = 0; j < cols; j++) {
-                    double d = (double)x[r * (size_t)c + (size_t)(j0 + j)] - mean[j0 + j];
-                    sums[j] += d * d;
-                }
-            const float momentum = node->cfg.bn.momentum;
-            for (int j = 0; j < cols; j++) {
-                float var = (float)(sums[j] / (double)rows);
-                inv_std[j0 + j] = 1.0f / sqrtf(var + eps);
-                if (!m->updating) continue; /* computeGradients must not move the statistics */
-                p.moving_mean[j0 + j] = p.moving_mean[j0 + j] * momentum + mean[j0 + j] * (1.0f - momentum);
-                p.moving_var[j0 + j] = p.moving_var[j0 + j] * momentum + var * (1.0f - momentum);
-            }
+        const int parts = cnn_reduce_parts(rows, BN_MIN_PART_ROWS, BN_PARTS, &j.part_rows);
+        double* sums = (double*)cnn_scratch(m);
+        j.part_a = sums;
+        j.part_b = sums + (size_t)BN_PARTS * c;
+        double* total = sums + (size_t)2 * BN_PARTS * c;
+        bn_reduce(m, &j, parts, BN_PASS_MEAN, total, NULL);
+        for (int k = 0; k < c; k++) mean[k] = (float)(total[k] / (double)rows);
+        bn_reduce(m, &j, parts, BN_PASS_VAR, total, NULL);
+        const float momentum = node->cfg.bn.momentum;
+        for (int k = 0; k < c; k++) {
+            float var = (float)(total[k] / (double)rows);
+            inv_std[k] = 1.0f / sqrtf(var + eps);
+            if (!m->updating) continue; /* computeGradients must not move the statistics */
+            p.moving_mean[k] = p.moving_mean[k] * momentum + mean[k] * (1.0f - momentum);
+            p.moving_var[k] = p.moving_var[k] * momentum + var * (1.0f - momentum);
         }
     } else {
-        for (int j = 0; j < c; j++) {
-            mean[j] = p.moving_mean[j];
-            inv_std[j] = 1.0f / sqrtf(p.moving_var[j] + eps);
+        for (int k = 0; k < c; k++) {
+            mean[k] = p.moving_mean[k];
+            inv_std[k] = 1.0f / sqrtf(p.moving_var[k] + eps);
         }
     }
-    for (size_t r = 0; r < rows; r++) {
-        const float* xr = x + r * (size_t)c;
-        float* yr = y + r * (size_t)c;
-        for (int j = 0; j < c; j++) {
-            float v = (xr[j] - mean[j]) * inv_std[j];
-            if (p.gamma) v *= p.gamma[j];
-            if (p.beta) v += p.beta[j];
-            yr[j] = v;
+    cnn_parallel_ranges(m, rows, 1, c * CNN_ELEMENTWISE_COST, bn_normalize_range, &j);
+}
+
+static void bn_input_grad_range(void* ctx, size_t begin, size_t end) {
+    const bn_job* j = ctx;
+    const int c = j->c;
+    const double count = (double)j->rows;
+    for (size_t r = begin; r < end; r++)
+        for (int ch = 0; ch < c; ch++) {
+            const size_t i = r * (size_t)c + (size_t)ch;
+            const float scale = (j->gamma ? j->gamma[ch] : 1.0f) * j->inv_std[ch];
+            if (!j->trainable) { /* statistics are constants in inference mode */
+                j->dx[i] += j->dy[i] * scale;
+                continue;
+            }
+            const float xhat = (j->x[i] - j->mean[ch]) * j->inv_std[ch];
+            j->dx[i] += scale * (float)(j->dy[i] - j->sum_dy[ch] / count - xhat * j->sum_dy_xhat[ch] / count);
         }
-    }
 }
 
 static void bn_backward(cnn_model* m, cnn_node* node, int n) {
     const int c = node->c;
     const size_t rows = (size_t)n * (size_t)node->h * (size_t)node->w;
-    const float* x = m->nodes[node->inputs[0]].out;
-    const float* dy = node->grad;
-    const float* mean = node->saved;
-    const float* inv_std = node->saved + c;
     bn_params p = params_of(m, node);
-    int want_dx = cnn_wants_grad(m, node->inputs[0]);
-    float* dx = m->nodes[node->inputs[0]].grad;
-    double sum_dy[256], sum_dy_xhat[256];
-    for (int j0 = 0; j0 < c; j0 += 256) {
-        int cols = c - j0 < 256 ? c - j0 : 256;
-        for (int j = 0; j < cols; j++) sum_dy[j] = sum_dy_xhat[j] = 0.0;
-        for (size_t r = 0; r < rows; r++)
-            for (int j = 0; j < cols; j++) {
-                size_t i = r * (size_t)c + (size_t)(j0 + j);
-                float xhat = (x[i] - mean[j0 + j]) * inv_std[j0 + j];
-                sum_dy[j] += dy[i];
-                sum_dy_xhat[j] += (double)dy[i] * xhat;
-            }
-        if (node->trainable) {
-            for (int j = 0; j < cols; j++) {
-                if (p.dgamma) p.dgamma[j0 + j] += (float)sum_dy_xhat[j];
-                if (p.dbeta) p.dbeta[j0 + j] += (float)sum_dy[j];
-            }
+    const int want_dx = cnn_wants_grad(m, node->inputs[0]);
+    bn_job j = {m->nodes[node->inputs[0]].out, node->grad, NULL, m->nodes[node->inputs[0]].grad, node->saved,
+                node->saved + c, p.gamma, p.beta, NULL, NULL, NULL, NULL, rows, 0, c, 0, node->trainable};
+    if (node->trainable) {
+        const int parts = cnn_reduce_parts(rows, BN_MIN_PART_ROWS, BN_PARTS, &j.part_rows);
+        double* sums = (double*)cnn_scratch(m);
+        j.part_a = sums;
+        j.part_b = sums + (size_t)BN_PARTS * c;
+        double* sum_dy = sums + (size_t)2 * BN_PARTS * c;
+        double* sum_dy_xhat = sum_dy + c;
+        bn_reduce(m, &j, parts, BN_PASS_GRAD, sum_dy, sum_dy_xhat);
+        for (int k = 0; k < c; k++) {
+            if (p.dgamma) p.dgamma[k] += (float)sum_dy_xhat[k];
+            if (p.dbeta) p.dbeta[k] += (float)sum_dy[k];
         }
-        if (!want_dx) continue;
-        for (size_t r = 0; r < rows; r++)
-            for (int j = 0; j < cols; j++) {
-                int ch = j0 + j;
-                size_t i = r * (size_t)c + (size_t)ch;
-                float scale = (p.gamma ? p.gamma[ch] : 1.0f) * inv_std[ch];
-                if (!node->trainable) { /* statistics are constants in inference mode */
-                    dx[i] += dy[i] * scale;
-                    continue;
-                }
-                float xhat = (x[i] - mean[ch]) * inv_std[ch];
-                dx[i] += scale * (float)(dy[i] - sum_dy[j] / (double)rows - xhat * sum_dy_xhat[j] / (double)rows);
-            }
+        j.sum_dy = sum_dy;
+        j.sum_dy_xhat = sum_dy_xhat;
     }
+    if (want_dx) cnn_parallel_ranges(m, rows, 1, c * CNN_ELEMENTWISE_COST, bn_input_grad_range, &j);
 }
 
 const cnn_layer_ops cnn_batchnorm_ops = {"batchNormalization", bn_needs, bn_forward, bn_backward};

@@ -3,19 +3,23 @@
  *   forward, im2col path: one task per chunk of patch rows (im2col, GEMM, bias), as the serial loop's iterations;
  *   forward, direct path: one task per band of output rows of one sample (a sub-geometry whose padding and taps are
  *     those of the whole image, so every output sums the same products in the same order);
- *   weight gradient: one task per block of dW (rows = patch columns, columns = filters), each running through all
- *     chunks in order: the same K-blocked sums per element as the serial chunk loop, with im2col restricted to the
- *     block's patch columns;
+ *   weight gradient: one task per slice of the batch's patch rows (a K block of the serial GEMM inside one chunk),
+ *     each computing that slice's partial product alone; then dW adds the partial products in slice order, which is
+ *     what the serial chunk loop's GEMM does (see "weight gradient by slices" below). Large dW (over
+ *     SLICE_MAX_DW_FLOATS): one task per block of dW instead, each running through all chunks in order with im2col
+ *     restricted to the block's patch columns;
  *   input gradient: one task per sample (its patch rows only reach its own dx, in the serial order);
  *   Winograd (forward and input gradient): one task per range of tiles, each tile computed alone (winograd.h). */
 #include <stdint.h>
 
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernels/gemm_tile.h" /* GEMM_KC: the K blocks of the serial GEMM, which the weight-gradient slices follow */
 #include "../kernels/winograd.h"
 #include "../parallel.h"
 
 static int ceil_div(int a, int b) { return (a + b - 1) / b; }
-static int round_up(int x, int m) { return ceil_div(x, m) * m; }
-static int min_int(int a, int b) { return a < b ? a : b; }
 static int max_int(int a, int b) { return a > b ? a : b; }
 
 typedef struct conv_job {
@@ -79,8 +83,8 @@ int cnn_conv2d_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointw
     conv_job j = {m, g, x, w, bias, NULL, y, NULL, NULL, N, K, M, rows, 0, 0, 0, 0, 0, 0};
     if (pointwise) {
         cnn_gemm_threaded(m, M, N, K, x, K, 0, w, N, 0, y, N, 0);
-        if (bias) {
-            j.rows = 1024;
+        if (bias) { /* about 4 row blocks per thread (blocks of 1024 left a 28x28 image's bias to one thread) */
+            j.rows = max_int(64, ceil_div(M, 4 * cnn_thread_count()));
             cnn_parallel_for(ceil_div(M, j.rows), bias_task, &j);
         }
     } else if (direct) {
@@ -99,34 +103,42 @@ int cnn_conv2d_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointw
 /* ---- backward ---------------------------------------------------------------------------------------------------- */
 
 /* Columns [k0, k0 + kc) of patch rows [row0, row0 + rows) into cols (rows × kc): the values cnn_f32_im2col writes
- * there (input pixels, zeros for padding). */
+ * there (input pixels, zeros for padding), copied as runs: the range's part of each kernel row (contiguous in NHWC
+ * when the row is inside the image and undilated), else its part of each tap. */
 static void im2col_columns(const cnn_conv_geom* g, const float* x, int row0, int rows, int k0, int kc, float* cols) {
-    const int c = g->c, kw = g->kw, w = g->w, kernel_row_len = kw * c;
+    const int c = g->c, kw = g->kw, w = g->w, krl = kw * c;
     const size_t image_len = (size_t)g->h * w * c;
-    for (int r = row0; r < row0 + rows; r++) {
-        const int ox = r % g->ow, t = r / g->ow, oy = t % g->oh, b = t / g->oh;
+    const int ky_first = k0 / krl, ky_last = (k0 + kc - 1) / krl;
+    int ox = row0 % g->ow, t = row0 / g->ow, oy = t % g->oh, b = t / g->oh;
+    for (int r = 0; r < rows; r++) {
         const int iy0 = oy * g->sh - g->pad_top, ix0 = ox * g->sw - g->pad_left;
         const float* image = x + (size_t)b * image_len;
         const int row_inside = g->dw == 1 && ix0 >= 0 && ix0 + kw <= w;
-        float* dst = cols + (size_t)(r - row0) * kc;
-        for (int k = k0; k < k0 + kc;) {
-            const int ky = k / kernel_row_len, in_row = k % kernel_row_len;
-            const int end = min_int(k0 + kc, (ky + 1) * kernel_row_len); /* this kernel row's part of the range */
+        float* dst = cols + (size_t)r * kc;
+        for (int ky = ky_first; ky <= ky_last; ky++) {
+            const int base = ky * krl;
+            const int lo = max_int(k0, base) - base, hi = min_int(k0 + kc, base + krl) - base; /* in the kernel row */
+            float* d = dst + (base + lo - k0);
             const int iy = iy0 + ky * g->dh;
             if (iy < 0 || iy >= g->h) {
-                for (; k < end; k++) *dst++ = 0.0f;
+                memset(d, 0, (size_t)(hi - lo) * sizeof(float));
                 continue;
             }
             const float* src_row = image + (size_t)iy * w * c;
             if (row_inside) {
-                const float* src = src_row + (size_t)ix0 * c + in_row;
-                for (; k < end; k++) *dst++ = *src++;
+                memcpy(d, src_row + (size_t)ix0 * c + lo, (size_t)(hi - lo) * sizeof(float));
                 continue;
             }
-            for (; k < end; k++) {
-                const int rem = k % kernel_row_len, ix = ix0 + rem / c * g->dw;
-                *dst++ = ix < 0 || ix >= w ? 0.0f : src_row[(size_t)ix * c + rem % c];
+            for (int kx = lo / c; kx * c < hi; kx++) {
+                const int from = max_int(lo, kx * c), to = min_int(hi, (kx + 1) * c);
+                const int ix = ix0 + kx * g->dw;
+                if (ix < 0 || ix >= w) memset(d + (from - lo), 0, (size_t)(to - from) * sizeof(float));
+                else memcpy(d + (from - lo), src_row + (size_t)ix * c + (from - kx * c), (size_t)(to - from) * sizeof(float));
             }
+        }
+        if (++ox == g->ow) {
+            ox = 0;
+            if (++oy == g->oh) oy = 0, b++;
         }
     }
 }
@@ -157,6 +169,106 @@ static void input_grad_task(void* ctx, int b, int thread) {
     }
 }
 
+/* ---- weight gradient by slices ----------------------------------------------------------------------------------
+ * conv.c's serial loop runs, per chunk of `rows` patch rows, dW += colsᵀ·dy as one GEMM, and the GEMM (gemm.c) adds
+ * its product into C one K block of GEMM_KC rows at a time, each block's sum started from zero: per element,
+ * dW = ((dW + P_0) + P_1) + … over the slices s (the K blocks of every chunk, in order), P_s = colsᵀ·dy over the
+ * slice's rows. Here tasks compute the P_s of a wave of slices side by side (a GEMM with accumulate = 0 over one
+ * slice, a single K block, so P_s is that very sum), then dW adds the wave's P_s in slice order, split by elements:
+ * the serial bits. Unlike blocks of dW, no task re-reads the batch (im2col and the dy panels once per row), and a
+ * small dW (LeNet's first layer: 6 filters of 25) still splits into many tasks. The partial products live in one
+ * buffer grown on demand (the engine's calling thread is the only one that runs this); when it cannot grow, the
+ * caller's serial loop runs instead. */
+/* Where slices pay: each slice writes and re-reads its K·N partial sums, against K·N·len multiply-adds, so slices
+ * need long slices (len ≥ SLICE_MIN_ROWS) unless dW is small; the wave's buffer stays within L2-sized reach. */
+enum { SLICE_SMALL_DW_FLOATS = 1 << 12, SLICE_MAX_DW_FLOATS = 1 << 16, SLICE_MIN_ROWS = 192,
+       SLICE_WAVE_FLOATS = 1 << 18 };
+
+static float* slice_buffer;
+static size_t slice_buffer_floats;
+
+typedef struct slice_job {
+    cnn_model* m;
+    const cnn_conv_geom* g;
+    const float* x;
+    const float* dy;
+    float* dw;
+    int K, N, M, rows, pointwise;
+    int per_chunk;  /* slices of a full chunk */
+    int first;      /* the wave's first slice */
+    float* partial; /* the wave's P_s, K·N floats each */
+} slice_job;
+
+/* Rows [*row0, *row0 + *len) of slice s. */
+static void slice_rows(const slice_job* j, int s, int* row0, int* len) {
+    const int chunk = s / j->per_chunk, block = s % j->per_chunk;
+    const int start = chunk * j->rows, r = min_int(j->rows, j->M - start);
+    *row0 = start + block * GEMM_KC;
+    *len = min_int(GEMM_KC, r - block * GEMM_KC);
+}
+
+static void slice_task(void* ctx, int task, int thread) {
+    const slice_job* j = ctx;
+    int row0, len;
+    slice_rows(j, j->first + task, &row0, &len);
+    float* out = j->partial + (size_t)task * j->K * j->N;
+    float* cols = cnn_thread_scratch(j->m, thread);
+    float* gemm_ws = cols + (j->pointwise ? 0 : cnn_patch_chunk_floats(j->rows, j->K));
+    const float* a = cols;
+    if (j->pointwise) a = j->x + (size_t)row0 * j->K; /* the input is the patch matrix */
+    else cnn_f32_im2col(j->g, j->x, row0, len, cols);
+    cnn_f32_gemm(j->K, j->N, len, a, j->K, 1, j->dy + (size_t)row0 * j->N, j->N, 0, out, j->N, 0, gemm_ws);
+}
+
+typedef struct slice_sum_job {
+    const slice_job* j;
+    int count;
+} slice_sum_job;
+
+static void slice_sum_range(void* ctx, size_t begin, size_t end) {
+    const slice_sum_job* s = ctx;
+    const size_t kn = (size_t)s->j->K * s->j->N;
+    float* dw = s->j->dw;
+    for (int t = 0; t < s->count; t++) {
+        const float* p = s->j->partial + (size_t)t * kn;
+        for (size_t e = begin; e < end; e++) dw[e] += p[e];
+    }
+}
+
+/* dW += colsᵀ·dy by slices; returns 0 (nothing done) when dW is large or there is a single slice, or when the
+ * buffer for the partial products cannot grow. rows: conv.c's chunk rows (the whole M for the pointwise GEMM). */
+static int weight_grad_slices(cnn_model* m, const cnn_conv_geom* g, int pointwise, int rows, const float* x,
+                              const float* dy, int K, int N, int M, float* dw) {
+    const size_t kn = (size_t)K * N;
+    if (kn > SLICE_MAX_DW_FLOATS || rows < 1 || (kn > SLICE_SMALL_DW_FLOATS && min_int(rows, GEMM_KC) < SLICE_MIN_ROWS))
+        return 0;
+    slice_job j = {m, g, x, dy, dw, K, N, M, rows, pointwise, ceil_div(rows, GEMM_KC), 0, NULL};
+    const int chunks = ceil_div(M, rows), last = M - (chunks - 1) * rows;
+    const int64_t slices = (int64_t)(chunks - 1) * j.per_chunk + ceil_div(last, GEMM_KC);
+    if (slices < 2 || slices > INT32_MAX) return 0;
+    int64_t wave = (int64_t)(SLICE_WAVE_FLOATS / kn);
+    if (wave < 2 * cnn_thread_count()) wave = 2 * cnn_thread_count();
+    if (wave > slices) wave = slices;
+    const int64_t waves = (slices + wave - 1) / wave;
+    wave = (slices + waves - 1) / waves; /* waves of even size: a short last wave would leave threads idle */
+    const size_t need = (size_t)wave * kn;
+    if (need > slice_buffer_floats) {
+        float* grown = realloc(slice_buffer, need * sizeof(float));
+        if (!grown) return 0;
+        slice_buffer = grown;
+        slice_buffer_floats = need;
+    }
+    j.partial = slice_buffer;
+    for (int64_t first = 0; first < slices; first += wave) {
+        j.first = (int)first;
+        const int count = (int)(slices - first < wave ? slices - first : wave);
+        cnn_parallel_for(count, slice_task, &j);
+        slice_sum_job sum = {&j, count};
+        cnn_parallel_ranges(m, kn, 16, count, slice_sum_range, &sum);
+    }
+    return 1;
+}
+
 /* The blocks of dW (K × N) the weight-gradient tasks take. */
 static void plan_weight_blocks(conv_job* j) {
     /* About 4 blocks per thread; blocks of at least 16 patch columns (each block re-packs dy, a 1/kb share of its
@@ -175,12 +287,12 @@ int cnn_conv2d_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int point
     const int K = g->kh * g->kw * g->c, M = g->n * g->oh * g->ow;
     if (!worth_splitting(M, K, N)) return 0;
     if (pointwise) {
-        if (dw) cnn_gemm_threaded(m, K, N, M, x, K, 1, dy, N, 0, dw, N, 1);
+        if (dw && !weight_grad_slices(m, g, 1, M, x, dy, K, N, M, dw)) cnn_gemm_threaded(m, K, N, M, x, K, 1, dy, N, 0, dw, N, 1);
         if (dx) cnn_gemm_threaded(m, M, K, N, dy, N, 0, w, N, 1, dx, K, 1);
         return 1;
     }
     conv_job j = {m, g, x, w, NULL, dy, NULL, dw, dx, N, K, M, rows, 0, 0, 0, 0, 0, 0};
-    if (dw) {
+    if (dw && !weight_grad_slices(m, g, 0, rows, x, dy, K, N, M, dw)) {
         plan_weight_blocks(&j);
         cnn_parallel_for(ceil_div(K, j.kb) * j.tiles_n, weight_grad_task, &j);
     }

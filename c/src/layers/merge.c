@@ -3,24 +3,47 @@
 #include <string.h>
 
 #include "../internal.h"
+#include "../parallel.h"
+
+/* Threads: disjoint ranges of elements (of pixels for concatenate), parallel.h; each element sums its inputs in
+ * input order whatever the split. */
+typedef struct merge_job {
+    const cnn_model* m;
+    const cnn_node* node;
+} merge_job;
+
+static void add_forward_range(void* ctx, size_t begin, size_t end) {
+    const merge_job* j = ctx;
+    const cnn_node* node = j->node;
+    float* y = node->out;
+    memcpy(y + begin, j->m->nodes[node->inputs[0]].out + begin, (end - begin) * sizeof(float));
+    for (int k = 1; k < node->n_inputs; k++) {
+        const float* x = j->m->nodes[node->inputs[k]].out;
+        for (size_t i = begin; i < end; i++) y[i] += x[i];
+    }
+}
 
 static void add_forward(cnn_model* m, cnn_node* node, int n, int training) {
     (void)training;
-    size_t count = (size_t)n * (size_t)cnn_node_size(node);
-    memcpy(node->out, m->nodes[node->inputs[0]].out, count * sizeof(float));
-    for (int k = 1; k < node->n_inputs; k++) {
-        const float* x = m->nodes[node->inputs[k]].out;
-        for (size_t i = 0; i < count; i++) node->out[i] += x[i];
+    merge_job j = {m, node};
+    cnn_parallel_ranges(m, (size_t)n * (size_t)cnn_node_size(node), 64, node->n_inputs * CNN_ELEMENTWISE_COST,
+                        add_forward_range, &j);
+}
+
+static void add_backward_range(void* ctx, size_t begin, size_t end) {
+    const merge_job* j = ctx;
+    const cnn_node* node = j->node;
+    for (int k = 0; k < node->n_inputs; k++) {
+        if (!cnn_wants_grad(j->m, node->inputs[k])) continue;
+        float* dx = j->m->nodes[node->inputs[k]].grad;
+        for (size_t i = begin; i < end; i++) dx[i] += node->grad[i];
     }
 }
 
 static void add_backward(cnn_model* m, cnn_node* node, int n) {
-    size_t count = (size_t)n * (size_t)cnn_node_size(node);
-    for (int k = 0; k < node->n_inputs; k++) {
-        if (!cnn_wants_grad(m, node->inputs[k])) continue;
-        float* dx = m->nodes[node->inputs[k]].grad;
-        for (size_t i = 0; i < count; i++) dx[i] += node->grad[i];
-    }
+    merge_job j = {m, node};
+    cnn_parallel_ranges(m, (size_t)n * (size_t)cnn_node_size(node), 64, node->n_inputs * CNN_ELEMENTWISE_COST,
+                        add_backward_range, &j);
 }
 
 const cnn_layer_ops cnn_add_ops = {"add", NULL, add_forward, add_backward};
@@ -48,32 +71,46 @@ int cnn_model_add_add(cnn_model* m, const int32_t* inputs, int n_inputs) {
     return cnn_graph_add_node(m, &cnn_add_ops, inputs, n_inputs, first->h, first->w, first->c);
 }
 
-static void concat_forward(cnn_model* m, cnn_node* node, int n, int training) {
-    (void)training;
-    size_t pixels = (size_t)n * (size_t)node->h * (size_t)node->w;
+static void concat_forward_range(void* ctx, size_t begin, size_t end) {
+    const merge_job* j = ctx;
+    const cnn_node* node = j->node;
     int offset = 0;
     for (int k = 0; k < node->n_inputs; k++) {
-        const cnn_node* in = &m->nodes[node->inputs[k]];
-        for (size_t p = 0; p < pixels; p++)
+        const cnn_node* in = &j->m->nodes[node->inputs[k]];
+        for (size_t p = begin; p < end; p++)
             memcpy(node->out + p * (size_t)node->c + (size_t)offset, in->out + p * (size_t)in->c,
                    (size_t)in->c * sizeof(float));
         offset += in->c;
     }
 }
 
-static void concat_backward(cnn_model* m, cnn_node* node, int n) {
-    size_t pixels = (size_t)n * (size_t)node->h * (size_t)node->w;
+static void concat_forward(cnn_model* m, cnn_node* node, int n, int training) {
+    (void)training;
+    merge_job j = {m, node};
+    cnn_parallel_ranges(m, (size_t)n * (size_t)node->h * (size_t)node->w, 1, node->c * CNN_ELEMENTWISE_COST,
+                        concat_forward_range, &j);
+}
+
+static void concat_backward_range(void* ctx, size_t begin, size_t end) {
+    const merge_job* j = ctx;
+    const cnn_node* node = j->node;
     int offset = 0;
     for (int k = 0; k < node->n_inputs; k++) {
-        cnn_node* in = &m->nodes[node->inputs[k]];
-        if (cnn_wants_grad(m, node->inputs[k]))
-            for (size_t p = 0; p < pixels; p++) {
+        const cnn_node* in = &j->m->nodes[node->inputs[k]];
+        if (cnn_wants_grad(j->m, node->inputs[k]))
+            for (size_t p = begin; p < end; p++) {
                 const float* dy = node->grad + p * (size_t)node->c + (size_t)offset;
                 float* dx = in->grad + p * (size_t)in->c;
-                for (int j = 0; j < in->c; j++) dx[j] += dy[j];
+                for (int c = 0; c < in->c; c++) dx[c] += dy[c];
             }
         offset += in->c;
     }
+}
+
+static void concat_backward(cnn_model* m, cnn_node* node, int n) {
+    merge_job j = {m, node};
+    cnn_parallel_ranges(m, (size_t)n * (size_t)node->h * (size_t)node->w, 1, node->c * CNN_ELEMENTWISE_COST,
+                        concat_backward_range, &j);
 }
 
 const cnn_layer_ops cnn_concat_ops = {"concatenate", NULL, concat_forward, concat_backward};
