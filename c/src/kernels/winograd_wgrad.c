@@ -32,7 +32,10 @@
 #include "simd.h"
 
 enum {
-    WGRAD_CHUNK_FLOATS = 128 * 1024, /* V + E of one chunk: 512 KiB */
+#ifndef WGRAD_CHUNK
+#define WGRAD_CHUNK (128 * 1024)
+#endif
+    WGRAD_CHUNK_FLOATS = WGRAD_CHUNK, /* V + E of one chunk: 512 KiB */
     WGRAD_M_FLOATS = 256 * 1024,     /* M of one block of filters: 1 MiB */
     WGRAD_MIN_CHUNK = 16,
     WGRAD_MAX_CHUNK = 256, /* one GEMM K block */
