@@ -2,14 +2,16 @@
 /**
  * Our own speed figures against the limits of the machine (issue 9), in one Node process, one thread:
  *
- *   node tests/bench/perf.js [--quick] [--only conv,resnet,torch,lenet,memory] [--md BENCHMARKS.md]
- *                            [--svg benchmarks.svg] [--json out.json] [--peers bench-output.txt]
+ *   node tests/bench/perf.js [--quick] [--only conv,backward,resnet,torch,lenet,memory] [--md BENCHMARKS.md]
+ *                            [--svg benchmarks.svg] [--json out.json] [--peers bench-output.txt] [--wasm old.wasm]
  *
  * - ceiling: the wasm SIMD multiply-add ceiling, measured now (build/bench/ceiling.wasm, tests/bench/ceiling.c: 12
  *   named f32x4 chains on volatile operands); every conv figure below is also printed as a percentage of it.
  * - conv: the engine's forward pass alone (cnn_model_forward on an input already in the heap) on the bench's conv
  *   shapes at batch 1 and on ResNet-20's shapes at batch 32, with Winograd on and forced off
  *   (cnn_model_set_winograd): effective GFLOP/s = direct-convolution flops / time, above the ceiling is the point.
+ * - backward: the three large conv shapes' backward pass (input + weight gradients) against their forward, engine
+ *   only (cnn_model_compute_gradients − cnn_model_forward, the cost of a 1x1 conv in front taken out; target <= 2.5x).
  * - resnet: one ResNet-20 SGD step at batch 32 (model.fit, per-batch times), and its per-layer split from
  *   layer-shaped single convs (forward; forward + both gradients through computeGradients), times the layer count.
  * - lenet: LeNet-5 training images/s at batch 64 (target 6,000+).
@@ -35,6 +37,7 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false }, only: { type: 'string' }, md: { type: 'string' },
     svg: { type: 'string' }, json: { type: 'string' }, peers: { type: 'string' }, 'memory-child': { type: 'string' },
+    wasm: { type: 'string' },
   },
 });
 const QUICK = args.quick;
@@ -85,7 +88,8 @@ if (args['memory-child']) {
   process.exit(0);
 }
 
-await cnn.ready();
+// --wasm <file>: measure another build of the engine (e.g. a saved copy of the previous one, to compare side by side).
+await cnn.ready(args.wasm ? { wasmPath: fs.realpathSync(args.wasm) } : {});
 const results = { machine: machine(), quick: QUICK, date: new Date().toISOString() };
 
 function machine() {
@@ -135,6 +139,46 @@ function convForwardMs(c, winograd) {
   const ms = timeMs(() => { if (e.cnn_model_forward(handle, c.batch) !== 0) throw new Error('forward failed'); });
   model.dispose(); x.dispose();
   return ms;
+}
+
+/** The issue's three large shapes (batch 1): engine-only forward and backward (both gradients), Winograd as chosen. */
+const BACKWARD_CASES = CONV_CASES.slice(1, 4);
+
+/** Engine-only ms of cnn_model_forward and cnn_model_compute_gradients (forward, MSE loss, backward) of a model. */
+function engineMs(layers, c, outChannels) {
+  const model = cnn.sequential({ seed: 3, layers });
+  model.compile({ optimizer: cnn.train.sgd(0.01), loss: 'meanSquaredError' });
+  const x = randomTensor([c.batch, c.h, c.w, c.c]);
+  const y = randomTensor([c.batch, c.h, c.w, outChannels], 9);
+  model.computeGradients(x, y); // plans with gradients and loads the batch
+  const handle = model.build().handle;
+  const e = engine();
+  const stats = e.malloc(64 * 4);
+  const fwd = timeMs(() => { if (e.cnn_model_forward(handle, c.batch) !== 0) throw new Error('forward failed'); });
+  const grads = timeMs(() => { if (e.cnn_model_compute_gradients(handle, c.batch, stats) !== 0) throw new Error('gradients failed'); });
+  e.free(stats);
+  model.dispose(); x.dispose(); y.dispose();
+  return { fwd, grads };
+}
+
+/**
+ * Forward and backward (input + weight gradients) of one conv layer, engine only. A model input needs no gradient,
+ * so the layer gets a 1x1 conv in front (whose input gradient is then wanted); the same 1x1 conv alone is measured
+ * too and taken out: forward = fwd(both) − fwd(1x1); backward = (grads − fwd)(both) − (grads − fwd)(1x1).
+ */
+function benchBackward(ceiling) {
+  const rows = [];
+  for (const c of BACKWARD_CASES) {
+    const pre = () => cnn.layers.conv2d({ inputShape: [c.h, c.w, c.c], filters: c.c, kernelSize: 1, useBias: false });
+    const both = engineMs([pre(), cnn.layers.conv2d({ filters: c.f, kernelSize: c.k, padding: 'same' })], c, c.f);
+    const alone = engineMs([pre()], c, c.c);
+    const forwardMs = both.fwd - alone.fwd;
+    const backwardMs = both.grads - both.fwd - (alone.grads - alone.fwd);
+    const flop = 2 * c.batch * c.h * c.w * c.c * c.f * c.k * c.k;
+    rows.push({ name: c.name, forwardMs, backwardMs, ratio: backwardMs / forwardMs,
+      pctCeilingForward: (100 * flop / forwardMs / 1e6) / ceiling });
+  }
+  return rows;
 }
 
 function benchConv(ceiling) {
@@ -292,6 +336,12 @@ async function main() {
     log('|---|---|---|---|---|---|---|');
     for (const r of results.conv) log(`| ${r.name} | ${f2(r.msWinograd)} | ${f1(r.gflops)} | ${f1(r.pctCeiling)} | ${f2(r.msReference)} | ${f1(r.gflopsReference)} | ${f1(r.pctCeilingReference)} |`);
   }
+  if (selected('backward')) {
+    results.backward = benchBackward(ceiling);
+    log('\n| conv backward (engine only, batch 1) | forward ms | backward ms (input + weight gradients) | backward / forward (target <= 2.5) |');
+    log('|---|---|---|---|');
+    for (const r of results.backward) log(`| ${r.name} | ${f2(r.forwardMs)} | ${f2(r.backwardMs)} | ${f2(r.ratio)} |`);
+  }
   if (selected('resnet')) {
     results.resnet = { stepMs: await resnetStepMs(32), split: resnetSplit(32) };
     log(`\nResNet-20 SGD step at batch 32: ${f1(results.resnet.stepMs)} ms (model.fit, median step)`);
@@ -345,6 +395,12 @@ function markdown(svg) {
     out.push('## Convolution forward, engine only (effective GFLOP/s = direct-convolution flops / time)', '',
       '| shape | Winograd on: ms | GFLOP/s | % of ceiling | forced off: ms | GFLOP/s | % of ceiling |', '|---|---|---|---|---|---|---|');
     for (const c of r.conv) out.push(`| ${c.name} | ${f2(c.msWinograd)} | ${f1(c.gflops)} | ${f1(c.pctCeiling)} | ${f2(c.msReference)} | ${f1(c.gflopsReference)} | ${f1(c.pctCeilingReference)} |`);
+    out.push('');
+  }
+  if (r.backward) {
+    out.push('## Convolution backward (input + weight gradients) against forward, engine only, batch 1', '',
+      '| shape | forward ms | backward ms | backward / forward (target <= 2.5) |', '|---|---|---|---|');
+    for (const b of r.backward) out.push(`| ${b.name} | ${f2(b.forwardMs)} | ${f2(b.backwardMs)} | ${f2(b.ratio)} |`);
     out.push('');
   }
   if (args.peers && fs.existsSync(args.peers)) {

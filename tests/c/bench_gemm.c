@@ -107,6 +107,8 @@ int main(int argc, char** argv) {
         {"conv 56x56x64->64 3x3", 3136, 64, 576, 0, 0},
         {"square 256", 256, 256, 256, 0, 0},
         {"conv 28x28x128->256 1x1", 784, 256, 128, 0, 0},
+        {"1x1 28x28x128->256 dW (ta)", 128, 256, 784, 1, 0},
+        {"1x1 28x28x128->256 dX (tb)", 784, 128, 256, 0, 1},
         {"conv 128x128x16->32 3x3", 16384, 32, 144, 0, 0},
         {"LeNet conv1 fwd b64", 50176, 6, 25, 0, 0},
         {"LeNet conv2 fwd b64", 6400, 16, 150, 0, 0},
@@ -118,6 +120,11 @@ int main(int argc, char** argv) {
         {"ResNet 32x32x16 fwd b32", 32768, 16, 144, 0, 0},
         {"ResNet 32x32x16 dW b32", 144, 16, 32768, 1, 0},
         {"ResNet 8x8x64 dW b32", 576, 64, 2048, 1, 0},
+        {"8x8x64 dW chunk 112 (ta)", 576, 64, 112, 1, 0},
+        {"8x8x64 dW chunk 256 (ta)", 576, 64, 256, 1, 0},
+        {"16x16x32 dW chunk 224 (ta)", 288, 32, 224, 1, 0},
+        {"32x32x16 dW chunk 448 (ta)", 144, 16, 448, 1, 0},
+        {"L1-resident 64^3", 64, 64, 64, 0, 0},
     };
     printf("backend %s; %s of single calls; mul+add ceiling now (12 chains): %.1f GFLOP/s\n", CNN_SIMD_BACKEND,
            g_report_best ? "fastest" : "median", mul_add_roofline());

@@ -1,7 +1,7 @@
 /* Winograd micro-benchmark: effective GFLOP/s (direct-convolution flops 2·n·oh·ow·cin·cout·9 / time) of
  * F(2×2,3×3) and F(4×4,3×3) against the engine's current path for the same 3×3 'same' layer — the direct kernel
  * when cnn_f32_conv2d_preferred, else im2col + GEMM in patch chunks (as layers/conv.c runs it) — forward and input
- * gradient, with the mul+add ceiling measured in the same run. Median (or fastest, --best) single call.
+ * gradient, and the weight gradient (colsᵀ·dy over im2col chunks against F(3×3,2×2)), with the mul+add ceiling measured in the same run. Median (or fastest, --best) single call.
  *
  * wasm (Node 20):  mkdir -p build/wasm && NODE_PATH=/usr/share/nodejs emcc -O3 -msimd128 -std=c11 -Ic/src
  *                      -Ic/include tests/c/bench_winograd.c c/src/kernels/[*].c -sALLOW_MEMORY_GROWTH
@@ -11,6 +11,7 @@
  *                      -o build/native/bench_winograd
  * --quick: batch 1 only. */
 #define _POSIX_C_SOURCE 199309L
+#define _ISOC11_SOURCE
 #include "kernels/winograd.h"
 #include "simd.h"
 
@@ -46,7 +47,7 @@ typedef struct bench_case {
     cnn_conv_geom g;
     int N;
     const float *x, *w, *bias, *dy;
-    float *y, *dx, *ws;
+    float *y, *dx, *dw, *ws;
     const float *u2, *u4, *uf2, *uf4;
 } bench_case;
 
@@ -83,6 +84,24 @@ static void engine_backward_data(const bench_case* b) {
         cnn_f32_gemm(r, K, N, b->dy + (size_t)row0 * N, N, 0, b->w, N, 1, cols, K, 0, gemm_ws);
         cnn_f32_col2im_add(g, cols, row0, r, b->dx);
     }
+}
+
+/* The weight gradient as layers/conv.c runs it without Winograd: im2col chunks, dW += colsᵀ · dy. */
+static void engine_weight_grad(const bench_case* b) {
+    const cnn_conv_geom* g = &b->g;
+    const int K = 9 * g->c, M = g->n * g->oh * g->ow, N = b->N;
+    const int rows = chunk_rows(K, M);
+    float* cols = b->ws;
+    float* gemm_ws = b->ws + (((size_t)rows * K + 15) & ~(size_t)15);
+    for (int row0 = 0; row0 < M; row0 += rows) {
+        const int r = M - row0 < rows ? M - row0 : rows;
+        cnn_f32_im2col(g, b->x, row0, r, cols);
+        cnn_f32_gemm(K, N, r, cols, K, 1, b->dy + (size_t)row0 * N, N, 0, b->dw, N, 1, gemm_ws);
+    }
+}
+
+static void wino_weight_grad(const bench_case* b) {
+    cnn_f32_winograd_weight_grad(&b->g, b->N, b->x, b->dy, b->dw, b->ws, 0, b->N);
 }
 
 static void wino_f2_forward(const bench_case* b) { cnn_f32_winograd_forward(&b->g, b->N, 2, b->x, b->u2, b->bias, b->y, b->ws); }
@@ -148,7 +167,7 @@ static double ceiling_gflops(void) {
 /* ---- main -------------------------------------------------------------------------------------------------------- */
 
 static float* alloc_random(size_t n, unsigned seed) {
-    float* p = malloc((n ? n : 1) * sizeof(float));
+    float* p = aligned_alloc(16, (n + 4) / 4 * 16); /* the kernels' workspaces are read with aligned vector loads */
     if (!p) { fprintf(stderr, "out of memory\n"); exit(2); }
     for (size_t i = 0; i < n; i++) p[i] = (float)(((i + seed) * 2654435761u) % 1000) * 1e-3f - 0.5f;
     return p;
@@ -170,8 +189,8 @@ int main(int argc, char** argv) {
     static const int batches[] = {1, 32};
     printf("backend %s; %s of single calls; mul+add ceiling now: %.1f GFLOP/s; effective GFLOP/s, 3x3 'same'\n",
            CNN_SIMD_BACKEND, g_best ? "fastest" : "median", ceiling_gflops());
-    printf("%-20s %5s | %7s %7s %7s | %7s %7s %7s | %s\n", "shape", "batch", "fwd eng", "F2", "F4", "dx eng", "F2",
-           "F4", "weight transforms F2/F4 (ms, both orientations)");
+    printf("%-20s %5s | %7s %7s %7s | %7s %7s %7s | %7s %7s | %s\n", "shape", "batch", "fwd eng", "F2", "F4", "dx eng",
+           "F2", "F4", "dW eng", "F(3,2)", "weight transforms F2/F4 (ms, both orientations)");
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int bi = 0; bi < (quick ? 1 : 2); bi++) {
             const int n = batches[bi], h = shapes[s].h, w = shapes[s].w, c = shapes[s].c, N = shapes[s].N;
@@ -181,11 +200,12 @@ int main(int argc, char** argv) {
             const size_t x_len = (size_t)n * h * w * c, y_len = (size_t)n * h * w * N, w_len = (size_t)9 * c * N;
             b.x = alloc_random(x_len, 1), b.w = alloc_random(w_len, 2), b.bias = alloc_random(N, 3);
             b.dy = alloc_random(y_len, 4);
-            b.y = alloc_random(y_len, 5), b.dx = alloc_random(x_len, 6);
+            b.y = alloc_random(y_len, 5), b.dx = alloc_random(x_len, 6), b.dw = alloc_random(w_len, 9);
             /* Scratch: the largest of every path's needs. */
             const int K = 9 * c, M = n * h * w, rows = chunk_rows(K, M);
             size_t ws = (((size_t)rows * K + 15) & ~(size_t)15) +
-                        max_size(cnn_f32_gemm_workspace_floats(rows, N, K), cnn_f32_gemm_workspace_floats(rows, K, N));
+                        max_size(max_size(cnn_f32_gemm_workspace_floats(rows, N, K), cnn_f32_gemm_workspace_floats(rows, K, N)),
+                                 cnn_f32_gemm_workspace_floats(K, N, rows));
             ws = max_size(ws, (size_t)cnn_f32_conv2d_workspace_floats(&g, N));
             uint64_t u_len = 0, f;
             for (int tile = 2; tile <= 4; tile += 2) {
@@ -193,6 +213,7 @@ int main(int argc, char** argv) {
                 cnn_f32_winograd_workspace_floats(&g, N, tile, CNN_WINOGRAD_BACKWARD_DATA, &f), ws = max_size(ws, f);
                 cnn_f32_winograd_weights_floats(tile, c, N, &f), u_len = max_size(u_len, f);
             }
+            cnn_f32_winograd_weight_grad_workspace_floats(&g, N, &f), ws = max_size(ws, f);
             b.ws = alloc_random(ws, 7);
             float* u[4];
             double t_transform[2];
@@ -209,16 +230,16 @@ int main(int argc, char** argv) {
             }
             b.u2 = u[0], b.u4 = u[1], b.uf2 = u[2], b.uf4 = u[3];
             const double flops = 2.0 * n * h * w * c * N * 9;
-            void (*fns[6])(const bench_case*) = {engine_forward, wino_f2_forward, wino_f4_forward,
-                                                 engine_backward_data, wino_f2_dx, wino_f4_dx};
-            double gf[6];
-            for (int i = 0; i < 6; i++) gf[i] = flops / time_call(fns[i], &b) * 1e-9;
+            void (*fns[8])(const bench_case*) = {engine_forward, wino_f2_forward, wino_f4_forward, engine_backward_data,
+                                                 wino_f2_dx, wino_f4_dx, engine_weight_grad, wino_weight_grad};
+            double gf[8];
+            for (int i = 0; i < 8; i++) gf[i] = flops / time_call(fns[i], &b) * 1e-9;
             char name[40];
             snprintf(name, sizeof name, "%dx%dx%d->%d%s", h, w, c, N, engine_direct(&g, N) ? "*" : "");
-            printf("%-20s %5d | %7.1f %7.1f %7.1f | %7.1f %7.1f %7.1f | %.2f / %.2f\n", name, n, gf[0], gf[1], gf[2],
-                   gf[3], gf[4], gf[5], t_transform[0] * 1e3, t_transform[1] * 1e3);
+            printf("%-20s %5d | %7.1f %7.1f %7.1f | %7.1f %7.1f %7.1f | %7.1f %7.1f | %.2f / %.2f\n", name, n, gf[0],
+                   gf[1], gf[2], gf[3], gf[4], gf[5], gf[6], gf[7], t_transform[0] * 1e3, t_transform[1] * 1e3);
             fflush(stdout);
-            free((void*)b.x), free((void*)b.w), free((void*)b.bias), free((void*)b.dy), free(b.y), free(b.dx);
+            free((void*)b.x), free((void*)b.w), free((void*)b.bias), free((void*)b.dy), free(b.y), free(b.dx), free(b.dw);
             free(b.ws);
             for (int i = 0; i < 4; i++) free(u[i]);
         }

@@ -570,6 +570,40 @@ static void test_first_nonfinite(void) {
     report(ok, "first_nonfinite simd/ref, n 0..2100, NaN/inf at several positions");
 }
 
+/* ---- activation gradients ------------------------------------------------------------------------------------ */
+
+/* ReLU / leaky ReLU gradients: simd == ref bit for bit over lengths around the vector width, with signed zeros,
+ * infinities, NaN and values at the kink in x / y and in dy; and ref equals the rule written out. */
+static void test_activation_backward(void) {
+    int ok = 1;
+    static const float specials[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e-44f, -1e-44f};
+    for (int n = 0; n <= 37 && ok; n++) {
+        float *x = random_floats((size_t)n + 1), *dy = random_floats((size_t)n + 1), *base = random_floats((size_t)n + 1);
+        float *a = xmalloc(((size_t)n + 1) * sizeof(float)), *b = xmalloc(((size_t)n + 1) * sizeof(float));
+        for (int i = 0; i < n; i += 3) x[i] = specials[(i / 3) % 7];
+        for (int i = 1; i < n; i += 4) dy[i] = specials[(i / 4 + 2) % 7];
+        for (int i = 2; i < n; i += 5) base[i] = specials[(i / 5 + 4) % 7];
+        for (int leaky = 0; leaky <= 1 && ok; leaky++) {
+            memcpy(a, base, (size_t)n * sizeof(float)), memcpy(b, base, (size_t)n * sizeof(float));
+            a[n] = b[n] = 42.0f; /* past the end: untouched */
+            if (leaky) {
+                cnn_f32_leaky_relu_backward_add__simd((size_t)n, x, dy, 0.2f, a);
+                cnn_f32_leaky_relu_backward_add__ref((size_t)n, x, dy, 0.2f, b);
+            } else {
+                cnn_f32_relu_backward_add__simd((size_t)n, x, dy, a);
+                cnn_f32_relu_backward_add__ref((size_t)n, x, dy, b);
+            }
+            ok &= memcmp(a, b, ((size_t)n + 1) * sizeof(float)) == 0 && a[n] == 42.0f;
+            for (int i = 0; i < n && ok; i++) {
+                const float want = base[i] + (x[i] > 0.0f ? dy[i] : leaky ? 0.2f * dy[i] : 0.0f);
+                ok &= memcmp(&want, &b[i], sizeof want) == 0 || (want != want && b[i] != b[i]);
+            }
+        }
+        free(x), free(dy), free(base), free(a), free(b);
+    }
+    report(ok, "relu / leaky relu backward simd == ref bitwise, n 0..37, signed zeros, inf, NaN, subnormals");
+}
+
 /* ---- bias helpers -------------------------------------------------------------------------------------------- */
 
 static void test_bias(void) {
@@ -598,5 +632,6 @@ int main(void) {
     test_avgpool_inclpad();
     test_bias();
     test_first_nonfinite();
+    test_activation_backward();
     return test_summary();
 }

@@ -1,5 +1,6 @@
 /* Native tests for c/src/kernels/winograd.c: F(2×2,3×3) and F(4×4,3×3), forward and input gradient, __simd and
- * __ref, against a direct convolution in double written here. Sizes sweep below, at and above the tiles (H, W in
+ * __ref, against a direct convolution in double written here; and winograd_wgrad.c's weight gradient F(3×3,2×2),
+ * __simd and __ref against a double reference, with filter-range splits bit-identical to one call. Sizes sweep below, at and above the tiles (H, W in
  * 1..11 and 56, channels 1..9 and 64, batches 1 and 3, 'valid' and 'same'). Outputs start as NaN (forward) or random
  * values the gradient is added to (input gradient), so an element the kernel forgets fails. Buffers have their exact
  * extent so ASan / valgrind catch any out-of-bounds access. Errors are max |ours − double| / max |double| (the tfjs
@@ -247,6 +248,127 @@ static void scaled_inputs(void) {
     free(x), free(wt), free(y), free(want);
 }
 
+/* ---- weight gradient: F(3×3, 2×2) (winograd_wgrad.c) ------------------------------------------------------------ */
+
+/* dw[ky][kx][ci][co] = Σ x · dy in double. */
+static void weight_grad_ref(const cnn_conv_geom* g, int N, const float* x, const float* dy, double* dw) {
+    memset(dw, 0, (size_t)9 * g->c * N * sizeof(double));
+    for (int b = 0; b < g->n; b++)
+        for (int oy = 0; oy < g->oh; oy++)
+            for (int ox = 0; ox < g->ow; ox++)
+                for (int ky = 0; ky < 3; ky++)
+                    for (int kx = 0; kx < 3; kx++) {
+                        const int iy = oy + ky - g->pad_top, ix = ox + kx - g->pad_left;
+                        if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) continue;
+                        const float* xs = x + (((size_t)b * g->h + iy) * g->w + ix) * g->c;
+                        const float* d = dy + (((size_t)b * g->oh + oy) * g->ow + ox) * N;
+                        for (int ci = 0; ci < g->c; ci++) {
+                            double* out = dw + ((size_t)(ky * 3 + kx) * g->c + ci) * N;
+                            for (int f = 0; f < N; f++) out[f] += (double)xs[ci] * d[f];
+                        }
+                    }
+}
+
+static error_figures g_worst_wgrad[2]; /* simd, ref */
+
+/* __simd and __ref against the double reference, added onto random values; and the filters split into ranges of 8
+ * and 16 (one call each, last first) give the bits of one call over all of them. */
+static int wgrad_case(int n, int h, int w, int cin, int cout, int same, char* why, size_t why_len) {
+    const cnn_conv_geom g = geom_of(n, h, w, cin, same);
+    const size_t x_len = (size_t)n * h * w * cin, y_len = (size_t)n * g.oh * g.ow * cout;
+    const size_t w_len = (size_t)9 * cin * cout;
+    float* x = random_floats(x_len);
+    float* dy = random_floats(y_len);
+    float* base = random_floats(w_len);
+    double* want = xmalloc(w_len * sizeof(double));
+    float* dw = xmalloc(w_len * sizeof(float));
+    float* dw_whole = xmalloc(w_len * sizeof(float));
+    uint64_t ws_len = 0;
+    int ok = 1;
+    if (cnn_f32_winograd_weight_grad_workspace_floats(&g, cout, &ws_len) != CNN_STATUS_OK) {
+        snprintf(why, why_len, "workspace refused");
+        ok = 0;
+    }
+    float* ws = xmalloc((ok ? ws_len : 1) * sizeof(float));
+    weight_grad_ref(&g, cout, x, dy, want);
+    for (int simd = 1; simd >= 0 && ok; simd--) {
+        memcpy(dw, base, w_len * sizeof(float));
+        fill_nan(ws, ws_len); /* the kernel must not read scratch it did not write */
+        const int status = simd ? cnn_f32_winograd_weight_grad__simd(&g, cout, x, dy, dw, ws, 0, cout)
+                                : cnn_f32_winograd_weight_grad__ref(&g, cout, x, dy, dw, ws, 0, cout);
+        const error_figures e = compare(w_len, dw, want, base);
+        note(&g_worst_wgrad[simd ? 0 : 1], e);
+        if (status != CNN_STATUS_OK || !(e.rel <= TOLERANCE)) {
+            snprintf(why, why_len, "%s: status %d, rel err %.3g", simd ? "simd" : "ref", status, e.rel);
+            ok = 0;
+        }
+        if (simd) memcpy(dw_whole, dw, w_len * sizeof(float));
+    }
+    for (int step = 8; step <= 16 && ok && cout > 8; step += 8) {
+        memcpy(dw, base, w_len * sizeof(float));
+        for (int f = (cout - 1) / step * step; f >= 0; f -= step)
+            cnn_f32_winograd_weight_grad(&g, cout, x, dy, dw, ws, f, f + step < cout ? f + step : cout);
+        if (memcmp(dw, dw_whole, w_len * sizeof(float)) != 0) {
+            snprintf(why, why_len, "filters in ranges of %d, one call each, differ from one call", step);
+            ok = 0;
+        }
+    }
+    free(x), free(dy), free(base), free(want), free(dw), free(dw_whole), free(ws);
+    return ok;
+}
+
+static void weight_grad_tests(void) {
+    for (int same = 0; same <= 1; same++) {
+        int ok = 1, cases = 0;
+        char why[260] = "";
+        static const int chans[] = {1, 3, 4, 5, 8, 9};
+        for (int h = same ? 1 : 3; h <= 9 && ok; h++)
+            for (int w = same ? 1 : 3; w <= 9 && ok; w += 2)
+                for (int ci = 0; ci < 6 && ok; ci++)
+                    for (int n = 1; n <= 3 && ok; n += 2, cases++) {
+                        char detail[160] = "";
+                        const int c = chans[ci], N = chans[(ci + h) % 6];
+                        if (!wgrad_case(n, h, w, c, N, same, detail, sizeof detail)) {
+                            snprintf(why, sizeof why, " — n=%d %dx%dx%d->%d: %s", n, h, w, c, N, detail);
+                            ok = 0;
+                        }
+                    }
+        report(ok, "winograd weight gradient %s: H in 1..9, W odd, channels 1..9, batch 1/3 (%d shapes)%s",
+               same ? "same" : "valid", cases, why);
+    }
+    static const struct { int n, h, w, cin, cout, same; } shapes[] = {
+        {4, 8, 8, 64, 64, 1},     /* ResNet-20 stage 4 shape, several chunks of tiles */
+        {2, 32, 32, 16, 16, 1},   /* ResNet-20 stage 2 shape */
+        {1, 23, 17, 13, 7, 1},    /* odd edges and channel tails with many chunks */
+        {1, 3, 3, 2048, 21, 1},   /* wide c: blocks of 8 filters inside one call */
+        {2, 5, 6, 1100, 10, 0},   /* wide c, 'valid', a short last block */
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        char why[200] = "";
+        const int ok = wgrad_case(shapes[i].n, shapes[i].h, shapes[i].w, shapes[i].cin, shapes[i].cout,
+                                  shapes[i].same, why, sizeof why);
+        report(ok, "winograd weight gradient n=%d %dx%dx%d->%d %s%s%s", shapes[i].n, shapes[i].h, shapes[i].w,
+               shapes[i].cin, shapes[i].cout, shapes[i].same ? "same" : "valid", ok ? "" : " — ", why);
+    }
+    /* Refusals: not a 3×3 stride-1 geometry, NULL buffers, a block range outside [0, blocks]; nothing written. */
+    cnn_conv_geom g = geom_of(1, 8, 8, 4, 1);
+    float x[8 * 8 * 4] = {0}, dy[8 * 8 * 4] = {0}, dw[9 * 4 * 4], ws[1 << 14];
+    uint64_t f = 12345;
+    int all = 1;
+    fill_nan(dw, 9 * 4 * 4);
+    all &= cnn_f32_winograd_weight_grad_workspace_floats(&g, 4, &f) == CNN_STATUS_OK && f <= (1u << 14);
+    all &= cnn_f32_winograd_weight_grad(&g, 4, x, dy, dw, ws, 0, 5) == CNN_STATUS_INVALID_ARG;
+    all &= cnn_f32_winograd_weight_grad(&g, 4, x, dy, dw, ws, 1, 0) == CNN_STATUS_INVALID_ARG;
+    all &= cnn_f32_winograd_weight_grad(&g, 4, x, dy, dw, ws, 1, 4) == CNN_STATUS_INVALID_ARG;
+    all &= cnn_f32_winograd_weight_grad(&g, 4, NULL, dy, dw, ws, 0, 1) == CNN_STATUS_INVALID_ARG;
+    g.sh = 2, g.oh = 4;
+    f = 12345;
+    all &= cnn_f32_winograd_weight_grad(&g, 4, x, dy, dw, ws, 0, 1) == CNN_STATUS_INVALID_ARG;
+    all &= cnn_f32_winograd_weight_grad_workspace_floats(&g, 4, &f) == CNN_STATUS_INVALID_ARG && f == 12345;
+    all &= dw[0] != dw[0] && dw[9 * 4 * 4 - 1] != dw[9 * 4 * 4 - 1];
+    report(all, "winograd weight gradient refusals: stride 2, NULL buffers, filter ranges outside [0, N] or not starting at a multiple of 8");
+}
+
 /* ---- refusals ---------------------------------------------------------------------------------------------------- */
 
 static void refusals(void) {
@@ -325,11 +447,14 @@ int main(void) {
     sweep_channels();
     large_shapes();
     scaled_inputs();
+    weight_grad_tests();
     const char* names[2] = {"forward", "input gradient"};
     for (int ti = 0; ti < 2; ti++)
         for (int d = 0; d < 2; d++)
             printf("worst F(%dx%d,3x3) %-14s simd: max abs %.3g rel %.3g | ref: max abs %.3g rel %.3g\n", ti ? 4 : 2,
                    ti ? 4 : 2, names[d], g_worst[ti][d][0].abs, g_worst[ti][d][0].rel, g_worst[ti][d][1].abs,
                    g_worst[ti][d][1].rel);
+    printf("worst F(3x3,2x2) weight gradient simd: max abs %.3g rel %.3g | ref: max abs %.3g rel %.3g\n",
+           g_worst_wgrad[0].abs, g_worst_wgrad[0].rel, g_worst_wgrad[1].abs, g_worst_wgrad[1].rel);
     return test_summary();
 }

@@ -119,22 +119,6 @@ static void pack_a_rows(int mc, int kc, const float* A, int lda, int i0, int k0,
 
 /* ---- microkernels ---------------------------------------------------------------------------------------------- */
 
-/* acc[4×8] = Σ_k a[k·4 + r] · b[k·8 + j] over a packed A panel and a packed B panel. */
-static void ukernel_packed_a(int kc, const float* a, const float* b, float* c, int ldc, int mr, int nr,
-                             int accumulate) {
-    cnn_v4f acc[GEMM_MR][2];
-    for (int r = 0; r < GEMM_MR; r++) acc[r][0] = acc[r][1] = cnn_v4f_zero();
-    for (int k = 0; k < kc; k++, a += GEMM_MR, b += GEMM_NR) {
-        const cnn_v4f b0 = cnn_v4f_load(b), b1 = cnn_v4f_load(b + 4);
-        for (int r = 0; r < GEMM_MR; r++) {
-            const cnn_v4f av = cnn_v4f_load_splat(a + r);
-            acc[r][0] = cnn_v4f_muladd(acc[r][0], av, b0);
-            acc[r][1] = cnn_v4f_muladd(acc[r][1], av, b1);
-        }
-    }
-    store_tile(acc, c, ldc, mr, nr, accumulate);
-}
-
 /* Same, reading 4 rows of A in place (row stride lda, K-contiguous). Rows past mr alias the last valid row. */
 static void ukernel_direct_a(int kc, const float* a, int lda, int mr, const float* b, float* c, int ldc, int nr,
                              int accumulate) {
@@ -194,7 +178,7 @@ void cnn_f32_gemm__simd(int M, int N, int K,
                         const int mr = min_int(GEMM_MR, mc - ip);
                         float* c_tile = c_panel + (size_t)ip * ldc;
                         if (packed)
-                            ukernel_packed_a(kc, packed_a + (size_t)ip * kc, b_panel, c_tile, ldc, mr, nr, acc);
+                            cnn_gemm_ukernel_packed(kc, packed_a + (size_t)ip * kc, b_panel, c_tile, ldc, mr, nr, acc);
                         else
                             ukernel_direct_a(kc, A + (size_t)(i0 + ip) * lda + k0, lda, mr, b_panel, c_tile, ldc,
                                              nr, acc);

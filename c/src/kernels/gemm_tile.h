@@ -1,5 +1,5 @@
-/* Pieces of the 4×8 GEMM microkernel shared by gemm.c and conv_direct.c (private to kernels/): the tile size, B
- * packing into 8-column panels, and the edge-safe tile store. */
+/* Pieces of the 4×8 GEMM microkernel shared by gemm.c, conv_direct.c and winograd_wgrad.c (private to kernels/): the
+ * tile size, B packing into 8-column panels, the edge-safe tile store and the packed-panel microkernel. */
 #ifndef CNN_GEMM_TILE_H
 #define CNN_GEMM_TILE_H
 
@@ -71,6 +71,23 @@ static CNN_ALWAYS_INLINE void store_tile(cnn_v4f acc[GEMM_MR][2], float* c, int 
             store_partial(crow, acc[r][0], nr, accumulate);
         }
     }
+}
+
+/* C[0:mr, 0:nr] (+)= Σ_k a[k·4 + r] · b[k·8 + j] over a packed A panel (4 rows per k step) and a packed B panel
+ * (8 columns per k step); k runs in order from 0, so every caller gets the same bits for the same panels. */
+static inline void cnn_gemm_ukernel_packed(int kc, const float* a, const float* b, float* c, int ldc, int mr, int nr,
+                                           int accumulate) {
+    cnn_v4f acc[GEMM_MR][2];
+    for (int r = 0; r < GEMM_MR; r++) acc[r][0] = acc[r][1] = cnn_v4f_zero();
+    for (int k = 0; k < kc; k++, a += GEMM_MR, b += GEMM_NR) {
+        const cnn_v4f b0 = cnn_v4f_load(b), b1 = cnn_v4f_load(b + 4);
+        for (int r = 0; r < GEMM_MR; r++) {
+            const cnn_v4f av = cnn_v4f_load_splat(a + r);
+            acc[r][0] = cnn_v4f_muladd(acc[r][0], av, b0);
+            acc[r][1] = cnn_v4f_muladd(acc[r][1], av, b1);
+        }
+    }
+    store_tile(acc, c, ldc, mr, nr, accumulate);
 }
 
 #endif

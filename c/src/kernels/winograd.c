@@ -70,7 +70,7 @@ int cnn_f32_winograd_check(const cnn_conv_geom* g, int N, int tile) {
     if (g->kh != 3 || g->kw != 3 || g->sh != 1 || g->sw != 1 || g->dh != 1 || g->dw != 1) return CNN_STATUS_INVALID_ARG;
     if (g->pad_top < 0 || g->pad_top > 2 || g->pad_left < 0 || g->pad_left > 2) return CNN_STATUS_INVALID_ARG;
     /* The tensors themselves must be addressable (the caller holds them; a wrapped size would mean it does not). */
-    uint64_t a, b;
+    uint64_t a = 0, b = 0;
     if (!mul_u64((uint64_t)g->n * (uint64_t)g->h, (uint64_t)g->w * (uint64_t)g->c, &a) || a > max_floats())
         return CNN_STATUS_INVALID_SHAPE;
     if (!mul_u64((uint64_t)g->n * (uint64_t)g->oh, (uint64_t)g->ow * (uint64_t)N, &b) || b > max_floats())

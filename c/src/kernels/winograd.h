@@ -88,4 +88,20 @@ int cnn_f32_winograd_range__ref(const cnn_conv_geom* g, int N, int tile, int dir
                                 int64_t end);
 #define cnn_f32_winograd_range cnn_f32_winograd_range__simd
 
+/* ---- weight gradient (winograd_wgrad.c): F(3×3, 2×2) ----------------------------------------------------------------
+ * dw ([3, 3, c, N], tfjs layout) += the weight gradient of the forward geometry g (3×3, stride 1, as
+ * cnn_f32_winograd_check with any tile) given x (n×h×w×c) and dy (n×oh×ow×N): 16 multiplies per 2×2 tile of dy and
+ * (ci, co) instead of 36. A call computes the filters [first, end) (first a multiple of 8, end ≤ N; the whole
+ * gradient: 0, N) on its workspace (cnn_f32_winograd_weight_grad_workspace_floats floats, 16-byte aligned, one per
+ * concurrent call). A filter's dw entries depend on that filter alone: any split of [0, N) across calls or threads
+ * gives the bits of one call. Rounding differs from colsᵀ·dy (the transforms round, and the sum over the batch runs
+ * per transform position). The __ref twin (dense transform matrices, cnn_f32_gemm__ref) shares the signature and
+ * the workspace. CNN_STATUS_INVALID_ARG for another geometry, NULL buffers or a bad filter range (nothing written). */
+int cnn_f32_winograd_weight_grad_workspace_floats(const cnn_conv_geom* g, int N, uint64_t* floats);
+int cnn_f32_winograd_weight_grad__simd(const cnn_conv_geom* g, int N, const float* x, const float* dy, float* dw,
+                                       float* workspace, int first, int end);
+int cnn_f32_winograd_weight_grad__ref(const cnn_conv_geom* g, int N, const float* x, const float* dy, float* dw,
+                                      float* workspace, int first, int end);
+#define cnn_f32_winograd_weight_grad cnn_f32_winograd_weight_grad__simd
+
 #endif

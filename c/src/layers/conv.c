@@ -7,7 +7,8 @@
  *     faster, forward (bias fused) and the input gradient; the transformed kernels live in the node's saved
  *     buffer and are recomputed when m->weights_version moves (after an optimizer step or a parameter write).
  * Kernel layout [kh, kw, cin, filters] (tfjs), which is already the K×N matrix the GEMM wants. The weight gradient
- * always runs through im2col + GEMM (or the pointwise GEMM); the input gradient too unless Winograd computes it.
+ * runs through Winograd F(3×3, 2×2) where wgrad_chosen says it measured faster, else im2col + GEMM (or the pointwise
+ * GEMM); the input gradient through Winograd where the forward does, else col2im(dy·Wᵀ).
  * Threads (parallel.h, conv_threads.c): each pass splits into tasks that write disjoint outputs and compute exactly
  * what the serial loop computes (GEMM row chunks, direct-conv bands, Winograd tiles, dW blocks, dx per sample).
  *   forward:  y = cols · W (+ b)
@@ -84,6 +85,57 @@ static wino_choice winograd_of(const cnn_model* m, const cnn_node* node, const c
     return w;
 }
 
+/* Winograd weight gradient F(3×3, 2×2) (kernels/winograd_wgrad.c): for 3×3 stride-1 layers with 8+ channels in and
+ * out, measured in tests/c/bench_winograd.c (wasm, Node 20, batches 1 and 32) against im2col + GEMM: 1.6-2.2x at
+ * 56×56×64→64, 128×128×16→32, 32×32×16→16, 8×8×64→64 batch 32, 4×4×64→64 batch 32, 2×2×128→128 batch 32; slower
+ * with few tiles of dy (8×8×64 batch 1: 16 tiles, 0.7x; 2×2 batch 1) and with 1-3 input channels. `eligible` depends
+ * on the geometry (the plan sizes the scratch for it); the choice also on the tile count, i.e. the batch. */
+enum { WGRAD_MIN_CHANNELS = 8, WGRAD_MIN_TILES = 32 };
+
+static int wgrad_eligible(const cnn_model* m, const cnn_conv_geom* g, int N) {
+    return !m->winograd_off && g->c >= WGRAD_MIN_CHANNELS && N >= WGRAD_MIN_CHANNELS &&
+           cnn_f32_winograd_check(g, N, 2) == CNN_STATUS_OK;
+}
+
+static int wgrad_chosen(const cnn_model* m, const cnn_conv_geom* g, int N) {
+    return wgrad_eligible(m, g, N) && (int64_t)g->n * ((g->oh + 1) / 2) * ((g->ow + 1) / 2) >= WGRAD_MIN_TILES;
+}
+
+typedef struct wgrad_job {
+    cnn_model* m;
+    const cnn_conv_geom* g;
+    int N, per_task;
+    const float *x, *dy;
+    float* dw;
+} wgrad_job;
+
+static void wgrad_task(void* ctx, int task, int thread) {
+    const wgrad_job* j = ctx;
+    const int first = task * j->per_task, end = first + j->per_task < j->N ? first + j->per_task : j->N;
+    const int status = cnn_f32_winograd_weight_grad(j->g, j->N, j->x, j->dy, j->dw, cnn_thread_scratch(j->m, thread),
+                                                    first, end);
+    assert(status == CNN_STATUS_OK); /* the caller checked the geometry; the ranges are in bounds */
+    (void)status;
+}
+
+/* dw += the weight gradient through Winograd; threaded: the filters split in ranges of 8s (any split gives the bits
+ * of one call, winograd.h). */
+static void wgrad_run(cnn_model* m, const cnn_conv_geom* g, int N, const float* x, const float* dy, float* dw) {
+    const int panels = (N + 7) / 8;
+    const int tasks = cnn_model_threaded(m) && (int64_t)g->n * g->oh * g->ow * 9 * g->c * N >= cnn_threaded_min_work
+                          ? (panels < 2 * cnn_thread_count() ? panels : 2 * cnn_thread_count())
+                          : 1;
+    if (tasks > 1) {
+        const int per_panels = (panels + tasks - 1) / tasks;
+        wgrad_job j = {m, g, N, per_panels * 8, x, dy, dw};
+        cnn_parallel_for((panels + per_panels - 1) / per_panels, wgrad_task, &j);
+        return;
+    }
+    const int status = cnn_f32_winograd_weight_grad(g, N, x, dy, dw, cnn_scratch(m), 0, N);
+    assert(status == CNN_STATUS_OK);
+    (void)status;
+}
+
 /* The transformed kernel of `kind` (0: forward, 1: input gradient), recomputed when the weights moved since. */
 static const float* winograd_weights(cnn_model* m, cnn_node* node, const wino_choice* w, int kind) {
     const cnn_node* in = &m->nodes[node->inputs[0]];
@@ -138,6 +190,10 @@ static cnn_layer_needs conv_needs(const cnn_model* m, const cnn_node* node, int 
     gemm = cnn_max_u64(gemm, cnn_f32_gemm_workspace_floats(rows, K, N));
     needs.scratch_floats =
         cnn_max_u64(needs.scratch_floats, cnn_patch_chunk_floats(rows, K) + gemm + CNN_SCRATCH_SLACK_FLOATS);
+    uint64_t wgrad;
+    if (m->plan_with_grads && wgrad_eligible(m, &geom, N) &&
+        cnn_f32_winograd_weight_grad_workspace_floats(&geom, N, &wgrad) == CNN_STATUS_OK)
+        needs.scratch_floats = cnn_max_u64(needs.scratch_floats, wgrad + CNN_SCRATCH_SLACK_FLOATS);
     return needs;
 }
 
@@ -213,6 +269,11 @@ static void conv_backward(cnn_model* m, cnn_node* node, int n) {
         }
         need_dx = 0;
         if (!need_dw) return;
+    }
+    if (need_dw && !is_pointwise(cfg) && wgrad_chosen(m, &g, N)) {
+        wgrad_run(m, &g, N, in->out, node->grad, kernel->grad);
+        need_dw = 0;
+        if (!need_dx) return;
     }
     if (cnn_model_threaded(m) && /* the same passes, split into tasks (conv_threads.c) */
         cnn_conv2d_backward_threaded(m, &g, is_pointwise(cfg), rows, in->out, kernel->data, node->grad, N,
