@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "../internal.h"
+#include "../kernels/kernels.h"
 #include "../parallel.h"
 
 void cnn_activation_forward(int kind, float alpha, size_t count, int c, const float* x, float* y) {
@@ -79,10 +80,10 @@ static void backward_range(void* ctx, size_t begin, size_t end) {
     const float alpha = j->alpha;
     switch (j->kind) {
     case CNN_ACT_RELU:
-        for (size_t i = begin; i < end; i++) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+        cnn_f32_relu_backward_add(end - begin, y + begin, dy + begin, dx + begin);
         break;
     case CNN_ACT_LEAKY_RELU: /* for alpha > 0, y > 0 exactly when x > 0 */
-        for (size_t i = begin; i < end; i++) dx[i] += x[i] > 0.0f ? dy[i] : alpha * dy[i];
+        cnn_f32_leaky_relu_backward_add(end - begin, x + begin, dy + begin, alpha, dx + begin);
         break;
     case CNN_ACT_SIGMOID:
         for (size_t i = begin; i < end; i++) dx[i] += dy[i] * y[i] * (1.0f - y[i]);
