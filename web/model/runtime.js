@@ -254,11 +254,11 @@ export class ModelRuntime {
 
   output(n) { return heapF32(engine().cnn_model_output_buffer(this.#handle), n * shapeSize(this.outputShape)); }
 
-  /** A copy of the outputs of the last forward pass of n samples (ArrayBuffer.slice: no zero-fill, one memcpy). */
-  outputCopy(n) {
-    const e = engine();
-    const ptr = e.cnn_model_output_buffer(this.#handle);
-    return new Float32Array(e.memory.buffer.slice(ptr, ptr + 4 * n * shapeSize(this.outputShape)));
-  }
+  /**
+   * A copy of the outputs of the last forward pass of n samples, in a plain ArrayBuffer: the threaded build's memory
+   * is a SharedArrayBuffer, whose slice() would be shared too (postMessage would share it instead of copying, and a
+   * new SharedArrayBuffer per call cost 0.6 ms per MB here against 0.12 for TypedArray.slice).
+   */
+  outputCopy(n) { return this.output(n).slice(); }
   inputGradient(n) { return heapF32(engine().cnn_model_input_grad_buffer(this.#handle), n * shapeSize(this.inputShape)).slice(); }
 }
