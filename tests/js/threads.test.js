@@ -37,7 +37,7 @@ test('training gives the same bits with 1 (single-threaded build), 2 and 3 threa
   }
 });
 
-test('ready() defaults to one thread on 2 cores or fewer, else cores - 1 (at most 8), and validates threads', () => {
+test('ready() defaults to every core (at most 8) and validates threads', () => {
   const r = inChild(`
     const os = await import('node:os');
     const bad = [];
@@ -50,11 +50,10 @@ test('ready() defaults to one thread on 2 cores or fewer, else cores - 1 (at mos
   for (const message of r.bad) {
     assert.match(message, /^CnnError: ready: threads must be an integer from 1 to 64, got /);
   }
-  const expected = r.cores <= 2 ? 1 : Math.min(r.cores - 1, 8);
+  const expected = Math.min(r.cores, 8);
   assert.equal(r.info.threads, expected);
   assert.equal(r.info.build, expected > 1 ? 'wasm-cnn-mt.wasm' : 'wasm-cnn.wasm');
-  if (expected === 1) assert.match(r.info.reason, new RegExp(`^the default is one thread on a machine with ${r.cores} logical cores? .*pass threads: 2`));
-  else assert.equal(r.info.reason, '');
+  assert.equal(r.info.reason, expected > 1 ? '' : 'the platform reports 1 logical core: one thread');
 });
 
 test('a wasmBinary without wasmThreadsBinary runs on one thread and says why; with both, threaded', () => {
@@ -99,10 +98,30 @@ test('a threaded build that cannot start falls back to the single-threaded one a
   assert.equal(r.n, 2);
 });
 
-test('the default thread count: 1 on 1-2 cores (with the reason), cores - 1 above, at most 8', async () => {
+test('the default thread count: every core, at most 8; one (with the reason) on one core or none reported', async () => {
   const { defaultThreads } = await import('../../web/engine/threads.js');
-  assert.deepEqual([1, 2, 3, 4, 8, 9, 16, 64].map((c) => defaultThreads(c).threads), [1, 1, 2, 3, 7, 8, 8, 8]);
-  assert.match(defaultThreads(1).reason, /^the default is one thread on a machine with 1 logical core \(/);
-  assert.match(defaultThreads(2).reason, /with 2 logical cores .*pass threads: 2 to run threaded$/);
+  assert.deepEqual([1, 2, 3, 4, 8, 9, 16, 64].map((c) => defaultThreads(c).threads), [1, 2, 3, 4, 8, 8, 8, 8]);
+  assert.equal(defaultThreads(1).reason, 'the platform reports 1 logical core: one thread');
+  assert.equal(defaultThreads(undefined).threads, 1);
+  assert.equal(defaultThreads(0).reason, 'the platform reports no core count: one thread');
+  assert.equal(defaultThreads(2).reason, '');
   assert.equal(defaultThreads(4).reason, '');
+});
+
+test('tensors that come out of the threaded engine are plain memory, not views of the shared heap', () => {
+  const r = inChild(`
+    await cnn.ready({ threads: 2 });
+    const m = cnn.sequential({ seed: 1, layers: [cnn.layers.dense({ inputShape: [3], units: 2 })] });
+    m.compile({ optimizer: cnn.train.sgd(0.1), loss: 'meanSquaredError' });
+    const x = cnn.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+    const y = m.predict(x);
+    const g = m.computeGradients(x, cnn.tensor([0, 0, 0, 0], [2, 2]));
+    const kinds = [y.values(), y.dataSync(), g.inputGradient.values(), ...g.gradients.map((t) => t.values())]
+      .map((v) => v.buffer.constructor.name);
+    // A shared buffer would be shared, not copied, by postMessage, and would change under the caller.
+    const before = Array.from(y.dataSync());
+    m.predict(cnn.tensor([7, 8, 9, 1, 1, 1], [2, 3]));
+    return { kinds, unchanged: before.every((v, i) => v === y.dataSync()[i]) };`);
+  assert.deepEqual(new Set(r.kinds), new Set(['ArrayBuffer']));
+  assert.equal(r.unchanged, true);
 });
