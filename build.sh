@@ -69,7 +69,7 @@ if stale dist/wasm-cnn-mt.wasm c build.sh; then
   say "building dist/wasm-cnn-mt.wasm (emcc -O3 -msimd128 -matomics, shared memory)"
   NODE_PATH=/usr/share/nodejs emcc -O3 -msimd128 -matomics -mbulk-memory -std=c11 -Wall -Wextra \
     -Werror=implicit-function-declaration -Ic/include -Ic/src "${SOURCES[@]}" \
-    -sSTANDALONE_WASM --no-entry -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=16MB -sMAXIMUM_MEMORY=4GB \
+    -sSTANDALONE_WASM --no-entry -sALLOW_MEMORY_GROWTH=1 -sTOTAL_STACK=1MB -sINITIAL_MEMORY=2MB -sMAXIMUM_MEMORY=4GB \
     -Wl,--shared-memory -Wl,--import-memory \
     -sEXPORTED_FUNCTIONS="$EXPORTS,_cnn_threads_init,_cnn_threads_worker,_cnn_threads_stop,_cnn_threads_alive" \
     -o dist/wasm-cnn-mt.tmp.wasm || die "emcc (threaded build) failed"

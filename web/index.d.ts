@@ -52,9 +52,8 @@ export interface ReadyOptions {
   /** The engine's bytes, to skip loading. */
   wasmBinary?: ArrayBuffer | ArrayBufferView;
   /**
-   * Threads that run the engine, this one included: an integer from 1 to 64. Default: 1 when the machine reports 2
-   * logical cores or fewer (os.availableParallelism() / navigator.hardwareConcurrency; measured slower threaded
-   * there), else the cores minus one, at most 8. 1 loads the single-threaded build. More
+   * Threads that run the engine, this one included: an integer from 1 to 64. Default: the logical cores the platform
+   * reports (os.availableParallelism() / navigator.hardwareConcurrency), at most 8. 1 loads the single-threaded build. More
    * than 1 needs SharedArrayBuffer (Node, Web Workers and cross-origin-isolated pages); elsewhere the engine runs on
    * one thread and engineInfo().reason says why. Results are bit-identical for every thread count.
    */

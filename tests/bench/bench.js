@@ -471,7 +471,7 @@ async function main() {
   const started = performance.now();
   const load0 = os.loadavg();
   tf.enableProdMode();
-  await cnn.ready();
+  await cnn.ready({ threads: 1 }); // against tfjs-wasm and ORT on one thread (threads-peers.js: 2 threads)
   const wasmInfo = await setUpTfjsWasm();
   const ortInfo = ORT ? await setUpOrt() : null;
   const cpu = cpuModel();

@@ -40,12 +40,12 @@ test('an isolated page runs 2 threads and trains to the bits of Node\'s single-t
   assert.deepEqual(r.weights, node.weights);
 });
 
-test('by default an isolated page runs one thread on 2 cores or fewer, else cores - 1 (at most 8)', async () => {
+test('by default an isolated page runs on every core the browser reports, at most 8', async () => {
   const r = await runPage(session.page, '', problems);
-  const expected = r.hardwareConcurrency <= 2 ? 1 : Math.min(r.hardwareConcurrency - 1, 8);
+  const expected = Math.min(r.hardwareConcurrency, 8);
   assert.equal(r.engine.threads, expected);
   assert.equal(r.engine.build, expected > 1 ? 'wasm-cnn-mt.wasm' : 'wasm-cnn.wasm');
-  if (expected === 1) assert.match(r.engine.reason, /^the default is one thread on a machine with \d+ logical cores? /);
+  if (expected === 1) assert.match(r.engine.reason, /^the platform reports 1 logical core: one thread$/);
   assert.deepEqual(r.losses, node.losses);
 });
 

@@ -7,8 +7,8 @@
 
 import { isNode, nodeBuiltin } from '../core/env.js';
 
-// Must match build.sh: -sINITIAL_MEMORY=16MB -sMAXIMUM_MEMORY=4GB (64 KiB pages).
-const INITIAL_PAGES = 256;
+// Must match build.sh: -sINITIAL_MEMORY=2MB -sMAXIMUM_MEMORY=4GB (64 KiB pages); the memory grows as the models need.
+const INITIAL_PAGES = 32;
 const MAXIMUM_PAGES = 65536;
 // Each worker's C stack: the kernels keep a few hundred bytes of locals; 256 KiB leaves a wide margin.
 const WORKER_STACK_BYTES = 256 * 1024;
@@ -17,20 +17,19 @@ export const MAX_THREADS = 64; // CNN_MAX_THREADS in c/src/threads.h
 export const DEFAULT_MAX_THREADS = 8;
 
 /**
- * The thread count ready() picks when not told: one thread on machines with 2 logical cores or fewer, else one
- * fewer than the cores (the page, the OS and other programs keep one), at most DEFAULT_MAX_THREADS. Why not every
- * core: on the 2-core machine this was measured on (tests/bench/threads.js, shared with other work), 2 threads ran
- * the conv shapes and the LeNet-5 / ResNet-20 / SegNet training steps 0.7-1.1x as fast as one: a second thread on a
- * core something else also wants waits for its slices at every pass's end.
+ * The thread count ready() picks when not told: every logical core, at most DEFAULT_MAX_THREADS (past 8 the passes of
+ * a browser-sized model are too short to split further, and a page shares the machine with other tabs). The engine's
+ * calling thread is one of them, so the engine keeps exactly `threads` cores busy. On the 2-core machine it was
+ * measured on (tests/bench/threads.js), 2 threads ran the 3x3 convs 1.2-1.9x, and the LeNet-5, ResNet-20 and SegNet
+ * training steps 1.6-1.7x as fast as one.
  * @param {number} cores logical cores reported by the platform
  * @returns {{ threads: number, reason: string }} reason: why the default is one thread ('' otherwise)
  */
 export function defaultThreads(cores) {
-  if (cores <= 2) {
-    return { threads: 1, reason: `the default is one thread on a machine with ${cores} logical core${cores === 1 ? '' : 's'} ` +
-      '(threads lost there to the work sharing its cores); pass threads: 2 to run threaded' };
+  if (!(cores >= 2)) {
+    return { threads: 1, reason: `the platform reports ${cores === 1 ? '1 logical core' : 'no core count'}: one thread` };
   }
-  return { threads: Math.min(cores - 1, DEFAULT_MAX_THREADS), reason: '' };
+  return { threads: Math.min(cores, DEFAULT_MAX_THREADS), reason: '' };
 }
 
 /** Logical cores of this machine (Node: os.availableParallelism, browsers: navigator.hardwareConcurrency). */
