@@ -114,4 +114,9 @@ void cnn_pool2d_forward_threaded(const cnn_pool_geom* g, int kind, int pad_botto
 void cnn_pool2d_backward_threaded(const cnn_pool_geom* g, int kind, int pad_bottom, int pad_right, const float* dy,
                                   const int32_t* idx, float* dx);
 
+/* Max-unpooling of n samples (pooled oh x ow x c values, unpooled h x w x c), one task per sample: forward writes
+ * the zero-filled unpooled output `out` from the values `in`; backward adds the gathered dy `in` into `out`. */
+void cnn_max_unpool_threaded(int n, int oh, int ow, int c, int h, int w, int backward, const float* in,
+                             const int32_t* idx, float* out);
+
 #endif

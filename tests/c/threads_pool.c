@@ -4,8 +4,9 @@
  *   pool: every task runs exactly once for job sizes 0 … 1000, thread ids stay in range, nested calls run serially,
  *         thousands of back-to-back jobs (the job-word protocol), stop and restart;
  *   layers: convolutions of every algorithm (direct with bands, im2col chunks, pointwise, dilated, padding larger than
- *         the image, Winograd F2 and F4 forward and input gradient, transposed) and a small network trained for a few
- *         steps (with explicit-pad / ceil-mode / count_include_pad pooling) give the same bits with 1, 2 and 3 threads;
+ *         the image, Winograd F2 and F4 forward and input gradient, transposed), a small network trained for a few
+ *         steps (with explicit-pad / ceil-mode / count_include_pad pooling) and a small SegNet (max-unpooling,
+ *         per-pixel weighted cross-entropy with an ignored label) give the same bits with 1, 2 and 3 threads;
  *   Winograd: any split of the tile range (cnn_f32_winograd_range, SIMD and reference) gives the whole call's bits. */
 #include <stdatomic.h>
 #include <stdint.h>
@@ -237,6 +238,53 @@ static blob run_training(void) {
     return b;
 }
 
+/* A small SegNet: max pooling whose indices two max-unpooling layers reuse, per-pixel cross-entropy with class
+ * weights and an ignored label; 3 steps of SGD with momentum. */
+static blob run_segnet(void) {
+    blob b = {0, 0, 0};
+    rng_state = 7u;
+    cnn_model* m = cnn_model_create(5);
+    const int hw = 12, classes = 3, n = 6;
+    int x = cnn_model_add_input(m, hw, hw, 3);
+    int e1 = cnn_model_add_conv2d(m, x, 6, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, 1, CNN_INIT_HE_NORMAL);
+    int p1 = cnn_model_add_pool2d(m, e1, CNN_POOL_MAX, 2, 2, 2, 2, CNN_PADDING_VALID);
+    int e2 = cnn_model_add_conv2d(m, p1, 8, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, 1, CNN_INIT_HE_NORMAL);
+    int p2 = cnn_model_add_pool2d(m, e2, CNN_POOL_MAX, 2, 2, 2, 2, CNN_PADDING_VALID);
+    int u2 = cnn_model_add_max_unpool2d(m, p2, p2);
+    int d2 = cnn_model_add_conv2d(m, u2, 6, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, 1, CNN_INIT_HE_NORMAL);
+    int u1 = cnn_model_add_max_unpool2d(m, d2, p1);
+    int l = cnn_model_add_conv2d(m, u1, classes, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, 1, CNN_INIT_GLOROT_UNIFORM);
+    cnn_optimizer_config opt = {0};
+    opt.kind = CNN_OPT_MOMENTUM;
+    opt.learning_rate = 0.05f;
+    opt.momentum = 0.9f;
+    const float weights[3] = {0.5f, 1.0f, 2.0f};
+    if (l < 0 || cnn_model_set_output(m, l) || cnn_model_compile(m, CNN_LOSS_SPARSE_CE, &opt) ||
+        cnn_model_set_class_weights(m, weights, classes) || cnn_model_set_ignore_label(m, 1, 255) ||
+        cnn_model_plan(m, n, 1)) {
+        expect(0, "building the SegNet");
+        cnn_model_free(m);
+        return b;
+    }
+    for (int step = 0; step < 3; step++) {
+        float* in = cnn_model_input_buffer(m);
+        for (int i = 0; i < n * hw * hw * 3; i++) in[i] = frand();
+        int32_t* labels = cnn_model_label_buffer(m);
+        for (int i = 0; i < n * hw * hw; i++) labels[i] = i % 17 == 0 ? 255 : (int32_t)((frand() + 1.0f) * 1.5f) % classes;
+        float stats[4];
+        expect(cnn_model_train_step(m, n, stats) == CNN_STATUS_OK, "SegNet train step");
+        blob_add(&b, stats, 4);
+        blob_add(&b, cnn_model_output_buffer(m), (size_t)n * hw * hw * classes);
+    }
+    for (int p = 0; p < cnn_model_param_count(m); p++) {
+        int32_t nd, dims[4];
+        float* data = cnn_model_param(m, p, &nd, dims);
+        blob_add(&b, data, (size_t)dims[0] * dims[1] * dims[2] * dims[3]);
+    }
+    cnn_model_free(m);
+    return b;
+}
+
 /* cnn_f32_winograd_range over uneven splits of the tiles against one whole call, both directions and tiles. */
 static void check_winograd_ranges(void) {
     const cnn_conv_geom g = {2, 11, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 11, 9};
@@ -304,6 +352,7 @@ int main(void) {
     blob ref_conv[N_CONV];
     for (size_t i = 0; i < N_CONV; i++) ref_conv[i] = run_conv(&conv_cases[i]);
     blob ref_train = run_training();
+    blob ref_segnet = run_segnet();
 
     /* Every pass threaded, however small (the shapes here are), so that each threaded path meets its reference. */
     cnn_threaded_min_work = 0;
@@ -320,11 +369,15 @@ int main(void) {
         blob got = run_training();
         compare(&ref_train, &got, "training 4 steps (conv, max and average pool, batch norm, dense, dropout; Adam)", threads);
         free(got.data);
+        got = run_segnet();
+        compare(&ref_segnet, &got, "SegNet 3 steps (max-unpooling, per-pixel weighted cross-entropy)", threads);
+        free(got.data);
         cnn_threads_join();
         expect(cnn_thread_count() == 1 && cnn_threads_alive() == 0, "pool stops and joins");
     }
     for (size_t i = 0; i < N_CONV; i++) free(ref_conv[i].data);
     free(ref_train.data);
+    free(ref_segnet.data);
     printf("threads: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

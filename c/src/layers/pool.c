@@ -1,7 +1,6 @@
 /* Max and average pooling (tfjs semantics: padded positions are never the max and never counted in the average).
  * Max pooling records the argmax of every output (spatial index iy·w + ix within its sample and channel), which its
  * backward pass scatters through. */
-#include <string.h>
 
 #include "../internal.h"
 #include "../kernels/kernels.h"
@@ -219,9 +218,8 @@ static void unpool_forward(cnn_model* m, cnn_node* node, int n, int training) {
     (void)training;
     const cnn_node* values = &m->nodes[node->inputs[0]];
     const cnn_node* pool = &m->nodes[node->inputs[1]];
-    memset(node->out, 0, (size_t)n * (size_t)cnn_node_size(node) * sizeof(float));
-    cnn_f32_maxpool_backward(n, values->h, values->w, values->c, values->out, pool->saved_i32, node->h, node->w,
-                             node->out);
+    cnn_max_unpool_threaded(n, values->h, values->w, values->c, node->h, node->w, 0, values->out, pool->saved_i32,
+                            node->out);
 }
 
 static void unpool_backward(cnn_model* m, cnn_node* node, int n) {
@@ -229,8 +227,8 @@ static void unpool_backward(cnn_model* m, cnn_node* node, int n) {
     cnn_node* values = &m->nodes[node->inputs[0]];
     const cnn_node* pool = &m->nodes[node->inputs[1]];
     /* Gather-add: each value's gradient is the output gradient where it was placed. */
-    cnn_f32_maxunpool_backward(n, values->h, values->w, values->c, node->grad, pool->saved_i32, node->h, node->w,
-                               values->grad);
+    cnn_max_unpool_threaded(n, values->h, values->w, values->c, node->h, node->w, 1, node->grad, pool->saved_i32,
+                            values->grad);
 }
 
 const cnn_layer_ops cnn_max_unpool_ops = {"maxUnpooling2d", NULL, unpool_forward, unpool_backward};

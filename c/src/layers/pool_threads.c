@@ -1,6 +1,7 @@
 /* Pooling split by sample for the thread pool: a sample's outputs, indices and input gradient depend on that sample
  * alone, so each task runs the serial kernel on a batch of one and the bits match the whole-batch call (parallel.h). */
 #include <stdint.h>
+#include <string.h>
 
 #include "../parallel.h"
 
@@ -60,4 +61,39 @@ void cnn_pool2d_backward_threaded(const cnn_pool_geom* g, int kind, int pad_bott
     pool_job j = {g, dy, dx, (int32_t*)idx, kind, 1, pad_bottom, pad_right};
     if (tasks_for(g) > 1) cnn_parallel_for(g->n, pool_task, &j);
     else pool_all_task(&j, 0, 0);
+}
+
+/* Max-unpooling (SegNet), one task per sample: forward zeroes the sample's output and scatters its values through
+ * its indices, backward gathers its gradient; the indices of a sample point inside that sample only. */
+typedef struct unpool_job {
+    int oh, ow, c, h, w; /* pooled (values) size, unpooled size */
+    const float* in;     /* forward: values; backward: dy of the unpooled output */
+    const int32_t* idx;
+    float* out;          /* forward: the unpooled output; backward: the values' gradient */
+    int backward;
+} unpool_job;
+
+static void unpool_task(void* ctx, int b, int thread) {
+    (void)thread;
+    const unpool_job* j = ctx;
+    const size_t small = (size_t)j->oh * j->ow * j->c, large = (size_t)j->h * j->w * j->c;
+    const int32_t* idx = j->idx + (size_t)b * small;
+    if (!j->backward) {
+        float* y = j->out + (size_t)b * large;
+        memset(y, 0, large * sizeof(float));
+        cnn_f32_maxpool_backward(1, j->oh, j->ow, j->c, j->in + (size_t)b * small, idx, j->h, j->w, y);
+    } else {
+        cnn_f32_maxunpool_backward(1, j->oh, j->ow, j->c, j->in + (size_t)b * large, idx, j->h, j->w,
+                                   j->out + (size_t)b * small);
+    }
+}
+
+void cnn_max_unpool_threaded(int n, int oh, int ow, int c, int h, int w, int backward, const float* in,
+                             const int32_t* idx, float* out) {
+    unpool_job j = {oh, ow, c, h, w, in, idx, out, backward};
+    if ((int64_t)n * h * w * c * 2 >= cnn_threaded_min_work && n > 1) {
+        cnn_parallel_for(n, unpool_task, &j);
+    } else {
+        for (int b = 0; b < n; b++) unpool_task(&j, b, 0);
+    }
 }
