@@ -104,4 +104,21 @@ int cnn_f32_winograd_weight_grad__ref(const cnn_conv_geom* g, int N, const float
                                       float* workspace, int first, int end);
 #define cnn_f32_winograd_weight_grad cnn_f32_winograd_weight_grad__simd
 
+/* The same gradient in pieces that threads run concurrently, with the serial call's bits: the sum over the tiles
+ * runs in a fixed partition of `parts` parts (it depends on the geometry only), and the filters in blocks of
+ * `block`. For each block (f0 = 0, block, 2·block, …): every part writes its products into an M of its own
+ * (cnn_f32_winograd_weight_grad_part, part_floats each, with transform_floats of workspace per concurrent call);
+ * cnn_f32_winograd_weight_grad_sum_parts adds them into M[0] in part order (any split into ranges of the block's 16 · (c rounded up to 4) · (its filters rounded up to 8) floats); cnn_f32_winograd_weight_grad_finish
+ * adds the block's dw. SIMD path only. At most CNN_WGRAD_MAX_PARTS parts. */
+#define CNN_WGRAD_MAX_PARTS 8
+typedef struct cnn_wgrad_layout {
+    int parts, block;
+    uint64_t transform_floats, part_floats;
+} cnn_wgrad_layout;
+int cnn_f32_winograd_weight_grad_layout(const cnn_conv_geom* g, int N, cnn_wgrad_layout* layout);
+int cnn_f32_winograd_weight_grad_part__simd(const cnn_conv_geom* g, int N, const float* x, const float* dy, int f0,
+                                            int part, float* workspace, float* M);
+void cnn_f32_winograd_weight_grad_sum_parts(size_t begin, size_t end, int parts, float* const* M);
+int cnn_f32_winograd_weight_grad_finish__simd(const cnn_conv_geom* g, int N, const float* M, int f0, float* dw);
+
 #endif

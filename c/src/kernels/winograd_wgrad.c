@@ -12,7 +12,8 @@
  * 16 multiplies per dy tile and (ci, co) instead of 36: 2.25x fewer than colsᵀ·dy.
  *
  * Tiles run in chunks (WGRAD_CHUNK_FLOATS of V and E); each chunk's 16 products add into M (the K blocks of the sum
- * over tiles are the chunks: fixed by the layer's geometry). Filters run in blocks (M holds 16 · c4 · block floats);
+ * over tiles are the chunks: fixed by the layer's geometry). The chunks group into at most 8 parts, each summed into
+ * an M of its own, the parts added in order: threads run the parts (parallel.h's fixed partitions). Filters run in blocks (M holds 16 · c4 · block floats);
  * each block repeats the x transform (a few % of the products' work at 64 channels). A filter's dw entries depend
  * on that filter alone (the products' columns are independent), so any split of the filters across calls or
  * threads gives the same bits.
@@ -39,6 +40,7 @@ enum {
     WGRAD_M_FLOATS = 256 * 1024,     /* M of one block of filters: 1 MiB */
     WGRAD_MIN_CHUNK = 16,
     WGRAD_MAX_CHUNK = 256, /* one GEMM K block */
+    WGRAD_MAX_PARTS = CNN_WGRAD_MAX_PARTS, /* parts of the sum over tiles (wgrad_plan_make) */
 };
 
 typedef struct wgrad_plan {
@@ -47,6 +49,8 @@ typedef struct wgrad_plan {
     int64_t tiles;
     int chunk, block; /* tiles per chunk, filters per block (a multiple of 8) */
     int c4, N8;       /* c rounded up to 4 (V's panels), N rounded up to 8 (E's panels) */
+    int parts;        /* the sum over tiles runs in this many parts of part_tiles tiles (the last may be shorter) */
+    int64_t part_tiles;
 } wgrad_plan;
 
 static int wgrad_plan_make(const cnn_conv_geom* g, int N, wgrad_plan* p) {
@@ -65,13 +69,23 @@ static int wgrad_plan_make(const cnn_conv_geom* g, int N, wgrad_plan* p) {
     int64_t chunk = WGRAD_CHUNK_FLOATS / (16 * ((int64_t)p->c4 + p->block));
     chunk = chunk < WGRAD_MIN_CHUNK ? WGRAD_MIN_CHUNK : chunk > WGRAD_MAX_CHUNK ? WGRAD_MAX_CHUNK : chunk;
     p->chunk = (int)(chunk < p->tiles ? chunk : p->tiles);
+    /* The sum over tiles in a fixed partition (it depends on the geometry only): each part sums its chunks into a
+     * product M of its own, and the parts' products add in part order. Threads run the parts concurrently and add
+     * them in that same order, so every thread count gives the bits of the serial call. Whole chunks per part. */
+    const int64_t chunks = (p->tiles + p->chunk - 1) / p->chunk;
+    p->part_tiles = (chunks + WGRAD_MAX_PARTS - 1) / WGRAD_MAX_PARTS * p->chunk;
+    p->parts = (int)((p->tiles + p->part_tiles - 1) / p->part_tiles);
     return CNN_STATUS_OK;
 }
 
-/* Floats of V + E + M for one block of filters, padded: 16 · (chunk · (c4 + block) + c4 · block). */
-static uint64_t wgrad_own_floats(const wgrad_plan* p) {
-    return 16 * ((uint64_t)p->chunk * ((uint64_t)p->c4 + (uint64_t)p->block) + (uint64_t)p->c4 * (uint64_t)p->block);
+/* Floats of V + E (one chunk), and of one part's M (one block of filters). */
+static uint64_t wgrad_transform_floats(const wgrad_plan* p) {
+    return 16 * (uint64_t)p->chunk * ((uint64_t)p->c4 + (uint64_t)p->block);
 }
+static uint64_t wgrad_m_floats(const wgrad_plan* p) { return 16 * (uint64_t)p->c4 * (uint64_t)p->block; }
+
+/* A serial call's workspace: V + E, M, and the next part's M. */
+static uint64_t wgrad_own_floats(const wgrad_plan* p) { return wgrad_transform_floats(p) + 2 * wgrad_m_floats(p); }
 
 int cnn_f32_winograd_weight_grad_workspace_floats(const cnn_conv_geom* g, int N, uint64_t* floats) {
     wgrad_plan p;
@@ -323,6 +337,37 @@ static void output_transform_ref(const wgrad_plan* p, const float* M, int f0, in
 
 /* ---- driver ------------------------------------------------------------------------------------------------------ */
 
+/* M (+)= the 16 products of the tiles [t_first, t_end) for filters [f0, f0 + fb), chunk by chunk: the first chunk
+ * writes M, later ones add (the K blocks of the sum are the chunks). V and E: one chunk's transforms. SIMD: M is
+ * [16][c4][fb8] from the transforms' packed panels; reference: [16][c][fb]. */
+static void part_products(const wgrad_plan* p, const float* x, const float* dy, int f0, int fb, int64_t t_first,
+                          int64_t t_end, float* V, float* E, float* M, int simd) {
+    const int fb8 = (fb + 7) / 8 * 8;
+    for (int64_t t0 = t_first; t0 < t_end; t0 += p->chunk) {
+        const int bt = t_end - t0 < p->chunk ? (int)(t_end - t0) : p->chunk;
+        if (simd) {
+            x_transform_simd(p, x, t0, bt, 0, p->c, V);
+            dy_transform_simd(p, dy, t0, bt, f0, fb, E);
+            for (int pos = 0; pos < 16; pos++)
+                for (int k = 0; k < p->c4; k += 4)
+                    for (int co = 0; co < fb8; co += 8)
+                        cnn_gemm_ukernel_packed(bt, V + ((size_t)pos * p->c4 + k) * bt, E + ((size_t)pos * fb8 + co) * bt,
+                                                M + ((size_t)pos * p->c4 + k) * fb8 + co, fb8, 4, 8, t0 > t_first);
+        } else {
+            x_transform_ref(p, x, t0, bt, 0, p->c, V);
+            dy_transform_ref(p, dy, t0, bt, f0, fb, E);
+            for (int pos = 0; pos < 16; pos++)
+                cnn_f32_gemm__ref(p->c, fb, bt, V + (size_t)pos * bt * p->c, p->c, 1, E + (size_t)pos * bt * fb, fb, 0,
+                                  M + (size_t)pos * p->c * fb, fb, t0 > t_first, NULL);
+        }
+    }
+}
+
+static void part_range(const wgrad_plan* p, int part, int64_t* t_first, int64_t* t_end) {
+    *t_first = (int64_t)part * p->part_tiles;
+    *t_end = *t_first + p->part_tiles < p->tiles ? *t_first + p->part_tiles : p->tiles;
+}
+
 static int weight_grad(const cnn_conv_geom* g, int N, const float* x, const float* dy, float* dw, float* workspace,
                        int first, int end, int simd) {
     wgrad_plan p;
@@ -335,30 +380,62 @@ static int weight_grad(const cnn_conv_geom* g, int N, const float* x, const floa
         const int fb = end - f0 < p.block ? end - f0 : p.block, fb8 = (fb + 7) / 8 * 8;
         float* V = workspace;
         float* E = V + (size_t)16 * p.chunk * p.c4;
-        float* M = E + (size_t)16 * p.chunk * fb8;
-        for (int64_t t0 = 0; t0 < p.tiles; t0 += p.chunk) {
-            const int bt = p.tiles - t0 < p.chunk ? (int)(p.tiles - t0) : p.chunk;
-            if (simd) {
-                x_transform_simd(&p, x, t0, bt, 0, p.c, V);
-                dy_transform_simd(&p, dy, t0, bt, f0, fb, E);
-                /* M_p (c4 × fb8) (+)= V_pᵀ E_p straight from the transforms' panels: the first chunk writes, later
-                 * ones add (the K blocks of the sum over tiles are the chunks). */
-                for (int pos = 0; pos < 16; pos++)
-                    for (int k = 0; k < p.c4; k += 4)
-                        for (int co = 0; co < fb8; co += 8)
-                            cnn_gemm_ukernel_packed(bt, V + ((size_t)pos * p.c4 + k) * bt, E + ((size_t)pos * fb8 + co) * bt,
-                                                    M + ((size_t)pos * p.c4 + k) * fb8 + co, fb8, 4, 8, t0 > 0);
-            } else {
-                x_transform_ref(&p, x, t0, bt, 0, p.c, V);
-                dy_transform_ref(&p, dy, t0, bt, f0, fb, E);
-                for (int pos = 0; pos < 16; pos++)
-                    cnn_f32_gemm__ref(p.c, fb, bt, V + (size_t)pos * bt * p.c, p.c, 1, E + (size_t)pos * bt * fb, fb,
-                                      0, M + (size_t)pos * p.c * fb, fb, t0 > 0, NULL);
-            }
+        float* M = V + wgrad_transform_floats(&p);
+        float* next = M + wgrad_m_floats(&p);
+        const size_t m_count = simd ? (size_t)16 * p.c4 * fb8 : (size_t)16 * p.c * fb;
+        for (int part = 0; part < p.parts; part++) {
+            int64_t t_first, t_end;
+            part_range(&p, part, &t_first, &t_end);
+            part_products(&p, x, dy, f0, fb, t_first, t_end, V, E, part ? next : M, simd);
+            if (part) /* in part order, as cnn_f32_winograd_weight_grad_sum_parts */
+                for (size_t i = 0; i < m_count; i++) M[i] += next[i];
         }
         if (simd) output_transform_simd(&p, M, f0, fb, dw);
         else output_transform_ref(&p, M, f0, fb, dw);
     }
+    return CNN_STATUS_OK;
+}
+
+int cnn_f32_winograd_weight_grad_layout(const cnn_conv_geom* g, int N, cnn_wgrad_layout* layout) {
+    wgrad_plan p;
+    if (!layout) return CNN_STATUS_INVALID_ARG;
+    const int status = wgrad_plan_make(g, N, &p);
+    if (status != CNN_STATUS_OK) return status;
+    layout->parts = p.parts;
+    layout->block = p.block;
+    layout->transform_floats = wgrad_transform_floats(&p);
+    layout->part_floats = wgrad_m_floats(&p);
+    return CNN_STATUS_OK;
+}
+
+int cnn_f32_winograd_weight_grad_part__simd(const cnn_conv_geom* g, int N, const float* x, const float* dy, int f0,
+                                            int part, float* workspace, float* M) {
+    wgrad_plan p;
+    const int status = wgrad_plan_make(g, N, &p);
+    if (status != CNN_STATUS_OK) return status;
+    if (!x || !dy || !workspace || !M || f0 < 0 || f0 >= N || f0 % p.block != 0 || part < 0 || part >= p.parts)
+        return CNN_STATUS_INVALID_ARG;
+    const int fb = N - f0 < p.block ? N - f0 : p.block;
+    int64_t t_first, t_end;
+    part_range(&p, part, &t_first, &t_end);
+    part_products(&p, x, dy, f0, fb, t_first, t_end, workspace, workspace + (size_t)16 * p.chunk * p.c4, M, 1);
+    return CNN_STATUS_OK;
+}
+
+void cnn_f32_winograd_weight_grad_sum_parts(size_t begin, size_t end, int parts, float* const* M) {
+    for (size_t i = begin; i < end; i++) {
+        float sum = M[0][i];
+        for (int q = 1; q < parts; q++) sum += M[q][i];
+        M[0][i] = sum;
+    }
+}
+
+int cnn_f32_winograd_weight_grad_finish__simd(const cnn_conv_geom* g, int N, const float* M, int f0, float* dw) {
+    wgrad_plan p;
+    const int status = wgrad_plan_make(g, N, &p);
+    if (status != CNN_STATUS_OK) return status;
+    if (!M || !dw || f0 < 0 || f0 >= N || f0 % p.block != 0) return CNN_STATUS_INVALID_ARG;
+    output_transform_simd(&p, M, f0, N - f0 < p.block ? N - f0 : p.block, dw);
     return CNN_STATUS_OK;
 }
 

@@ -104,31 +104,55 @@ static int wgrad_chosen(const cnn_model* m, const cnn_conv_geom* g, int N) {
 typedef struct wgrad_job {
     cnn_model* m;
     const cnn_conv_geom* g;
-    int N, per_task;
+    int N, f0, parts;
     const float *x, *dy;
-    float* dw;
+    float* M[CNN_WGRAD_MAX_PARTS]; /* each part's products */
+    uint64_t transform_floats;
 } wgrad_job;
 
-static void wgrad_task(void* ctx, int task, int thread) {
+static void wgrad_part_task(void* ctx, int part, int thread) {
     const wgrad_job* j = ctx;
-    const int first = task * j->per_task, end = first + j->per_task < j->N ? first + j->per_task : j->N;
-    const int status = cnn_f32_winograd_weight_grad(j->g, j->N, j->x, j->dy, j->dw, cnn_thread_scratch(j->m, thread),
-                                                    first, end);
-    assert(status == CNN_STATUS_OK); /* the caller checked the geometry; the ranges are in bounds */
+    const int status = cnn_f32_winograd_weight_grad_part__simd(j->g, j->N, j->x, j->dy, j->f0, part,
+                                                               cnn_thread_scratch(j->m, thread), j->M[part]);
+    assert(status == CNN_STATUS_OK); /* the caller checked the geometry */
     (void)status;
 }
 
-/* dw += the weight gradient through Winograd; threaded: the filters split in ranges of 8s (any split gives the bits
- * of one call, winograd.h). */
+static void wgrad_sum_range(void* ctx, size_t begin, size_t end) {
+    const wgrad_job* j = ctx;
+    cnn_f32_winograd_weight_grad_sum_parts(begin, end, j->parts, j->M);
+}
+
+/* Scratch floats per thread for the threaded weight gradient (wgrad_run): a chunk's transforms, and the products
+ * of the parts whose slots it holds (part q lives in thread q % threads's scratch). 0 when it runs serially. */
+static uint64_t wgrad_threaded_floats(const cnn_conv_geom* g, int N, int threads) {
+    cnn_wgrad_layout l;
+    if (threads < 2 || cnn_f32_winograd_weight_grad_layout(g, N, &l) != CNN_STATUS_OK || l.parts < 2) return 0;
+    return cnn_size_add(l.transform_floats,
+                        cnn_size_mul((uint64_t)((l.parts + threads - 1) / threads), l.part_floats));
+}
+
+/* dw += the weight gradient through Winograd. Threaded: the parts of the sum over tiles run concurrently, each into
+ * its own products, which add in part order: the serial call's bits (winograd.h). */
 static void wgrad_run(cnn_model* m, const cnn_conv_geom* g, int N, const float* x, const float* dy, float* dw) {
-    const int panels = (N + 7) / 8;
-    const int tasks = cnn_model_threaded(m) && (int64_t)g->n * g->oh * g->ow * 9 * g->c * N >= cnn_threaded_min_work
-                          ? (panels < 2 * cnn_thread_count() ? panels : 2 * cnn_thread_count())
-                          : 1;
-    if (tasks > 1) {
-        const int per_panels = (panels + tasks - 1) / tasks;
-        wgrad_job j = {m, g, N, per_panels * 8, x, dy, dw};
-        cnn_parallel_for((panels + per_panels - 1) / per_panels, wgrad_task, &j);
+    cnn_wgrad_layout l;
+    const int threads = cnn_thread_count();
+    if (cnn_model_threaded(m) && (int64_t)g->n * g->oh * g->ow * 9 * g->c * N >= cnn_threaded_min_work &&
+        cnn_f32_winograd_weight_grad_layout(g, N, &l) == CNN_STATUS_OK && l.parts >= 2 &&
+        l.parts <= CNN_WGRAD_MAX_PARTS) {
+        assert(wgrad_threaded_floats(g, N, threads) <= m->scratch_floats);
+        wgrad_job j = {m, g, N, 0, l.parts, x, dy, {0}, l.transform_floats};
+        for (int q = 0; q < l.parts; q++)
+            j.M[q] = cnn_thread_scratch(m, q % threads) + l.transform_floats + (size_t)(q / threads) * l.part_floats;
+        for (j.f0 = 0; j.f0 < N; j.f0 += l.block) {
+            cnn_parallel_for(l.parts, wgrad_part_task, &j);
+            const int fb = N - j.f0 < l.block ? N - j.f0 : l.block; /* the block's M: [16][c4][fb8] (winograd.h) */
+            const size_t count = (size_t)16 * ((g->c + 3) / 4 * 4) * ((fb + 7) / 8 * 8);
+            cnn_parallel_ranges(m, count, 64, l.parts, wgrad_sum_range, &j);
+            const int status = cnn_f32_winograd_weight_grad_finish__simd(g, N, j.M[0], j.f0, dw);
+            assert(status == CNN_STATUS_OK);
+            (void)status;
+        }
         return;
     }
     const int status = cnn_f32_winograd_weight_grad(g, N, x, dy, dw, cnn_scratch(m), 0, N);
@@ -193,7 +217,9 @@ static cnn_layer_needs conv_needs(const cnn_model* m, const cnn_node* node, int 
     uint64_t wgrad;
     if (m->plan_with_grads && wgrad_eligible(m, &geom, N) &&
         cnn_f32_winograd_weight_grad_workspace_floats(&geom, N, &wgrad) == CNN_STATUS_OK)
-        needs.scratch_floats = cnn_max_u64(needs.scratch_floats, wgrad + CNN_SCRATCH_SLACK_FLOATS);
+        needs.scratch_floats = cnn_max_u64(needs.scratch_floats,
+                                           cnn_max_u64(wgrad, wgrad_threaded_floats(&geom, N, cnn_thread_count())) +
+                                               CNN_SCRATCH_SLACK_FLOATS);
     return needs;
 }
 
