@@ -49,8 +49,8 @@ typedef struct wgrad_plan {
     int64_t tiles;
     int chunk, block; /* tiles per chunk, filters per block (a multiple of 8) */
     int c4, N8;       /* c rounded up to 4 (V's panels), N rounded up to 8 (E's panels) */
-    int parts;        /* the sum over tiles runs in this many parts of part_tiles tiles (the last may be shorter) */
-    int64_t part_tiles;
+    int parts;        /* the sum over tiles runs in this many parts of whole chunks (part_range) */
+    int64_t chunks;
 } wgrad_plan;
 
 static int wgrad_plan_make(const cnn_conv_geom* g, int N, wgrad_plan* p) {
@@ -71,10 +71,10 @@ static int wgrad_plan_make(const cnn_conv_geom* g, int N, wgrad_plan* p) {
     p->chunk = (int)(chunk < p->tiles ? chunk : p->tiles);
     /* The sum over tiles in a fixed partition (it depends on the geometry only): each part sums its chunks into a
      * product M of its own, and the parts' products add in part order. Threads run the parts concurrently and add
-     * them in that same order, so every thread count gives the bits of the serial call. Whole chunks per part. */
-    const int64_t chunks = (p->tiles + p->chunk - 1) / p->chunk;
-    p->part_tiles = (chunks + WGRAD_MAX_PARTS - 1) / WGRAD_MAX_PARTS * p->chunk;
-    p->parts = (int)((p->tiles + p->part_tiles - 1) / p->part_tiles);
+     * them in that same order, so every thread count gives the bits of the serial call. The chunks spread evenly over
+     * the parts (49 chunks: 8 parts of 6 or 7), so that threads get even shares. */
+    p->chunks = (p->tiles + p->chunk - 1) / p->chunk;
+    p->parts = (int)(p->chunks < WGRAD_MAX_PARTS ? p->chunks : WGRAD_MAX_PARTS);
     return CNN_STATUS_OK;
 }
 
@@ -363,9 +363,11 @@ static void part_products(const wgrad_plan* p, const float* x, const float* dy, 
     }
 }
 
+/* Part `part`: chunks [part · chunks / parts, (part + 1) · chunks / parts). */
 static void part_range(const wgrad_plan* p, int part, int64_t* t_first, int64_t* t_end) {
-    *t_first = (int64_t)part * p->part_tiles;
-    *t_end = *t_first + p->part_tiles < p->tiles ? *t_first + p->part_tiles : p->tiles;
+    *t_first = part * p->chunks / p->parts * p->chunk;
+    const int64_t end = (part + 1) * p->chunks / p->parts * p->chunk;
+    *t_end = end < p->tiles ? end : p->tiles;
 }
 
 static int weight_grad(const cnn_conv_geom* g, int N, const float* x, const float* dy, float* dw, float* workspace,
