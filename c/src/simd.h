@@ -147,4 +147,28 @@ static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_muladd(cnn_v4f acc, cnn_v4f a, cnn_v4f 
     return cnn_v4f_add(acc, cnn_v4f_mul(a, b));
 }
 
+/* The first n (1..4) floats at p, zeros in the other lanes; reads nothing past p[n-1] (a row's ragged end). */
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_load_part(const float* p, int n) {
+    switch (n) {
+    case 1: return cnn_v4f_load1(p);
+    case 2: return cnn_v4f_load2(p);
+    case 3: return cnn_v4f_combine_low(cnn_v4f_load2(p), cnn_v4f_load1(p + 2));
+    default: return cnn_v4f_load(p);
+    }
+}
+
+/* p[0:n] = v[0:n] for n in 1..4; writes nothing past p[n-1]. */
+static CNN_ALWAYS_INLINE void cnn_v4f_store_part(float* p, cnn_v4f v, int n) {
+    if (n == 4) {
+        cnn_v4f_store(p, v);
+        return;
+    }
+    if (n & 2) {
+        cnn_v4f_store2(p, v);
+        p += 2;
+        v = cnn_v4f_high_half(v);
+    }
+    if (n & 1) cnn_v4f_store1(p, v);
+}
+
 #endif

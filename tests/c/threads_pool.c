@@ -120,6 +120,15 @@ static void blob_add(blob* b, const float* x, size_t n) {
     b->n += n;
 }
 
+/* Every parameter's values, in parameter order. */
+static void blob_add_params(blob* b, cnn_model* m) {
+    for (int p = 0; p < cnn_model_param_count(m); p++) {
+        int32_t nd, dims[4];
+        float* data = cnn_model_param(m, p, &nd, dims);
+        blob_add(b, data, (size_t)dims[0] * dims[1] * dims[2] * dims[3]);
+    }
+}
+
 static cnn_optimizer_config adam(void) {
     cnn_optimizer_config opt = {CNN_OPT_ADAM, 0.01f, 0, 0, 0.9f, 0.999f, 1e-7f, 0, 0};
     return opt;
@@ -229,11 +238,7 @@ static blob run_training(void) {
         expect(cnn_model_train_step(m, n, stats) == CNN_STATUS_OK, "train step");
         blob_add(&b, stats, 4);
     }
-    for (int p = 0; p < cnn_model_param_count(m); p++) {
-        int32_t nd, dims[4];
-        float* data = cnn_model_param(m, p, &nd, dims);
-        blob_add(&b, data, (size_t)dims[0] * dims[1] * dims[2] * dims[3]);
-    }
+    blob_add_params(&b, m);
     cnn_model_free(m);
     return b;
 }
@@ -276,11 +281,7 @@ static blob run_segnet(void) {
         blob_add(&b, stats, 4);
         blob_add(&b, cnn_model_output_buffer(m), (size_t)n * hw * hw * classes);
     }
-    for (int p = 0; p < cnn_model_param_count(m); p++) {
-        int32_t nd, dims[4];
-        float* data = cnn_model_param(m, p, &nd, dims);
-        blob_add(&b, data, (size_t)dims[0] * dims[1] * dims[2] * dims[3]);
-    }
+    blob_add_params(&b, m);
     cnn_model_free(m);
     return b;
 }

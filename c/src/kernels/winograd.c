@@ -199,30 +199,6 @@ static inline tile_pos tile_at(const wino_plan* p, int64_t t) {
 
 /* ---- SIMD kernels ------------------------------------------------------------------------------------------------ */
 
-/* The first n (1..4) floats at p, zeros in the other lanes; reads nothing past p[n-1]. */
-static CNN_ALWAYS_INLINE cnn_v4f load_part(const float* p, int n) {
-    switch (n) {
-    case 1: return cnn_v4f_load1(p);
-    case 2: return cnn_v4f_load2(p);
-    case 3: return cnn_v4f_combine_low(cnn_v4f_load2(p), cnn_v4f_load1(p + 2));
-    default: return cnn_v4f_load(p);
-    }
-}
-
-/* p[0:n] = v[0:n] for n in 1..4. */
-static CNN_ALWAYS_INLINE void store_part(float* p, cnn_v4f v, int n) {
-    if (n == 4) {
-        cnn_v4f_store(p, v);
-        return;
-    }
-    if (n & 2) {
-        cnn_v4f_store2(p, v);
-        p += 2;
-        v = cnn_v4f_high_half(v);
-    }
-    if (n & 1) cnn_v4f_store1(p, v);
-}
-
 /* 1-D Bᵀ·d over α values (vectors of 4 channels). */
 static CNN_ALWAYS_INLINE void bt_1d(int alpha, const cnn_v4f* d, cnn_v4f* o) {
     if (alpha == 4) {
@@ -284,7 +260,7 @@ static CNN_ALWAYS_INLINE void input_transform_simd(int alpha, const wino_plan* p
                     for (int j = 0; j < alpha; j++) {
                         const int ix = ix0 + j;
                         d[j] = iy >= 0 && iy < p->h && ix >= 0 && ix < p->w
-                                   ? load_part(image + (size_t)iy * row_len + (size_t)ix * cin + c, nc)
+                                   ? cnn_v4f_load_part(image + (size_t)iy * row_len + (size_t)ix * cin + c, nc)
                                    : cnn_v4f_zero();
                     }
                 }
@@ -297,7 +273,7 @@ static CNN_ALWAYS_INLINE void input_transform_simd(int alpha, const wino_plan* p
                 for (int r = 0; r < alpha; r++) {
                     float* dst = v_tile + (size_t)(r * alpha + j) * pos_stride + c;
                     if (nc == 4) cnn_v4f_store(dst, o[r]);
-                    else store_part(dst, o[r], nc);
+                    else cnn_v4f_store_part(dst, o[r], nc);
                 }
             }
         }
@@ -316,7 +292,7 @@ static CNN_ALWAYS_INLINE void output_transform_simd(int alpha, const wino_plan* 
         const float* m_tile = M + (size_t)i * cout8;
         for (int c = 0; c < cout; c += 4) {
             const int nc = cout - c < 4 ? cout - c : 4;
-            const cnn_v4f bv = bias ? load_part(bias + c, nc) : cnn_v4f_zero();
+            const cnn_v4f bv = bias ? cnn_v4f_load_part(bias + c, nc) : cnn_v4f_zero();
             cnn_v4f tmp[WINO_MAX_ALPHA][4];
             for (int r = 0; r < alpha; r++) {
                 cnn_v4f s[WINO_MAX_ALPHA];
@@ -334,8 +310,8 @@ static CNN_ALWAYS_INLINE void output_transform_simd(int alpha, const wino_plan* 
                         if (accumulate) v = v_add(cnn_v4f_load(dst), v);
                         cnn_v4f_store(dst, v);
                     } else {
-                        if (accumulate) v = v_add(load_part(dst, nc), v);
-                        store_part(dst, v, nc);
+                        if (accumulate) v = v_add(cnn_v4f_load_part(dst, nc), v);
+                        cnn_v4f_store_part(dst, v, nc);
                     }
                 }
             }

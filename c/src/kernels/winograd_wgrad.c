@@ -101,28 +101,6 @@ int cnn_f32_winograd_weight_grad_workspace_floats(const cnn_conv_geom* g, int N,
 
 /* ---- transforms: SIMD over 4 channels, and the scalar reference -------------------------------------------------- */
 
-static CNN_ALWAYS_INLINE cnn_v4f load_n(const float* p, int n) {
-    switch (n) {
-    case 1: return cnn_v4f_load1(p);
-    case 2: return cnn_v4f_load2(p);
-    case 3: return cnn_v4f_combine_low(cnn_v4f_load2(p), cnn_v4f_load1(p + 2));
-    default: return cnn_v4f_load(p);
-    }
-}
-
-static CNN_ALWAYS_INLINE void store_n(float* p, cnn_v4f v, int n) {
-    if (n == 4) {
-        cnn_v4f_store(p, v);
-        return;
-    }
-    if (n & 2) {
-        cnn_v4f_store2(p, v);
-        p += 2;
-        v = cnn_v4f_high_half(v);
-    }
-    if (n & 1) cnn_v4f_store1(p, v);
-}
-
 /* Bᵀ d over 4 values. */
 static CNN_ALWAYS_INLINE void bt4(const cnn_v4f* d, cnn_v4f* o) {
     o[0] = cnn_v4f_sub(d[0], d[2]);
@@ -180,7 +158,7 @@ static void x_transform_simd(const wgrad_plan* p, const float* x, int64_t t0, in
                     for (int j = 0; j < 4; j++) {
                         const int ix = ix0 + j;
                         d[j] = iy >= 0 && iy < p->h && ix >= 0 && ix < p->w
-                                   ? load_n(image + (size_t)iy * row_len + (size_t)ix * p->c + k, nc)
+                                   ? cnn_v4f_load_part(image + (size_t)iy * row_len + (size_t)ix * p->c + k, nc)
                                    : cnn_v4f_zero();
                     }
                 }
@@ -216,9 +194,9 @@ static void dy_transform_simd(const wgrad_plan* p, const float* dy, int64_t t0, 
                 continue;
             }
             const cnn_v4f e[2][2] = {
-                {load_n(e00 + co, nc), has_x1 ? load_n(e00 + N + co, nc) : cnn_v4f_zero()},
-                {has_y1 ? load_n(e00 + row_len + co, nc) : cnn_v4f_zero(),
-                 has_y1 && has_x1 ? load_n(e00 + row_len + N + co, nc) : cnn_v4f_zero()}};
+                {cnn_v4f_load_part(e00 + co, nc), has_x1 ? cnn_v4f_load_part(e00 + N + co, nc) : cnn_v4f_zero()},
+                {has_y1 ? cnn_v4f_load_part(e00 + row_len + co, nc) : cnn_v4f_zero(),
+                 has_y1 && has_x1 ? cnn_v4f_load_part(e00 + row_len + N + co, nc) : cnn_v4f_zero()}};
             cnn_v4f c0[4], c1[4]; /* A applied down each of the 2 columns */
             a2(e[0][0], e[1][0], c0);
             a2(e[0][1], e[1][1], c1);
@@ -254,7 +232,7 @@ static void output_transform_simd(const wgrad_plan* p, const float* M, int f0, i
                 gt4(t[ky], o);
                 for (int kx = 0; kx < 3; kx++) {
                     float* dst = dw + (size_t)(ky * 3 + kx) * tap_stride + (size_t)k * N + f0 + co;
-                    store_n(dst, cnn_v4f_add(load_n(dst, nc), o[kx]), nc);
+                    cnn_v4f_store_part(dst, cnn_v4f_add(cnn_v4f_load_part(dst, nc), o[kx]), nc);
                 }
             }
         }
