@@ -309,6 +309,76 @@ static void test_direct_conv(void) {
     report(direct_conv_case(&lenet2, 16, 1, why, sizeof why), "direct conv LeNet conv2 %s", why);
 }
 
+/* Direct weight gradient (few channels and filters) against a double sum over the naive patches; SIMD and __ref
+ * bit for bit; any split of the (tap, channel) pairs gives the whole call's bits; dw accumulates. */
+static int direct_wgrad_case(const cnn_conv_geom* g, int N, char* why, size_t why_len) {
+    const int pairs = g->kh * g->kw * g->c, rows = g->n * g->oh * g->ow;
+    const size_t x_len = (size_t)g->n * g->h * g->w * g->c, dy_len = (size_t)rows * N, dw_len = (size_t)pairs * N;
+    float* x = random_floats(x_len);
+    float* dy = random_floats(dy_len);
+    float* start = random_floats(dw_len);
+    float* dw_simd = xmalloc(dw_len * sizeof(float));
+    float* dw_ref = xmalloc(dw_len * sizeof(float));
+    float* dw_split = xmalloc(dw_len * sizeof(float));
+    memcpy(dw_simd, start, dw_len * sizeof(float));
+    memcpy(dw_ref, start, dw_len * sizeof(float));
+    memcpy(dw_split, start, dw_len * sizeof(float));
+    cnn_f32_conv2d_weight_grad_direct__simd(g, N, x, dy, dw_simd, 0, pairs);
+    cnn_f32_conv2d_weight_grad_direct__ref(g, N, x, dy, dw_ref, 0, pairs);
+    for (int first = 0, step = 1; first < pairs; first += step, step = step % 3 + 1)
+        cnn_f32_conv2d_weight_grad_direct(g, N, x, dy, dw_split, first, first + step < pairs ? first + step : pairs);
+    int ok = memcmp(dw_simd, dw_ref, dw_len * sizeof(float)) == 0 && memcmp(dw_simd, dw_split, dw_len * sizeof(float)) == 0;
+    if (!ok) snprintf(why, why_len, "SIMD, __ref and split calls differ");
+    for (int pair = 0; pair < pairs && ok; pair++) {
+        const int tap = pair / g->c, ci = pair % g->c, ky = tap / g->kw, kx = tap % g->kw;
+        for (int co = 0; co < N && ok; co++) {
+            double want = start[(size_t)pair * N + co], magnitude = fabs(want);
+            for (int r = 0; r < rows; r++) {
+                const double t = (double)naive_patch_value(g, x, r, ky, kx, ci) * dy[(size_t)r * N + co];
+                want += t, magnitude += fabs(t);
+            }
+            const float got = dw_simd[(size_t)pair * N + co];
+            if (!(fabs(got - want) <= 1e-6 * magnitude + 1e-30)) {
+                snprintf(why, why_len, "dw[pair %d][%d] %.9g, want %.9g", pair, co, got, want);
+                ok = 0;
+            }
+        }
+    }
+    free(x), free(dy), free(start), free(dw_simd), free(dw_ref), free(dw_split);
+    return ok;
+}
+
+static void test_direct_weight_grad(void) {
+    int cases = 0, ok = 1;
+    char why[300] = "";
+    for (int c = 1; c <= CNN_WGRAD_DIRECT_MAX_CHANNELS && ok; c++)
+        for (int N = 1; N <= CNN_WGRAD_DIRECT_MAX_FILTERS && ok; N += N < 8 ? 1 : 3)
+            for (int variant = 0; variant < 4 && ok; variant++) {
+                /* kernel, stride, dilation, padding (top / left) and image size vary with the variant */
+                const int k = variant == 3 ? 1 : 3 + (variant & 1) * 2, s = 1 + (variant == 2), d = 1 + (variant == 1);
+                const int pt = variant == 3 ? 0 : variant, pl = variant == 2 ? 0 : (k - 1) * d / 2;
+                cnn_conv_geom g = {2, 7 + variant, 6 + c, c, k, k, s, s, d, d, pt, pl, 0, 0};
+                g.oh = (g.h + 2 * pt - d * (k - 1) - 1) / s + 1;
+                g.ow = (g.w + 2 * pl - d * (k - 1) - 1) / s + 1;
+                if (g.oh < 1 || g.ow < 1) continue;
+                char detail[200];
+                cases++;
+                if (!cnn_f32_conv2d_weight_grad_direct_supported(&g, N)) {
+                    snprintf(why, sizeof why, " — c=%d N=%d refused", c, N);
+                    ok = 0;
+                } else if (!direct_wgrad_case(&g, N, detail, sizeof detail)) {
+                    snprintf(why, sizeof why, " — c=%d N=%d k=%d s=%d d=%d pad=%d/%d: %s", c, N, k, s, d, pt, pl, detail);
+                    ok = 0;
+                }
+            }
+    cnn_conv_geom wide = {1, 4, 4, 5, 3, 3, 1, 1, 1, 1, 1, 1, 4, 4}, wide_ok_channels = wide;
+    wide_ok_channels.c = 4;
+    ok &= !cnn_f32_conv2d_weight_grad_direct_supported(&wide, 4) && !cnn_f32_conv2d_weight_grad_direct_supported(&wide_ok_channels, 17);
+    report(ok, "direct weight gradient, 1-4 channels, 1-16 filters, strides / dilations / padding (%d cases)%s", cases, why);
+    cnn_conv_geom lenet1 = {3, 28, 28, 1, 5, 5, 1, 1, 1, 1, 2, 2, 28, 28};
+    report(direct_wgrad_case(&lenet1, 6, why, sizeof why), "direct weight gradient, LeNet conv1 %s", why);
+}
+
 /* ---- pooling ------------------------------------------------------------------------------------------------- */
 
 /* Naive max pool straight from the documented semantics. */
@@ -628,6 +698,7 @@ int main(void) {
     test_gemm();
     test_im2col();
     test_direct_conv();
+    test_direct_weight_grad();
     test_pool();
     test_avgpool_inclpad();
     test_bias();

@@ -60,6 +60,20 @@ void cnn_f32_conv2d__ref(const cnn_conv_geom* g, const float* x, const float* w,
                          float* workspace);
 #define cnn_f32_conv2d cnn_f32_conv2d__simd
 
+/* Weight gradient straight from x and dy for layers with at most 4 input channels and 16 filters (a network's first
+ * convolution; conv_wgrad_direct.c): dw ([kh, kw, c, N]) += the gradient of the (tap, channel) pairs [first, end)
+ * (pair = (ky·kw + kx)·c + ci; the whole gradient: 0, kh·kw·c). Any geometry (stride, dilation, padding). A pair's
+ * entries depend on that pair alone: any split across calls or threads gives the bits of one call; the __ref twin
+ * gives the same bits. Rounding differs from colsᵀ·dy (the sum runs in blocks of 4 output rows). */
+#define CNN_WGRAD_DIRECT_MAX_CHANNELS 4
+#define CNN_WGRAD_DIRECT_MAX_FILTERS 16
+int cnn_f32_conv2d_weight_grad_direct_supported(const cnn_conv_geom* g, int N);
+void cnn_f32_conv2d_weight_grad_direct__simd(const cnn_conv_geom* g, int N, const float* x, const float* dy,
+                                             float* dw, int first, int end);
+void cnn_f32_conv2d_weight_grad_direct__ref(const cnn_conv_geom* g, int N, const float* x, const float* dy,
+                                            float* dw, int first, int end);
+#define cnn_f32_conv2d_weight_grad_direct cnn_f32_conv2d_weight_grad_direct__simd
+
 /* ---- pooling --------------------------------------------------------------------------------------------------------
  * Windows ph×pw with strides sh, sw over x (n×h×w×c); padded positions are ignored (never the max, never counted in
  * the average: tfjs semantics). Vectorised across channels. */

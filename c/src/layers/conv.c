@@ -160,6 +160,30 @@ static void wgrad_run(cnn_model* m, const cnn_conv_geom* g, int N, const float* 
     (void)status;
 }
 
+typedef struct direct_wgrad_job {
+    const cnn_conv_geom* g;
+    int N, pairs, per_task;
+    const float *x, *dy;
+    float* dw;
+} direct_wgrad_job;
+
+static void direct_wgrad_task(void* ctx, int task, int thread) {
+    (void)thread;
+    const direct_wgrad_job* j = ctx;
+    const int first = task * j->per_task, end = first + j->per_task < j->pairs ? first + j->per_task : j->pairs;
+    cnn_f32_conv2d_weight_grad_direct(j->g, j->N, j->x, j->dy, j->dw, first, end);
+}
+
+/* dw += the weight gradient of a layer with few channels and filters (kernels.h); threaded over its (tap, channel)
+ * pairs, whose entries are independent (any split gives the same bits). */
+static void direct_wgrad_run(cnn_model* m, const cnn_conv_geom* g, int N, const float* x, const float* dy, float* dw) {
+    const int pairs = g->kh * g->kw * g->c;
+    const int64_t work = (int64_t)g->n * g->oh * g->ow * pairs * N;
+    const int want = cnn_model_threaded(m) && work >= cnn_threaded_min_work ? 2 * cnn_thread_count() : 1;
+    direct_wgrad_job j = {g, N, pairs, (pairs + want - 1) / want, x, dy, dw};
+    cnn_parallel_for((pairs + j.per_task - 1) / j.per_task, direct_wgrad_task, &j);
+}
+
 /* The transformed kernel of `kind` (0: forward, 1: input gradient), recomputed when the weights moved since. */
 static const float* winograd_weights(cnn_model* m, cnn_node* node, const wino_choice* w, int kind) {
     const cnn_node* in = &m->nodes[node->inputs[0]];
@@ -295,6 +319,11 @@ static void conv_backward(cnn_model* m, cnn_node* node, int n) {
         }
         need_dx = 0;
         if (!need_dw) return;
+    }
+    if (need_dw && cnn_f32_conv2d_weight_grad_direct_supported(&g, N)) {
+        direct_wgrad_run(m, &g, N, in->out, node->grad, kernel->grad);
+        need_dw = 0;
+        if (!need_dx) return;
     }
     if (need_dw && !is_pointwise(cfg) && wgrad_chosen(m, &g, N)) {
         wgrad_run(m, &g, N, in->out, node->grad, kernel->grad);
