@@ -26,6 +26,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -391,11 +392,12 @@ function markdown(svg) {
     `Measured ${r.date.slice(0, 10)} on ${r.machine.cpu}, ${r.machine.cores} cores (shared with other work: load ` +
     `${r.machine.loadavg.toFixed(1)} at the start), Node ${r.machine.node}, ${r.machine.platform}; one thread. Times are ` +
     'medians of per-call process CPU time; figures move 10-30% from run to run on this machine: compare ratios from ' +
-    'one run.', '', '## Reproduce', '', '```sh', 'bash build.sh', 'node tests/bench/perf.js --md BENCHMARKS.md --svg benchmarks.svg          # without the peers\' table',
-    'node tests/bench/bench.js --quick --only conv,pool > /tmp/peers.txt                        # vs tfjs-wasm and ORT Web',
-    'node tests/bench/perf.js --md BENCHMARKS.md --svg benchmarks.svg --peers /tmp/peers.txt', '```', '',
+    'one run.', '', '## Reproduce', '', '```sh',
+    'npm run bench                    # everything below, and this file (npm run bench -- --quick: a shorter run)',
+    'node tests/bench/perf.js --md BENCHMARKS.md --svg benchmarks.svg   # own figures only, one thread', '```', '',
     `Multiply-add ceiling measured in the same run (wasm SIMD, 12 independent f32x4 chains): **${f1(r.ceiling)} GFLOP/s**.`, ''];
-  if (svg) out.push(`![ratios](${svg})`, '');
+  // The chart beside the file: a link relative to it, whatever path the caller gave.
+  if (svg) out.push(`![ratios](${path.relative(path.dirname(path.resolve(args.md ?? '.')), path.resolve(svg)) || svg})`, '');
   if (r.conv) {
     out.push('## Convolution forward, engine only (effective GFLOP/s = direct-convolution flops / time)', '',
       '| shape | Winograd on: ms | GFLOP/s | % of ceiling | forced off: ms | GFLOP/s | % of ceiling |', '|---|---|---|---|---|---|---|');
