@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "parallel.h"
 
 #define CE_EPSILON 1e-7f
 
@@ -43,6 +44,85 @@ static double probability_ce_row(const float* p, const float* t, int c, float sc
     if (dp)
         for (int j = 0; j < c; j++) dp[j] += (float)((ce_du(p[j] / sum, t[j]) - dot) / sum * scale);
     return loss;
+}
+
+/* The cross-entropy rows run in a fixed partition (at most LOSS_PARTS parts of at least LOSS_MIN_PART_ROWS rows,
+ * parallel.h): each part sums its rows' losses in double and writes its rows' gradients; the parts' sums add in
+ * part order, so any thread count gives the serial bits. Counting (accuracy, class counts) stays on this thread. */
+enum { LOSS_PARTS = 64, LOSS_MIN_PART_ROWS = 256 };
+
+typedef struct ce_job {
+    const cnn_model* m;
+    int c, fused, sparse;
+    const float *y, *logits, *targets;
+    const int32_t* labels;
+    float* dstart;
+    double inv;
+    size_t rows, part_rows;
+    double part_loss[LOSS_PARTS];
+} ce_job;
+
+/* One row's weighted loss (before the 1 / Σweights), adding its scaled gradient into dr when not NULL. */
+static double ce_row(const ce_job* j, size_t r) {
+    const cnn_model* m = j->m;
+    const int c = j->c;
+    const float* yr = j->y + r * (size_t)c;
+    float* dr = j->dstart ? j->dstart + r * (size_t)c : NULL;
+    int target_class;
+    float weight = 1.0f;
+    if (j->sparse) {
+        target_class = j->labels[r];
+        if (m->has_ignore_label && target_class == m->ignore_label) return 0.0;
+        if (m->class_weights) weight = m->class_weights[target_class];
+    } else {
+        target_class = argmax(j->targets + r * (size_t)c, c);
+    }
+    const float scale = (float)(weight * j->inv);
+    if (j->fused) {
+        const float* z = j->logits + r * (size_t)c;
+        float zmax = z[0];
+        for (int k = 1; k < c; k++) zmax = z[k] > zmax ? z[k] : zmax;
+        double sum = 0.0;
+        for (int k = 0; k < c; k++) sum += exp((double)z[k] - zmax);
+        const double lse = zmax + log(sum);
+        if (j->sparse) {
+            if (dr) {
+                for (int k = 0; k < c; k++) dr[k] += yr[k] * scale;
+                dr[target_class] -= scale;
+            }
+            return weight * (lse - z[target_class]);
+        }
+        const float* t = j->targets + r * (size_t)c;
+        double loss = 0.0, tsum = 0.0;
+        for (int k = 0; k < c; k++) {
+            loss += t[k] * (lse - z[k]);
+            tsum += t[k];
+        }
+        if (dr)
+            for (int k = 0; k < c; k++) dr[k] += (float)((yr[k] * tsum - t[k]) * scale);
+        return loss;
+    }
+    if (j->sparse) {
+        /* The one-hot case of probability_ce_row, without materialising the one-hot row. */
+        double sum = 0.0;
+        for (int k = 0; k < c; k++) sum += yr[k];
+        if (!(sum > 0.0)) sum = CE_EPSILON;
+        const double u = yr[target_class] / sum;
+        const double g = ce_du(u, 1.0f);
+        if (dr && g != 0.0)
+            for (int k = 0; k < c; k++) dr[k] += (float)(g * ((k == target_class) - u) / sum * scale);
+        return weight * -log(clip_probability(u));
+    }
+    return probability_ce_row(yr, j->targets + r * (size_t)c, c, scale, dr);
+}
+
+static void ce_part_task(void* ctx, int part, int thread) {
+    (void)thread;
+    ce_job* j = ctx;
+    const size_t r0 = (size_t)part * j->part_rows, r1 = j->rows - r0 < j->part_rows ? j->rows : r0 + j->part_rows;
+    double loss = 0.0;
+    for (size_t r = r0; r < r1; r++) loss += ce_row(j, r);
+    j->part_loss[part] = loss;
 }
 
 int cnn_loss_compute(cnn_model* m, int n, int grads, float* stats) {
@@ -101,20 +181,20 @@ int cnn_loss_compute(cnn_model* m, int n, int grads, float* stats) {
                 weight_sum += 1.0;
             }
         }
-        double inv = weight_sum > 0.0 ? 1.0 / weight_sum : 0.0;
+        ce_job j = {m, c, fused, m->loss == CNN_LOSS_SPARSE_CE, y, logits, targets, labels, dstart,
+                    weight_sum > 0.0 ? 1.0 / weight_sum : 0.0, rows, 0, {0}};
+        const int parts = cnn_reduce_parts(rows, LOSS_MIN_PART_ROWS, LOSS_PARTS, &j.part_rows);
+        cnn_parallel_tasks(m, (int64_t)rows * c * 16, parts, ce_part_task, &j); /* exp and log per class: ~16 */
+        for (int p = 0; p < parts; p++) loss += j.part_loss[p];
         for (size_t r = 0; r < rows; r++) {
-            const float* yr = y + r * (size_t)c;
-            float* dr = dstart ? dstart + r * (size_t)c : NULL;
             int target_class;
-            float weight = 1.0f;
-            if (m->loss == CNN_LOSS_SPARSE_CE) {
+            if (j.sparse) {
                 target_class = labels[r];
                 if (m->has_ignore_label && target_class == m->ignore_label) continue;
-                if (m->class_weights) weight = m->class_weights[target_class];
             } else {
                 target_class = argmax(targets + r * (size_t)c, c);
             }
-            int predicted = argmax(yr, c);
+            const int predicted = argmax(y + r * (size_t)c, c);
             correct += predicted == target_class;
             counted += 1.0;
             if (m->class_counts) {
@@ -122,44 +202,8 @@ int cnn_loss_compute(cnn_model* m, int n, int grads, float* stats) {
                 m->class_counts[c + predicted] += 1.0;
                 m->class_counts[2 * c + target_class] += 1.0;
             }
-            float scale = (float)(weight * inv);
-            if (fused) {
-                const float* z = logits + r * (size_t)c;
-                float zmax = z[0];
-                for (int j = 1; j < c; j++) zmax = z[j] > zmax ? z[j] : zmax;
-                double sum = 0.0;
-                for (int j = 0; j < c; j++) sum += exp((double)z[j] - zmax);
-                double lse = zmax + log(sum);
-                if (m->loss == CNN_LOSS_SPARSE_CE) {
-                    loss += weight * (lse - z[target_class]);
-                    if (dr) {
-                        for (int j = 0; j < c; j++) dr[j] += yr[j] * scale;
-                        dr[target_class] -= scale;
-                    }
-                } else {
-                    const float* t = targets + r * (size_t)c;
-                    double tsum = 0.0;
-                    for (int j = 0; j < c; j++) {
-                        loss += t[j] * (lse - z[j]);
-                        tsum += t[j];
-                    }
-                    if (dr)
-                        for (int j = 0; j < c; j++) dr[j] += (float)((yr[j] * tsum - t[j]) * scale);
-                }
-            } else if (m->loss == CNN_LOSS_SPARSE_CE) {
-                /* The one-hot case of probability_ce_row, without materialising the one-hot row. */
-                double sum = 0.0;
-                for (int j = 0; j < c; j++) sum += yr[j];
-                if (!(sum > 0.0)) sum = CE_EPSILON;
-                double u = yr[target_class] / sum;
-                loss += weight * -log(clip_probability(u));
-                double g = ce_du(u, 1.0f);
-                if (dr && g != 0.0)
-                    for (int j = 0; j < c; j++) dr[j] += (float)(g * ((j == target_class) - u) / sum * scale);
-            } else {
-                loss += probability_ce_row(yr, targets + r * (size_t)c, c, scale, dr);
-            }
         }
+        const double inv = j.inv;
         loss *= inv;
     }
     stats[CNN_STATS_LOSS] = (float)loss;
