@@ -40,7 +40,7 @@ static CNN_ALWAYS_INLINE void pair_rows_simd(const cnn_conv_geom* g, int N, cons
         const float* dyp = dy + ((size_t)r * g->ow + lo) * N;
         if (tail == 4) {
             for (int ox = lo; ox < hi; ox++, xp += x_step, dyp += N) {
-                const cnn_v4f xv = cnn_v4f_splat(*xp);
+                const cnn_v4f xv = cnn_v4f_load_splat(xp);
                 a0 = cnn_v4f_muladd(a0, xv, cnn_v4f_load(dyp));
                 if (nv > 1) a1 = cnn_v4f_muladd(a1, xv, cnn_v4f_load(dyp + 4));
                 if (nv > 2) a2 = cnn_v4f_muladd(a2, xv, cnn_v4f_load(dyp + 8));
@@ -48,7 +48,7 @@ static CNN_ALWAYS_INLINE void pair_rows_simd(const cnn_conv_geom* g, int N, cons
             }
         } else {
             for (int ox = lo; ox < hi; ox++, xp += x_step, dyp += N) {
-                const cnn_v4f xv = cnn_v4f_splat(*xp);
+                const cnn_v4f xv = cnn_v4f_load_splat(xp);
                 const float* last = dyp + 4 * (nv - 1);
                 const cnn_v4f lv = cnn_v4f_load_part(last, tail);
                 if (nv == 1) a0 = cnn_v4f_muladd(a0, xv, lv);
