@@ -203,8 +203,7 @@ int cnn_loss_compute(cnn_model* m, int n, int grads, float* stats) {
                 m->class_counts[2 * c + target_class] += 1.0;
             }
         }
-        const double inv = j.inv;
-        loss *= inv;
+        loss *= j.inv;
     }
     stats[CNN_STATS_LOSS] = (float)loss;
     stats[CNN_STATS_CORRECT] = (float)correct;

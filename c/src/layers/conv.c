@@ -107,7 +107,6 @@ typedef struct wgrad_job {
     int N, f0, parts;
     const float *x, *dy;
     float* M[CNN_WGRAD_MAX_PARTS]; /* each part's products */
-    uint64_t transform_floats;
 } wgrad_job;
 
 static void wgrad_part_task(void* ctx, int part, int thread) {
@@ -141,7 +140,7 @@ static void wgrad_run(cnn_model* m, const cnn_conv_geom* g, int N, const float* 
         cnn_f32_winograd_weight_grad_layout(g, N, &l) == CNN_STATUS_OK && l.parts >= 2 &&
         l.parts <= CNN_WGRAD_MAX_PARTS) {
         assert(wgrad_threaded_floats(g, N, threads) <= m->scratch_floats);
-        wgrad_job j = {m, g, N, 0, l.parts, x, dy, {0}, l.transform_floats};
+        wgrad_job j = {m, g, N, 0, l.parts, x, dy, {0}};
         for (int q = 0; q < l.parts; q++)
             j.M[q] = cnn_thread_scratch(m, q % threads) + l.transform_floats + (size_t)(q / threads) * l.part_floats;
         for (j.f0 = 0; j.f0 < N; j.f0 += l.block) {
