@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as cnn from '../../web/index.js';
 import { lenet5 } from '../../recipes/mnist.js';
 import { mulberry32, blobs, smallClassifier, weightsOf, assertBitEqual, relError } from './helpers.js';
+import { recycleStats } from '../../web/core/tensor.js';
 
 const L = cnn.layers;
 const INDEX_URL = new URL('../../web/index.js', import.meta.url).href;
@@ -552,6 +553,46 @@ describe('memory and dispose', () => {
     mm.predict(x).dispose();
     assert.equal(cnn.memory().numTensors, base, 'evaluate/predict leak no tensors');
     mm.dispose();
+  });
+
+  test('predict reuses a disposed output\'s array, never one values() handed out', () => {
+    const m = cnn.sequential({ seed: 5, layers: [cnn.layers.conv2d({ inputShape: [32, 32, 4], filters: 16, kernelSize: 3, padding: 'same' })] });
+    const input = (k) => cnn.tensor(Float32Array.from({ length: 32 * 32 * 4 }, (_, i) => Math.sin(i * 0.1 + k)), [1, 32, 32, 4]);
+    const [x1, x2, x3] = [input(1), input(2), input(3)];
+    const want1 = m.predict(x1).dataSync(); // outputs of 16384 floats: long enough to be kept
+    const want2 = m.predict(x2).dataSync();
+    assert.notDeepEqual(want1, want2);
+    // An output read through dataSync / arraySync only is recycled when disposed, and the next output of that length
+    // takes its array: the values are the new ones.
+    const a = m.predict(x1);
+    assert.deepEqual(a.dataSync(), want1);
+    assert.equal(a.arraySync()[0][0][0].length, 16);
+    const before = recycleStats();
+    a.dispose();
+    assert.equal(recycleStats().kept, before.kept + 1);
+    const b = m.predict(x2);
+    assert.equal(recycleStats().reused, before.reused + 1);
+    assert.deepEqual(b.dataSync(), want2);
+    // An array handed out by values() may be held on to: disposing its tensor keeps it out of the next output.
+    const held = b.values();
+    b.dispose();
+    assert.equal(recycleStats().kept, before.kept + 1, 'a values() array is not kept');
+    const c = m.predict(x3);
+    assert.deepEqual(held, want2, 'the held array still has its values');
+    assert.notDeepEqual(c.dataSync(), want2);
+    // Batched predict (several engine batches into one output) recycles too, and small outputs are not kept.
+    c.dispose();
+    const xs = cnn.tensor(new Float32Array(2 * 32 * 32 * 4).map((_, i) => Math.cos(i)), [2, 32, 32, 4]);
+    const batched = m.predict(xs, { batchSize: 1 });
+    const whole = m.predict(xs);
+    assert.deepEqual(batched.dataSync(), whole.dataSync());
+    batched.dispose(); whole.dispose();
+    const small = cnn.sequential({ layers: [cnn.layers.dense({ inputShape: [4], units: 2 })] });
+    const keptBefore = recycleStats().kept;
+    small.predict(cnn.tensor(new Float32Array(4), [1, 4])).dispose();
+    assert.equal(recycleStats().kept, keptBefore);
+    for (const t of [x1, x2, x3, xs]) t.dispose();
+    m.dispose(); small.dispose();
   });
 
   test('model.dispose() of a never-run model, then use -> clear error', async () => {

@@ -3,7 +3,7 @@
 // fit loop in fit.js, summary / config / save / segment in their own files. compile / fit / predict / evaluate
 // follow tfjs.
 import { CnnError } from '../core/errors.js';
-import { Tensor, wrap, scalar, shapeSize, describe } from '../core/tensor.js';
+import { Tensor, wrap, wrapOutput, outputArray, scalar, shapeSize, describe } from '../core/tensor.js';
 import { input as inputFn } from '../layers/index.js';
 import { topologicalLayers, SymbolicTensor } from '../layers/symbolic.js';
 import { lint } from '../train/lint.js';
@@ -271,11 +271,11 @@ export class Model {
       if (k === n) {
         result = runtime.outputCopy(k); // the whole input in one batch: a single copy out
       } else {
-        result ??= new Float32Array(n * outSize);
+        result ??= outputArray(n * outSize);
         result.set(runtime.output(k), s * outSize);
       }
     }
-    return wrap(result ?? new Float32Array(0), [n, ...outShape]);
+    return wrapOutput(result ?? new Float32Array(0), [n, ...outShape]);
   }
 
   /** Loss, d loss / d input and d loss / d weight (getWeights() order) for one batch, without updating anything. */
