@@ -124,6 +124,9 @@ int main(int argc, char** argv) {
         {"8x8x64 dW chunk 256 (ta)", 576, 64, 256, 1, 0},
         {"16x16x32 dW chunk 224 (ta)", 288, 32, 224, 1, 0},
         {"32x32x16 dW chunk 448 (ta)", 144, 16, 448, 1, 0},
+        {"LeNet dense 400->120 fwd b64", 64, 120, 400, 0, 0},
+        {"LeNet dense 400->120 dW (ta)", 400, 120, 64, 1, 0},
+        {"LeNet dense 400->120 dX (tb)", 64, 400, 120, 0, 1},
         {"L1-resident 64^3", 64, 64, 64, 0, 0},
     };
     printf("backend %s; %s of single calls; mul+add ceiling now (12 chains): %.1f GFLOP/s\n", CNN_SIMD_BACKEND,

@@ -111,8 +111,12 @@ static void test_gemm(void) {
     /* Scaled-down conv shapes: LeNet conv1/conv2 forward, weight gradient (trans_a), input gradient (trans_b). */
     static const int conv[][6] = {{333, 6, 25, 0, 0, 0}, {201, 16, 150, 0, 0, 1}, {150, 16, 643, 1, 0, 0},
                                   {25, 6, 777, 1, 0, 1}, {199, 150, 16, 0, 1, 0}, {99, 64, 576, 0, 0, 0},
-                                  /* wide N: A packed too (GEMM_PACK_A_MIN_N), edge rows and K blocks */
-                                  {133, 256, 300, 0, 0, 0}, {130, 128, 7, 0, 0, 1}, {131, 127, 9, 0, 1, 0}};
+                                  /* wide N (broadcast A panels), edge rows and K blocks */
+                                  {133, 256, 300, 0, 0, 0}, {130, 128, 7, 0, 0, 1}, {131, 127, 9, 0, 1, 0},
+                                  /* around GEMM_BCAST_MIN_N (broadcast A panels from 64 columns on): edge rows, K
+                                   * blocks, both transposes, and the 1x1 conv's three GEMMs scaled down */
+                                  {37, 63, 513, 1, 0, 1}, {45, 64, 300, 0, 1, 1}, {6, 65, 1, 0, 0, 0},
+                                  {78, 64, 97, 0, 0, 0}, {97, 64, 78, 1, 0, 1}, {78, 97, 64, 0, 1, 1}};
     for (size_t s = 0; s < sizeof conv / sizeof conv[0]; s++) {
         char why[160] = "";
         const int ok = gemm_case(conv[s][0], conv[s][1], conv[s][2], conv[s][3], conv[s][4], conv[s][5], 0, why,
