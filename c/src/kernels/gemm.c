@@ -30,6 +30,9 @@
  * past M in an edge panel alias the last valid row (in-bounds reads whose results are never stored). Packed B panels
  * are zero-padded; edge tiles store only their valid part with 2- and 1-lane stores.
  *
+ * cnn_f32_gemm_bias adds a per-column bias to each tile of C after its last K block, reading back the tile it just
+ * stored (L1): the bits of the GEMM followed by cnn_f32_add_bias, without the second pass over C.
+ *
  * Workspace (floats): [packed B: KC' × round_up(NC', 8)] [packed A: max(round_up(MC', 4), 16) × KC'], X' = min(X, dim).
  * Rounding: each K block adds its partial sums into C, so results differ from the __ref k-order sum by rounding. */
 #include "kernels/gemm_tile.h"
@@ -68,6 +71,13 @@ void cnn_f32_gemm__ref(int M, int N, int K,
             *c = accumulate ? *c + sum : sum;
         }
     }
+}
+
+void cnn_f32_gemm_bias__ref(int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
+                            int trans_b, const float* bias, float* C, int ldc, int accumulate, float* workspace) {
+    cnn_f32_gemm__ref(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, accumulate, workspace);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] += bias[j];
 }
 
 /* ---- packing --------------------------------------------------------------------------------------------------- */
@@ -210,16 +220,26 @@ static void ukernel_bcast_a(int kc, const float* a, const float* b, float* c, in
 
 /* ---- driver ---------------------------------------------------------------------------------------------------- */
 
-void cnn_f32_gemm__simd(int M, int N, int K,
-                        const float* A, int lda, int trans_a,
-                        const float* B, int ldb, int trans_b,
-                        float* C, int ldc, int accumulate, float* workspace) {
+/* C[0:mr, 0:nr] += bias[0:nr], on a tile just stored (still in L1): the same bits as a later pass over C. */
+static void add_bias_tile(float* c, int ldc, int mr, int nr, const float* bias) {
+    for (int r = 0; r < mr; r++, c += ldc) {
+        int j = 0;
+        for (; j + 4 <= nr; j += 4) cnn_v4f_store(c + j, cnn_v4f_add(cnn_v4f_load(c + j), cnn_v4f_load(bias + j)));
+        for (; j < nr; j++) c[j] += bias[j];
+    }
+}
+
+/* The GEMM, with bias (or NULL) added to each tile of C after its last K block. */
+static void gemm(int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb, int trans_b,
+                 const float* bias, float* C, int ldc, int accumulate, float* workspace) {
     if (M <= 0 || N <= 0) return;
     assert(lda >= (trans_a ? M : K) && ldb >= (trans_b ? K : N) && ldc >= N);
     assert(K <= 0 || ((uintptr_t)workspace & 15u) == 0); /* the packed panels are read with aligned vector loads */
     if (K <= 0) {
-        if (!accumulate)
-            for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof(float));
+        for (int i = 0; i < M; i++) {
+            if (!accumulate) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof(float));
+            if (bias) add_bias_tile(C + (size_t)i * ldc, ldc, 1, N, bias);
+        }
         return;
     }
     const int kc_max = min_int(K, GEMM_KC);
@@ -231,6 +251,7 @@ void cnn_f32_gemm__simd(int M, int N, int K,
         for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
             const int kc = min_int(GEMM_KC, K - k0);
             const int acc = accumulate || k0 > 0; /* later K blocks add onto what the first one wrote */
+            const float* tile_bias = k0 + kc == K ? bias : NULL;
             cnn_f32_gemm_pack_b(kc, nc, B, ldb, trans_b, k0, j0, packed_b);
             if (nc >= GEMM_BCAST_MIN_N) {
                 /* One broadcast A panel at a time (L1-resident), swept across the packed B block (L2). */
@@ -241,6 +262,7 @@ void cnn_f32_gemm__simd(int M, int N, int K,
                     for (int jp = 0; jp < nc; jp += GEMM_NR) {
                         const int nr = min_int(GEMM_NR, nc - jp);
                         ukernel_bcast_a(kc, packed_a, packed_b + (size_t)jp * kc, c_row + jp, ldc, mr, nr, acc);
+                        if (tile_bias) add_bias_tile(c_row + jp, ldc, mr, nr, tile_bias + j0 + jp);
                     }
                 }
                 continue;
@@ -261,9 +283,20 @@ void cnn_f32_gemm__simd(int M, int N, int K,
                         else
                             ukernel_direct_a(kc, A + (size_t)(i0 + ip) * lda + k0, lda, mr, b_panel, c_tile, ldc,
                                              nr, acc);
+                        if (tile_bias) add_bias_tile(c_tile, ldc, mr, nr, tile_bias + j0 + jp);
                     }
                 }
             }
         }
     }
+}
+
+void cnn_f32_gemm__simd(int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
+                        int trans_b, float* C, int ldc, int accumulate, float* workspace) {
+    gemm(M, N, K, A, lda, trans_a, B, ldb, trans_b, NULL, C, ldc, accumulate, workspace);
+}
+
+void cnn_f32_gemm_bias__simd(int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
+                             int trans_b, const float* bias, float* C, int ldc, int accumulate, float* workspace) {
+    gemm(M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate, workspace);
 }
