@@ -262,8 +262,8 @@ static void gemm(int M, int N, int K, const float* A, int lda, int trans_a, cons
                     for (int jp = 0; jp < nc; jp += GEMM_NR) {
                         const int nr = min_int(GEMM_NR, nc - jp);
                         ukernel_bcast_a(kc, packed_a, packed_b + (size_t)jp * kc, c_row + jp, ldc, mr, nr, acc);
-                        if (tile_bias) add_bias_tile(c_row + jp, ldc, mr, nr, tile_bias + j0 + jp);
                     }
+                    if (tile_bias) add_bias_tile(c_row, ldc, mr, nc, tile_bias + j0);
                 }
                 continue;
             }
@@ -283,9 +283,9 @@ static void gemm(int M, int N, int K, const float* A, int lda, int trans_a, cons
                         else
                             ukernel_direct_a(kc, A + (size_t)(i0 + ip) * lda + k0, lda, mr, b_panel, c_tile, ldc,
                                              nr, acc);
-                        if (tile_bias) add_bias_tile(c_tile, ldc, mr, nr, tile_bias + j0 + jp);
                     }
                 }
+                if (tile_bias) add_bias_tile(C + (size_t)i0 * ldc + j0, ldc, mc, nc, tile_bias + j0);
             }
         }
     }
