@@ -16,22 +16,26 @@
  * hoists every load of a basic block to its top, so all of a k step's loads are live at once: 5×8, 3×12, 4×12 and
  * 6×8 spill (18-37% slower in a kernel-only test), and so did K unrolled inside one block (-25%).
  *
- * Why broadcast A panels (tests/c/bench_gemm.c, fastest of 3 interleaved runs, same-run ceiling 51.2 GFLOP/s): with
+ * Why broadcast A panels (tests/c/bench_gemm.c, fastest of 3 interleaved runs, same-run ceiling 51.3 GFLOP/s): with
  * four broadcast loads per k step the splat loop reached 65-68% of the ceiling (not the ~99% this comment once said),
  * and V8 gives each constant offset of a broadcast load a base register of its own (lea; seen in its code through
  * node --perf-prof). From a broadcast panel the kernel does plain vector loads at constant offsets, two k steps per
  * iteration with the exit test between them (two blocks, each within the registers): one stack check and index update
- * per two steps. 28x28x128 -> 256 1x1: 34.8 -> 38.6 GFLOP/s (68 -> 75% of the ceiling); its dW (trans_a) 35.3 -> 37.4
- * and dX (trans_b) 34.6 -> 38.1; 256³ 36.0 -> 38.7; 56x56x64 3x3 (N = 64) 30.9 -> 34.0; LeNet dense 400 -> 120
- * 32.7 -> 37.0. A broadcast panel is 4× the floats of a plain one: from 64 columns on, the column panels repay it.
+ * per two steps. 28x28x128 -> 256 1x1: 34.7 -> 39.3 GFLOP/s (67.6 -> 76.6% of the ceiling; with the conv's bias,
+ * cnn_f32_gemm_bias below, 33.9 -> 38.6, 75.2%); its dW (trans_a) 35.1 -> 37.9 (73.9%) and dX (trans_b)
+ * 34.5 -> 38.8 (75.7%); 256³ 35.8 -> 39.2; 56x56x64 3x3 (N = 64) 30.7 -> 32.6, its dX 29.6 -> 37.3; LeNet dense
+ * 400 -> 120 32.7 -> 37.7. A broadcast panel is 4× the floats of a plain one: from 64 columns on, the column panels
+ * repay it. Packing costs ~4% (the 1x1 with its A panels packed once: 78%); the rest is the loop itself, 6 loads per
+ * 16 multiply/adds with no register to spare for a wider tile.
  *
  * Bits: every path runs the same k order per output element from the same zeroed accumulators, so the results are
  * bit-identical whichever path a block takes (the threaded splits in conv_threads.c and parallel.c rely on that). Rows
  * past M in an edge panel alias the last valid row (in-bounds reads whose results are never stored). Packed B panels
  * are zero-padded; edge tiles store only their valid part with 2- and 1-lane stores.
  *
- * cnn_f32_gemm_bias adds a per-column bias to each tile of C after its last K block, reading back the tile it just
- * stored (L1): the bits of the GEMM followed by cnn_f32_add_bias, without the second pass over C.
+ * cnn_f32_gemm_bias adds a per-column bias to C after the last K block of each broadcast row panel (4 rows × NC',
+ * still in L1) or MC row block: the bits of the GEMM followed by cnn_f32_add_bias, without its pass over C. (Added
+ * after every tile instead, V8's code for the whole driver got 5% slower.)
  *
  * Workspace (floats): [packed B: KC' × round_up(NC', 8)] [packed A: max(round_up(MC', 4), 16) × KC'], X' = min(X, dim).
  * Rounding: each K block adds its partial sums into C, so results differ from the __ref k-order sum by rounding. */
@@ -220,7 +224,7 @@ static void ukernel_bcast_a(int kc, const float* a, const float* b, float* c, in
 
 /* ---- driver ---------------------------------------------------------------------------------------------------- */
 
-/* C[0:mr, 0:nr] += bias[0:nr], on a tile just stored (still in L1): the same bits as a later pass over C. */
+/* C[0:mr, 0:nr] += bias[0:nr], on rows just stored (still in cache): the same bits as a later pass over C. */
 static void add_bias_tile(float* c, int ldc, int mr, int nr, const float* bias) {
     for (int r = 0; r < mr; r++, c += ldc) {
         int j = 0;
@@ -229,7 +233,7 @@ static void add_bias_tile(float* c, int ldc, int mr, int nr, const float* bias) 
     }
 }
 
-/* The GEMM, with bias (or NULL) added to each tile of C after its last K block. */
+/* The GEMM, with bias (or NULL) added to C's rows after their last K block. */
 static void gemm(int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb, int trans_b,
                  const float* bias, float* C, int ldc, int accumulate, float* workspace) {
     if (M <= 0 || N <= 0) return;

@@ -79,8 +79,8 @@ static inline void cnn_gemm_ukernel_packed(int kc, const float* a, const float* 
                                            int accumulate) {
     cnn_v4f acc[GEMM_MR][2];
     for (int r = 0; r < GEMM_MR; r++) acc[r][0] = acc[r][1] = cnn_v4f_zero();
-    /* Loop on the B pointer against its end: one induction update fewer than a k counter (V8 is front-end bound
-     * here; +4% on the 28x28x128 -> 256 1x1 GEMM in tests/c/bench_gemm.c). */
+    /* Loop on the B pointer against its end: one induction update fewer than a k counter (+4% on the 28x28x128 ->
+     * 256 1x1 GEMM in tests/c/bench_gemm.c when it ran on this kernel, before gemm.c's broadcast A panels). */
     for (const float* b_end = b + (size_t)kc * GEMM_NR; b < b_end; a += GEMM_MR, b += GEMM_NR) {
         const cnn_v4f b0 = cnn_v4f_load(b), b1 = cnn_v4f_load(b + 4);
         for (int r = 0; r < GEMM_MR; r++) {

@@ -273,7 +273,7 @@ static void conv_forward(cnn_model* m, cnn_node* node, int n, int training) {
         cnn_conv2d_forward_threaded(m, &g, algorithm == CONV_POINTWISE, algorithm == CONV_DIRECT,
                                     cnn_patch_chunk_rows(K, M), in->out, kernel->data, bias, N, node->out))
         return;
-    /* The bias goes in as the GEMM stores each tile of y (cnn_f32_gemm_bias): no second pass over y. */
+    /* The bias goes in inside the GEMM, while y is still in cache (cnn_f32_gemm_bias): no second pass over y. */
     if (algorithm == CONV_POINTWISE) {
         if (bias) cnn_f32_gemm_bias(M, N, K, in->out, K, 0, kernel->data, N, 0, bias, node->out, N, 0, scratch);
         else cnn_f32_gemm(M, N, K, in->out, K, 0, kernel->data, N, 0, node->out, N, 0, scratch);
