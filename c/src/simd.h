@@ -61,6 +61,13 @@ static CNN_ALWAYS_INLINE cnn_v4i cnn_v4i_add(cnn_v4i a, cnn_v4i b) { return wasm
 static CNN_ALWAYS_INLINE int cnn_v4m_any(cnn_v4m m) { return wasm_v128_any_true(m); }
 static CNN_ALWAYS_INLINE cnn_v4i cnn_v4i_select(cnn_v4m m, cnn_v4i t, cnn_v4i f) { return wasm_v128_bitselect(t, f, m); }
 static CNN_ALWAYS_INLINE void cnn_v4i_store(int32_t* p, cnn_v4i v) { wasm_v128_store(p, v); }
+/* Rows r0..r3 of a 4×4 block become its columns (packing GEMM panels). */
+static CNN_ALWAYS_INLINE void cnn_v4f_transpose4(cnn_v4f* r0, cnn_v4f* r1, cnn_v4f* r2, cnn_v4f* r3) {
+    const v128_t t0 = wasm_i32x4_shuffle(*r0, *r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(*r0, *r1, 2, 6, 3, 7);
+    const v128_t t2 = wasm_i32x4_shuffle(*r2, *r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(*r2, *r3, 2, 6, 3, 7);
+    *r0 = wasm_i64x2_shuffle(t0, t2, 0, 2), *r1 = wasm_i64x2_shuffle(t0, t2, 1, 3);
+    *r2 = wasm_i64x2_shuffle(t1, t3, 0, 2), *r3 = wasm_i64x2_shuffle(t1, t3, 1, 3);
+}
 
 #elif defined(__SSE2__)
 /* ------------------------------------------------------------------------------------------------------------ SSE2 */
@@ -104,6 +111,9 @@ static CNN_ALWAYS_INLINE cnn_v4i cnn_v4i_select(cnn_v4m m, cnn_v4i t, cnn_v4i f)
     return _mm_or_si128(_mm_and_si128(mi, t), _mm_andnot_si128(mi, f));
 }
 static CNN_ALWAYS_INLINE void cnn_v4i_store(int32_t* p, cnn_v4i v) { _mm_storeu_si128((__m128i*)p, v); }
+static CNN_ALWAYS_INLINE void cnn_v4f_transpose4(cnn_v4f* r0, cnn_v4f* r1, cnn_v4f* r2, cnn_v4f* r3) {
+    _MM_TRANSPOSE4_PS(*r0, *r1, *r2, *r3);
+}
 
 #else
 /* ------------------------------------------------------------------------------------- portable fallback (scalar) */
@@ -140,6 +150,14 @@ static inline cnn_v4i cnn_v4i_add(cnn_v4i a, cnn_v4i b) { for (int l = 0; l < 4;
 static inline int cnn_v4m_any(cnn_v4m m) { return m.m[0] | m.m[1] | m.m[2] | m.m[3]; }
 static inline cnn_v4i cnn_v4i_select(cnn_v4m m, cnn_v4i t, cnn_v4i f) { for (int l = 0; l < 4; l++) if (m.m[l]) f.i[l] = t.i[l]; return f; }
 static inline void cnn_v4i_store(int32_t* p, cnn_v4i v) { for (int l = 0; l < 4; l++) p[l] = v.i[l]; }
+static inline void cnn_v4f_transpose4(cnn_v4f* r0, cnn_v4f* r1, cnn_v4f* r2, cnn_v4f* r3) {
+    cnn_v4f* r[4] = {r0, r1, r2, r3};
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++) {
+            const float t = r[i]->f[j];
+            r[i]->f[j] = r[j]->f[i], r[j]->f[i] = t;
+        }
+}
 #endif
 
 /* acc + a·b as a separate multiply and add (see the header comment). */

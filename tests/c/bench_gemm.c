@@ -26,7 +26,15 @@ typedef void (*gemm_fn)(int, int, int, const float*, int, int, const float*, int
 typedef struct shape {
     const char* what;
     int M, N, K, ta, tb;
+    int bias; /* cnn_f32_gemm_bias (the conv forward's call) instead of cnn_f32_gemm */
 } shape;
+
+static const float* g_bias; /* for shapes with bias: N floats */
+
+static void gemm_bias_simd(int M, int N, int K, const float* A, int lda, int ta, const float* B, int ldb, int tb,
+                           float* C, int ldc, int acc, float* ws) {
+    cnn_f32_gemm_bias__simd(M, N, K, A, lda, ta, B, ldb, tb, g_bias, C, ldc, acc, ws);
+}
 
 static int compare_double(const void* a, const void* b) {
     const double x = *(const double*)a, y = *(const double*)b;
@@ -107,6 +115,7 @@ int main(int argc, char** argv) {
         {"conv 56x56x64->64 3x3", 3136, 64, 576, 0, 0},
         {"square 256", 256, 256, 256, 0, 0},
         {"conv 28x28x128->256 1x1", 784, 256, 128, 0, 0},
+        {"... with bias (gemm_bias)", 784, 256, 128, 0, 0, 1},
         {"1x1 28x28x128->256 dW (ta)", 128, 256, 784, 1, 0},
         {"1x1 28x28x128->256 dX (tb)", 784, 128, 256, 0, 1},
         {"conv 128x128x16->32 3x3", 16384, 32, 144, 0, 0},
@@ -124,6 +133,9 @@ int main(int argc, char** argv) {
         {"8x8x64 dW chunk 256 (ta)", 576, 64, 256, 1, 0},
         {"16x16x32 dW chunk 224 (ta)", 288, 32, 224, 1, 0},
         {"32x32x16 dW chunk 448 (ta)", 144, 16, 448, 1, 0},
+        {"LeNet dense 400->120 fwd b64", 64, 120, 400, 0, 0},
+        {"LeNet dense 400->120 dW (ta)", 400, 120, 64, 1, 0},
+        {"LeNet dense 400->120 dX (tb)", 64, 400, 120, 0, 1},
         {"L1-resident 64^3", 64, 64, 64, 0, 0},
     };
     printf("backend %s; %s of single calls; mul+add ceiling now (12 chains): %.1f GFLOP/s\n", CNN_SIMD_BACKEND,
@@ -140,13 +152,17 @@ int main(int argc, char** argv) {
         for (size_t j = 0; j < a_len; j++) A[j] = (float)((j * 7) % 13) * 0.1f - 0.6f;
         for (size_t j = 0; j < b_len; j++) B[j] = (float)((j * 5) % 11) * 0.1f - 0.5f;
         const double flops = 2.0 * s->M * s->N * s->K;
-        const double t_simd = time_gemm(cnn_f32_gemm__simd, s, A, B, C, ws);
+        float* bias = malloc((size_t)s->N * sizeof(float));
+        if (!bias) return 1;
+        for (int j = 0; j < s->N; j++) bias[j] = 0.01f * (float)(j % 7);
+        g_bias = bias;
+        const double t_simd = time_gemm(s->bias ? gemm_bias_simd : cnn_f32_gemm__simd, s, A, B, C, ws);
         const double t_ref = with_ref ? time_gemm(cnn_f32_gemm__ref, s, A, B, C, ws) : 0;
         char dims[40];
         snprintf(dims, sizeof dims, "%dx%dx%d", s->M, s->N, s->K);
         printf("%-26s %18s %9.2f %9.2f   GFLOP/s (%.3f ms)\n", s->what, dims, flops / t_simd * 1e-9,
                with_ref ? flops / t_ref * 1e-9 : 0.0, t_simd * 1e3);
-        free(A), free(B), free(C), free(ws);
+        free(A), free(B), free(C), free(ws), free(bias);
     }
     return 0;
 }

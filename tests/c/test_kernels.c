@@ -111,8 +111,12 @@ static void test_gemm(void) {
     /* Scaled-down conv shapes: LeNet conv1/conv2 forward, weight gradient (trans_a), input gradient (trans_b). */
     static const int conv[][6] = {{333, 6, 25, 0, 0, 0}, {201, 16, 150, 0, 0, 1}, {150, 16, 643, 1, 0, 0},
                                   {25, 6, 777, 1, 0, 1}, {199, 150, 16, 0, 1, 0}, {99, 64, 576, 0, 0, 0},
-                                  /* wide N: A packed too (GEMM_PACK_A_MIN_N), edge rows and K blocks */
-                                  {133, 256, 300, 0, 0, 0}, {130, 128, 7, 0, 0, 1}, {131, 127, 9, 0, 1, 0}};
+                                  /* wide N (broadcast A panels), edge rows and K blocks */
+                                  {133, 256, 300, 0, 0, 0}, {130, 128, 7, 0, 0, 1}, {131, 127, 9, 0, 1, 0},
+                                  /* around GEMM_BCAST_MIN_N (broadcast A panels from 64 columns on): edge rows, K
+                                   * blocks, both transposes, and the 1x1 conv's three GEMMs scaled down */
+                                  {37, 63, 513, 1, 0, 1}, {45, 64, 300, 0, 1, 1}, {6, 65, 1, 0, 0, 0},
+                                  {78, 64, 97, 0, 0, 0}, {97, 64, 78, 1, 0, 1}, {78, 97, 64, 0, 1, 1}};
     for (size_t s = 0; s < sizeof conv / sizeof conv[0]; s++) {
         char why[160] = "";
         const int ok = gemm_case(conv[s][0], conv[s][1], conv[s][2], conv[s][3], conv[s][4], conv[s][5], 0, why,
@@ -120,6 +124,46 @@ static void test_gemm(void) {
         report(ok, "gemm conv shape M=%d N=%d K=%d ta=%d tb=%d acc=%d %s", conv[s][0], conv[s][1], conv[s][2],
                conv[s][3], conv[s][4], conv[s][5], why);
     }
+    /* The bias GEMM: the bits of the GEMM followed by cnn_f32_add_bias, on every path (direct, packed, broadcast A
+     * panels), edge tiles, K blocks and K = 0. */
+    static const int biased[][6] = {{13, 6, 25, 0, 0, 0}, {9, 16, 150, 1, 0, 1}, {37, 40, 513, 1, 0, 1},
+                                    {45, 33, 300, 0, 1, 0}, {78, 256, 128, 0, 0, 0}, {7, 130, 0, 0, 0, 1},
+                                    {5, 11, 0, 0, 1, 0}};
+    int bias_ok = 1;
+    char bias_why[160] = "";
+    for (size_t s = 0; s < sizeof biased / sizeof biased[0] && bias_ok; s++) {
+        const int M = biased[s][0], N = biased[s][1], K = biased[s][2], ta = biased[s][3], tb = biased[s][4];
+        const int acc = biased[s][5];
+        float* A = random_floats((size_t)M * (K > 0 ? K : 1));
+        float* B = random_floats((size_t)N * (K > 0 ? K : 1));
+        float* bias = random_floats((size_t)N);
+        float* C0 = random_floats((size_t)M * N);
+        float* C1 = xmalloc((size_t)M * N * sizeof(float));
+        float* C2 = xmalloc((size_t)M * N * sizeof(float));
+        float* C3 = xmalloc((size_t)M * N * sizeof(float));
+        float* ws = xmalloc((cnn_f32_gemm_workspace_floats(M, N, K) + 1) * sizeof(float));
+        memcpy(C1, C0, (size_t)M * N * sizeof(float));
+        memcpy(C2, C0, (size_t)M * N * sizeof(float));
+        memcpy(C3, C0, (size_t)M * N * sizeof(float));
+        const int lda = ta ? M : K, ldb = tb ? K : N;
+        cnn_f32_gemm_bias__simd(M, N, K, A, lda > 0 ? lda : 1, ta, B, ldb > 0 ? ldb : 1, tb, bias, C1, N, acc, ws);
+        cnn_f32_gemm__simd(M, N, K, A, lda > 0 ? lda : 1, ta, B, ldb > 0 ? ldb : 1, tb, C2, N, acc, ws);
+        cnn_f32_add_bias(M, N, bias, C2);
+        cnn_f32_gemm_bias__ref(M, N, K, A, lda > 0 ? lda : 1, ta, B, ldb > 0 ? ldb : 1, tb, bias, C3, N, acc, NULL);
+        for (int e = 0; e < M * N && bias_ok; e++) {
+            if (!same_float(C1[e], C2[e])) {
+                snprintf(bias_why, sizeof bias_why, "M=%d N=%d K=%d: C[%d] %.9g, gemm + add_bias %.9g", M, N, K, e,
+                         C1[e], C2[e]);
+                bias_ok = 0;
+            } else if (!(fabs((double)C1[e] - C3[e]) <= 1e-4 * (1.0 + fabs((double)C3[e])) * sqrt(K + 1.0))) {
+                snprintf(bias_why, sizeof bias_why, "M=%d N=%d K=%d: C[%d] simd %.9g ref %.9g", M, N, K, e, C1[e],
+                         C3[e]);
+                bias_ok = 0;
+            }
+        }
+        free(A), free(B), free(bias), free(C0), free(C1), free(C2), free(C3), free(ws);
+    }
+    report(bias_ok, "gemm_bias = gemm then add_bias, bit for bit, and near __ref %s", bias_why);
     /* M, N or K of 0 must not touch anything (the C buffer here is a single sentinel). */
     float sentinel = 42.0f;
     cnn_f32_gemm__simd(0, 0, 5, NULL, 5, 0, NULL, 1, 0, &sentinel, 1, 0, NULL);

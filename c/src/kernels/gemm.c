@@ -1,24 +1,43 @@
 /* f32 GEMM: C = op(A)·op(B) (+ C). BLIS-style blocking around a 4×8 register-blocked microkernel.
  *
  * Loop nest (outer → inner): columns in NC blocks → K in KC blocks (pack that KC×NC slice of op(B) into 8-wide
- * panels) → rows in MC blocks (pack op(A) into 4-tall panels, only when A is transposed) → 8-wide column panels →
- * 4-tall row panels → microkernel. A packed B micro-panel (KC×8 floats, 8 KB) stays in L1 while row panels stream by.
+ * panels), then
+ *  - column blocks of GEMM_BCAST_MIN_N (64) or more: 4-row panels of op(A), one at a time, packed broadcast (every
+ *    value stored as a whole f32x4, 16 floats per k step) → 8-wide column panels → ukernel_bcast_a. The A panel
+ *    (KC×16 floats, up to 16 KB) stays in L1 while the packed B block streams by from L2.
+ *  - narrower blocks: rows in MC blocks (pack op(A) into 4-tall panels when A is transposed) → 8-wide column panels
+ *    → 4-tall row panels → microkernel; a packed B micro-panel (KC×8 floats, 8 KB) stays in L1 while row panels
+ *    stream by. Untransposed A is read in place: its rows are K-contiguous, so the microkernel splats
+ *    (v128.load32_splat, a broadcast load) straight from four row pointers. For skinny N (LeNet: N = 6, 16; 3x3
+ *    convs with 16-32 filters) packing costs as much as the arithmetic saved (LeNet conv2 32 -> 23 GFLOP/s, ResNet
+ *    32x32x16 23 -> 15 with 4-row panels; broadcast panels lost 3-5% at N = 32).
  *
- * Why 4×8: 8 accumulators + 2 B vectors + a splat + a product fit the 15 xmm registers V8 allocates; 5×8 is no
- * faster and 6×8 spills (3-4× slower). The loop reaches ~99% of what independent f32x4 mul+add reaches in Node 20 on
- * this machine; unrolling K by hand made V8 spill and lost ~20%.
+ * Why 4×8: 8 accumulators + 2 B vectors + the A values + a product fit the 15 xmm registers V8 allocates. V8 (Node 20)
+ * hoists every load of a basic block to its top, so all of a k step's loads are live at once: 5×8, 3×12, 4×12 and
+ * 6×8 spill (18-37% slower in a kernel-only test), and so did K unrolled inside one block (-25%).
  *
- * op(A) is read in place when trans_a == 0 and the column block is narrower than GEMM_PACK_A_MIN_N: its rows are
- * K-contiguous, so the microkernel splats (wasm_v128_load32_splat, a broadcast load) straight from four row pointers.
- * For skinny N (LeNet: N = 6, 16; 3x3 convs with 16-64 filters) packing costs as much as the arithmetic saved
- * (measured in tests/c/bench_gemm.c, wasm: LeNet conv2 32 -> 23 GFLOP/s, ResNet 32x32x16 23 -> 15 when packed).
- * From 128 columns on, A is packed into 4-row panels too: the packed microkernel then loads A from one pointer with
- * constant offsets, fewer address updates per k step, and measured 7% faster (256³ 33.4 -> 35.6, 28x28x128 -> 256
- * 1x1 32.2 -> 34.5, ceiling 51 in the same run). Same k order either way: the results are bit-identical. Rows past M in an edge panel alias the last valid
- * row (in-bounds reads whose results are never stored). Packed panels are zero-padded; edge tiles store only their
- * valid part with 2- and 1-lane stores.
+ * Why broadcast A panels (tests/c/bench_gemm.c, fastest of 3 interleaved runs, same-run ceiling 51.3 GFLOP/s): with
+ * four broadcast loads per k step the splat loop reached 65-68% of the ceiling (not the ~99% this comment once said),
+ * and V8 gives each constant offset of a broadcast load a base register of its own (lea; seen in its code through
+ * node --perf-prof). From a broadcast panel the kernel does plain vector loads at constant offsets, two k steps per
+ * iteration with the exit test between them (two blocks, each within the registers): one stack check and index update
+ * per two steps. 28x28x128 -> 256 1x1: 34.7 -> 39.3 GFLOP/s (67.6 -> 76.6% of the ceiling; with the conv's bias,
+ * cnn_f32_gemm_bias below, 33.9 -> 38.6, 75.2%); its dW (trans_a) 35.1 -> 37.9 (73.9%) and dX (trans_b)
+ * 34.5 -> 38.8 (75.7%); 256³ 35.8 -> 39.2; 56x56x64 3x3 (N = 64) 30.7 -> 32.6, its dX 29.6 -> 37.3; LeNet dense
+ * 400 -> 120 32.7 -> 37.7. A broadcast panel is 4× the floats of a plain one: from 64 columns on, the column panels
+ * repay it. Packing costs ~4% (the 1x1 with its A panels packed once: 78%); the rest is the loop itself, 6 loads per
+ * 16 multiply/adds with no register to spare for a wider tile.
  *
- * Workspace (floats): [packed B: KC' × round_up(NC', 8)] [packed A: round_up(MC', 4) × KC'], where X' = min(X, dim).
+ * Bits: every path runs the same k order per output element from the same zeroed accumulators, so the results are
+ * bit-identical whichever path a block takes (the threaded splits in conv_threads.c and parallel.c rely on that). Rows
+ * past M in an edge panel alias the last valid row (in-bounds reads whose results are never stored). Packed B panels
+ * are zero-padded; edge tiles store only their valid part with 2- and 1-lane stores.
+ *
+ * cnn_f32_gemm_bias adds a per-column bias to C after the last K block of each broadcast row panel (4 rows × NC',
+ * still in L1) or MC row block: the bits of the GEMM followed by cnn_f32_add_bias, without its pass over C. (Added
+ * after every tile instead, V8's code for the whole driver got 5% slower.)
+ *
+ * Workspace (floats): [packed B: KC' × round_up(NC', 8)] [packed A: max(round_up(MC', 4), 16) × KC'], X' = min(X, dim).
  * Rounding: each K block adds its partial sums into C, so results differ from the __ref k-order sum by rounding. */
 #include "kernels/gemm_tile.h"
 #include "kernels/kernels.h"
@@ -34,7 +53,7 @@ size_t cnn_f32_gemm_workspace_floats(int M, int N, int K) {
     const size_t kc = (size_t)min_int(K, GEMM_KC);
     const size_t nc = (size_t)round_up(min_int(N, GEMM_NC), GEMM_NR);
     const size_t mc = (size_t)round_up(min_int(M, GEMM_MC), GEMM_MR);
-    return kc * nc + mc * kc;
+    return kc * nc + (mc > 4 * GEMM_MR ? mc : 4 * GEMM_MR) * kc; /* A: MC-row panels or one broadcast panel */
 }
 
 /* ---- reference ------------------------------------------------------------------------------------------------- */
@@ -58,6 +77,13 @@ void cnn_f32_gemm__ref(int M, int N, int K,
     }
 }
 
+void cnn_f32_gemm_bias__ref(int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
+                            int trans_b, const float* bias, float* C, int ldc, int accumulate, float* workspace) {
+    cnn_f32_gemm__ref(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, accumulate, workspace);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] += bias[j];
+}
+
 /* ---- packing --------------------------------------------------------------------------------------------------- */
 
 /* op(B)[k0 : k0+kc, j0 : j0+nc] → panels of 8 columns: panel p holds dst[p·kc·8 + k·8 + jj], zero past nc. */
@@ -79,8 +105,25 @@ void cnn_f32_gemm_pack_b(int kc, int nc, const float* B, int ldb, int trans_b, i
                     cnn_v4f_store(d + 4, load_first(src + 4, hi));
                 }
             }
+        } else if (nr == GEMM_NR) {
+            /* B is N×K: each packed column is a K-contiguous source row; 4×4 transposes of two row quads. */
+            const float* src = B + (size_t)(j0 + jp) * ldb + k0;
+            int k = 0;
+            for (; k + 4 <= kc; k += 4, d += 4 * GEMM_NR) {
+                for (int h = 0; h < 2; h++) {
+                    const float* s = src + (size_t)(4 * h) * ldb + k;
+                    cnn_v4f r0 = cnn_v4f_load(s), r1 = cnn_v4f_load(s + ldb);
+                    cnn_v4f r2 = cnn_v4f_load(s + 2 * (size_t)ldb), r3 = cnn_v4f_load(s + 3 * (size_t)ldb);
+                    cnn_v4f_transpose4(&r0, &r1, &r2, &r3);
+                    cnn_v4f_store(d + 4 * h, r0);
+                    cnn_v4f_store(d + GEMM_NR + 4 * h, r1);
+                    cnn_v4f_store(d + 2 * GEMM_NR + 4 * h, r2);
+                    cnn_v4f_store(d + 3 * GEMM_NR + 4 * h, r3);
+                }
+            }
+            for (; k < kc; k++, d += GEMM_NR)
+                for (int jj = 0; jj < GEMM_NR; jj++) d[jj] = src[(size_t)jj * ldb + k];
         } else {
-            /* B is N×K: each packed column is a K-contiguous source row. */
             for (int jj = 0; jj < GEMM_NR; jj++) {
                 const float* src = B + (size_t)(j0 + jp + jj) * ldb + k0;
                 if (jj < nr)
@@ -106,17 +149,6 @@ static void pack_a_transposed(int mc, int kc, const float* A, int lda, int i0, i
     }
 }
 
-/* op(A)[i0 : i0+mc, k0 : k0+kc] with A stored M×K → the same 4-row panels (4×4 transposes). */
-static void pack_a_rows(int mc, int kc, const float* A, int lda, int i0, int k0, float* dst) {
-    for (int ip = 0; ip < mc; ip += GEMM_MR) {
-        const int mr = min_int(GEMM_MR, mc - ip);
-        const float* src = A + (size_t)(i0 + ip) * lda + k0;
-        float* d = dst + (size_t)ip * kc;
-        for (int k = 0; k < kc; k++)
-            for (int r = 0; r < GEMM_MR; r++) d[(size_t)k * GEMM_MR + r] = r < mr ? src[(size_t)r * lda + k] : 0.0f;
-    }
-}
-
 /* ---- microkernels ---------------------------------------------------------------------------------------------- */
 
 /* Same, reading 4 rows of A in place (row stride lda, K-contiguous). Rows past mr alias the last valid row. */
@@ -138,22 +170,83 @@ static void ukernel_direct_a(int kc, const float* a, int lda, int mr, const floa
     store_tile(acc, c, ldc, mr, nr, accumulate);
 }
 
+/* ---- broadcast A panels ---------------------------------------------------------------------------------------- */
+
+/* One 4-row panel of op(A), rows [i, i+mr) and k in [k0, k0+kc), with every value stored as a whole vector:
+ * dst[k·16 + r·4 + lane] = op(A)[i + r][k0 + k]. The microkernel then reads A with plain
+ * vector loads at constant offsets, where V8 gives each broadcast load's offset a register of its own (lea). */
+static void pack_a_bcast(int mr, int kc, const float* A, int lda, int trans_a, int i, int k0, float* dst) {
+    /* Source rows or columns past mr alias the last valid one: in bounds, and their sums are never stored. */
+    const size_t step = trans_a ? 1 : (size_t)lda; /* from one row of op(A) to the next */
+    const float* s0 = trans_a ? A + (size_t)k0 * lda + i : A + (size_t)i * lda + k0;
+    const float* s1 = mr > 1 ? s0 + step : s0;
+    const float* s2 = mr > 2 ? s1 + step : s1;
+    const float* s3 = mr > 3 ? s2 + step : s2;
+    const size_t kstep = trans_a ? (size_t)lda : 1; /* from one k to the next */
+    for (int k = 0; k < kc; k++, dst += 4 * GEMM_MR) {
+        const size_t o = (size_t)k * kstep;
+        cnn_v4f_store(dst, cnn_v4f_load_splat(s0 + o));
+        cnn_v4f_store(dst + 4, cnn_v4f_load_splat(s1 + o));
+        cnn_v4f_store(dst + 8, cnn_v4f_load_splat(s2 + o));
+        cnn_v4f_store(dst + 12, cnn_v4f_load_splat(s3 + o));
+    }
+}
+
+/* acc[r][·] += a[r·4 : r·4+4] · b[0:8]: one k step over a broadcast A panel. */
+static CNN_ALWAYS_INLINE void step_bcast(cnn_v4f acc[GEMM_MR][2], const float* a, const float* b) {
+    const cnn_v4f b0 = cnn_v4f_load(b), b1 = cnn_v4f_load(b + 4);
+    for (int r = 0; r < GEMM_MR; r++) {
+        const cnn_v4f av = cnn_v4f_load(a + 4 * r);
+        acc[r][0] = cnn_v4f_muladd(acc[r][0], av, b0);
+        acc[r][1] = cnn_v4f_muladd(acc[r][1], av, b1);
+    }
+}
+
+/* The packed microkernel over a broadcast A panel (kc >= 1), in the same k order (the same bits). Two k steps per
+ * iteration with the exit test between them: V8 is front-end bound here, and this halves the loop's stack check and
+ * index updates. Two blocks rather than one: V8 hoists every load of a block to its top, and two steps' loads plus
+ * the 8 accumulators overflow its 15 xmm registers (one block of two steps spilled and lost 25%). */
+static void ukernel_bcast_a(int kc, const float* a, const float* b, float* c, int ldc, int mr, int nr,
+                            int accumulate) {
+    cnn_v4f acc[GEMM_MR][2];
+    for (int r = 0; r < GEMM_MR; r++) acc[r][0] = acc[r][1] = cnn_v4f_zero();
+    const float* b_end = b + (size_t)kc * GEMM_NR;
+    for (;;) {
+        step_bcast(acc, a, b);
+        a += 4 * GEMM_MR, b += GEMM_NR;
+        if (b == b_end) break;
+        step_bcast(acc, a, b);
+        a += 4 * GEMM_MR, b += GEMM_NR;
+        if (b == b_end) break;
+    }
+    store_tile(acc, c, ldc, mr, nr, accumulate);
+}
+
 /* ---- driver ---------------------------------------------------------------------------------------------------- */
 
-void cnn_f32_gemm__simd(int M, int N, int K,
-                        const float* A, int lda, int trans_a,
-                        const float* B, int ldb, int trans_b,
-                        float* C, int ldc, int accumulate, float* workspace) {
+/* C[0:mr, 0:nr] += bias[0:nr], on rows just stored (still in cache): the same bits as a later pass over C. */
+static void add_bias_tile(float* c, int ldc, int mr, int nr, const float* bias) {
+    for (int r = 0; r < mr; r++, c += ldc) {
+        int j = 0;
+        for (; j + 4 <= nr; j += 4) cnn_v4f_store(c + j, cnn_v4f_add(cnn_v4f_load(c + j), cnn_v4f_load(bias + j)));
+        for (; j < nr; j++) c[j] += bias[j];
+    }
+}
+
+/* The GEMM, with bias (or NULL) added to C's rows after their last K block. */
+static void gemm(int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb, int trans_b,
+                 const float* bias, float* C, int ldc, int accumulate, float* workspace) {
     if (M <= 0 || N <= 0) return;
     assert(lda >= (trans_a ? M : K) && ldb >= (trans_b ? K : N) && ldc >= N);
     assert(K <= 0 || ((uintptr_t)workspace & 15u) == 0); /* the packed panels are read with aligned vector loads */
     if (K <= 0) {
-        if (!accumulate)
-            for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof(float));
+        for (int i = 0; i < M; i++) {
+            if (!accumulate) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof(float));
+            if (bias) add_bias_tile(C + (size_t)i * ldc, ldc, 1, N, bias);
+        }
         return;
     }
     const int kc_max = min_int(K, GEMM_KC);
-    assert(GEMM_PACK_A_MIN_N >= GEMM_NR);
     float* packed_b = workspace;
     float* packed_a = workspace + (size_t)kc_max * round_up(min_int(N, GEMM_NC), GEMM_NR);
 
@@ -162,14 +255,26 @@ void cnn_f32_gemm__simd(int M, int N, int K,
         for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
             const int kc = min_int(GEMM_KC, K - k0);
             const int acc = accumulate || k0 > 0; /* later K blocks add onto what the first one wrote */
+            const float* tile_bias = k0 + kc == K ? bias : NULL;
             cnn_f32_gemm_pack_b(kc, nc, B, ldb, trans_b, k0, j0, packed_b);
+            if (nc >= GEMM_BCAST_MIN_N) {
+                /* One broadcast A panel at a time (L1-resident), swept across the packed B block (L2). */
+                for (int i = 0; i < M; i += GEMM_MR) {
+                    const int mr = min_int(GEMM_MR, M - i);
+                    pack_a_bcast(mr, kc, A, lda, trans_a, i, k0, packed_a);
+                    float* c_row = C + (size_t)i * ldc + j0;
+                    for (int jp = 0; jp < nc; jp += GEMM_NR) {
+                        const int nr = min_int(GEMM_NR, nc - jp);
+                        ukernel_bcast_a(kc, packed_a, packed_b + (size_t)jp * kc, c_row + jp, ldc, mr, nr, acc);
+                    }
+                    if (tile_bias) add_bias_tile(c_row, ldc, mr, nc, tile_bias + j0);
+                }
+                continue;
+            }
             for (int i0 = 0; i0 < M; i0 += GEMM_MC) {
                 const int mc = min_int(GEMM_MC, M - i0);
-                if (trans_a) pack_a_transposed(mc, kc, A, lda, i0, k0, packed_a);
-                /* Wide blocks: pack A too (the packed microkernel addresses A from one pointer with constant
-                 * offsets, ~7% faster than four row pointers), where nc / 8 column panels repay the packing. */
-                const int packed = trans_a || nc >= GEMM_PACK_A_MIN_N;
-                if (!trans_a && packed) pack_a_rows(mc, kc, A, lda, i0, k0, packed_a);
+                const int packed = trans_a; /* else A's rows are read in place */
+                if (packed) pack_a_transposed(mc, kc, A, lda, i0, k0, packed_a);
                 for (int jp = 0; jp < nc; jp += GEMM_NR) {
                     const int nr = min_int(GEMM_NR, nc - jp);
                     const float* b_panel = packed_b + (size_t)jp * kc;
@@ -184,7 +289,18 @@ void cnn_f32_gemm__simd(int M, int N, int K,
                                              nr, acc);
                     }
                 }
+                if (tile_bias) add_bias_tile(C + (size_t)i0 * ldc + j0, ldc, mc, nc, tile_bias + j0);
             }
         }
     }
+}
+
+void cnn_f32_gemm__simd(int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
+                        int trans_b, float* C, int ldc, int accumulate, float* workspace) {
+    gemm(M, N, K, A, lda, trans_a, B, ldb, trans_b, NULL, C, ldc, accumulate, workspace);
+}
+
+void cnn_f32_gemm_bias__simd(int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
+                             int trans_b, const float* bias, float* C, int ldc, int accumulate, float* workspace) {
+    gemm(M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate, workspace);
 }
