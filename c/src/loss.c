@@ -125,6 +125,55 @@ static void ce_part_task(void* ctx, int part, int thread) {
     j->part_loss[part] = loss;
 }
 
+/* Mean squared error in a fixed partition of rows too (at least MSE_MIN_PART_FLOATS values a part): each part's
+ * squared errors summed in double over 4 independent sums, its gradients 2·(y − t)/count, and its rows' correct
+ * predictions; the parts' sums add in part order. It was one serial loop with a double division per value and a
+ * single add chain: 1.8 ms for 784 × 256 outputs. */
+enum { MSE_MIN_PART_FLOATS = 16384 };
+
+typedef struct mse_job {
+    const float *y, *targets;
+    float* dstart;
+    int c;
+    double scale; /* 2 / count */
+    size_t rows, part_rows;
+    double part_loss[LOSS_PARTS];
+    double part_correct[LOSS_PARTS];
+} mse_job;
+
+static void mse_part_task(void* ctx, int part, int thread) {
+    (void)thread;
+    mse_job* j = ctx;
+    const size_t c = (size_t)j->c;
+    const size_t r0 = (size_t)part * j->part_rows, r1 = j->rows - r0 < j->part_rows ? j->rows : r0 + j->part_rows;
+    const float *y = j->y, *t = j->targets;
+    float* dy = j->dstart;
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    size_t i = r0 * c;
+    const size_t end = r1 * c;
+    for (; i + 4 <= end; i += 4) {
+        const double d0 = (double)y[i] - t[i], d1 = (double)y[i + 1] - t[i + 1];
+        const double d2 = (double)y[i + 2] - t[i + 2], d3 = (double)y[i + 3] - t[i + 3];
+        s0 += d0 * d0, s1 += d1 * d1, s2 += d2 * d2, s3 += d3 * d3;
+        if (dy) {
+            dy[i] += (float)(d0 * j->scale), dy[i + 1] += (float)(d1 * j->scale);
+            dy[i + 2] += (float)(d2 * j->scale), dy[i + 3] += (float)(d3 * j->scale);
+        }
+    }
+    for (; i < end; i++) {
+        const double d = (double)y[i] - t[i];
+        s0 += d * d;
+        if (dy) dy[i] += (float)(d * j->scale);
+    }
+    double correct = 0.0;
+    for (size_t r = r0; r < r1; r++) {
+        const float *yr = y + r * c, *tr = t + r * c;
+        correct += c == 1 ? ((yr[0] > 0.5f) == (tr[0] > 0.5f)) : (argmax(yr, (int)c) == argmax(tr, (int)c));
+    }
+    j->part_loss[part] = (s0 + s1) + (s2 + s3);
+    j->part_correct[part] = correct;
+}
+
 int cnn_loss_compute(cnn_model* m, int n, int grads, float* stats) {
     assert(m->capacity > 0 && m->labels && m->class_counts && n <= m->capacity);
     cnn_node* out = &m->nodes[m->output_node];
@@ -157,18 +206,13 @@ int cnn_loss_compute(cnn_model* m, int n, int grads, float* stats) {
     /* Class counts are of this call only (the stats vector reports them per batch). */
     if (m->class_counts) memset(m->class_counts, 0, 3 * (size_t)c * sizeof(double));
     if (m->loss == CNN_LOSS_MSE) {
-        size_t count = rows * (size_t)c;
-        for (size_t i = 0; i < count; i++) {
-            double d = (double)y[i] - targets[i];
-            loss += d * d;
-            if (dstart) dstart[i] += (float)(2.0 * d / (double)count);
-        }
+        const size_t count = rows * (size_t)c;
+        mse_job j = {y, targets, dstart, c, 2.0 / (double)count, rows, 0, {0}, {0}};
+        const size_t min_rows = MSE_MIN_PART_FLOATS / (size_t)c > 0 ? MSE_MIN_PART_FLOATS / (size_t)c : 1;
+        const int parts = cnn_reduce_parts(rows, min_rows, LOSS_PARTS, &j.part_rows);
+        cnn_parallel_tasks(m, (int64_t)count * 4, parts, mse_part_task, &j);
+        for (int p = 0; p < parts; p++) loss += j.part_loss[p], correct += j.part_correct[p];
         loss /= (double)count;
-        for (size_t r = 0; r < rows; r++) {
-            const float* yr = y + r * (size_t)c;
-            const float* tr = targets + r * (size_t)c;
-            correct += c == 1 ? ((yr[0] > 0.5f) == (tr[0] > 0.5f)) : (argmax(yr, c) == argmax(tr, c));
-        }
         counted = (double)rows;
     } else {
         /* First pass: the weight of every row, so gradients can be scaled by the weighted mean's denominator. */

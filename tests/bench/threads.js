@@ -19,8 +19,8 @@ const arg = (name, fallback) => {
 const CASES = {
   'conv 5x5 28x28x1->6 fwd b1': { kind: 'conv', shape: [28, 28, 1], filters: 6, k: 5, n: 1, pass: 'forward' },
   'conv 3x3 56x56x64->64 fwd b1': { kind: 'conv', shape: [56, 56, 64], filters: 64, k: 3, n: 1, pass: 'forward' },
-  'conv 1x1 28x28x128->128 fwd b1': { kind: 'conv', shape: [28, 28, 128], filters: 128, k: 1, n: 1, pass: 'forward' },
-  'conv 3x3 128x128x16->16 fwd b1': { kind: 'conv', shape: [128, 128, 16], filters: 16, k: 3, n: 1, pass: 'forward' },
+  'conv 1x1 28x28x128->256 fwd b1': { kind: 'conv', shape: [28, 28, 128], filters: 256, k: 1, n: 1, pass: 'forward' },
+  'conv 3x3 128x128x16->32 fwd b1': { kind: 'conv', shape: [128, 128, 16], filters: 32, k: 3, n: 1, pass: 'forward' },
   'conv 3x3 56x56x64->64 fwd+bwd b4': { kind: 'conv', shape: [56, 56, 64], filters: 64, k: 3, n: 4, pass: 'backward' },
   'conv 3x3 32x32x16->16 fwd+bwd b32': { kind: 'conv', shape: [32, 32, 16], filters: 16, k: 3, n: 32, pass: 'backward' },
   'LeNet-5 train step b64': { kind: 'lenet', n: 64 },

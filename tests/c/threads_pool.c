@@ -144,6 +144,7 @@ static const conv_case conv_cases[] = {
     {3, 9, 11, 2, 5, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, "3x3 on 2 channels (direct)", 0},
     {3, 7, 7, 3, 9, 5, 5, 2, 2, 1, 1, CNN_PADDING_SAME, "5x5 stride 2 (direct)", 0},
     {2, 40, 40, 3, 4, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, "40x40 (direct, 6 bands per sample)", 0},
+    {2, 48, 48, 3, 8, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, "48x48x3 -> 8 (direct; MSE loss in 3 parts)", 0},
     {3, 3, 3, 2, 4, 7, 7, 1, 1, 1, 1, CNN_PADDING_SAME, "7x7 on 3x3 (padding larger than the image)", 0},
     {3, 10, 10, 16, 16, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, "3x3 16->16 (im2col)", 0},
     {3, 30, 30, 24, 20, 3, 3, 1, 1, 1, 1, CNN_PADDING_VALID, "3x3 24->20 on 30x30 (im2col, 10 chunks)", 0},
