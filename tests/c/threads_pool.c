@@ -154,7 +154,7 @@ static const conv_case conv_cases[] = {
     {3, 6, 6, 5, 7, 1, 1, 1, 1, 1, 1, CNN_PADDING_VALID, "1x1 (pointwise GEMM)", 0},
     {3, 12, 12, 8, 8, 1, 1, 1, 1, 1, 1, CNN_PADDING_VALID, "1x1 on 12x12 (pointwise, weight gradient in 2 slices)", 0},
     {2, 9, 9, 40, 16, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, "3x3 40->16 (weight gradient by blocks of dW)", 0},
-    {2, 22, 21, 64, 64, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME,
+    {3, 22, 21, 64, 64, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME,
      "3x3 64->64 on 22x21 (Winograd F(3x3,4x4) weight gradient in 3 parts, partial tiles)", 0},
     {3, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME,
      "3x3 128->128 on 8x8 (Winograd F(3x3,2x2) weight gradient in 2 parts: 12 4x4 tiles are too few for F4)", 0},

@@ -21,7 +21,7 @@
  * transformed values are larger (Bᵀ's 4s and 5s, A's 8s) and Gᵀ cancels them, so its rounding grows faster with the
  * tile count (tests/c/test_winograd.c measures both against a double sum).
  *
- * Tiles run in chunks (WGRAD_CHUNK_FLOATS of V and E); each chunk's P products add into M (the K blocks of the sum
+ * Tiles run in chunks (WGRAD_CHUNK_FLOATS of V and E, WGRAD_F4_CHUNK_FLOATS for F4); each chunk's P products add into M (the K blocks of the sum
  * over tiles are the chunks: fixed by the layer's geometry). The chunks group into at most 8 parts, each summed into
  * an M of its own, the parts added in order: threads run the parts (parallel.h's fixed partitions). Filters run in
  * blocks (M holds P · c4 · block floats); each block repeats the x transform (a few % of the products' work at 64
@@ -46,7 +46,11 @@ enum {
 #ifndef WGRAD_CHUNK
 #define WGRAD_CHUNK (128 * 1024)
 #endif
-    WGRAD_CHUNK_FLOATS = WGRAD_CHUNK, /* V + E of one chunk: 512 KiB */
+    WGRAD_CHUNK_FLOATS = WGRAD_CHUNK, /* V + E of one F2 chunk: 512 KiB */
+    /* F4's: 768 KiB (fewer chunks, so fewer parts to sum: 56x56x64->64 batch 1 103-105 vs 96-99 GFLOP/s at 512 KiB
+     * and 96 at 1 MiB in the same runs, 16x16x32->32 batch 32 98 vs 90; F2 on 128x128x16->32 fell from 59 to 30 at
+     * 768 KiB, so it keeps 512) */
+    WGRAD_F4_CHUNK_FLOATS = WGRAD_CHUNK / 2 * 3,
     WGRAD_M_FLOATS = 256 * 1024,     /* M of one block of filters: 1 MiB */
     WGRAD_MIN_CHUNK = 16,
     WGRAD_MAX_CHUNK = 256, /* one GEMM K block */
@@ -80,7 +84,7 @@ static int wgrad_plan_make(const cnn_conv_geom* g, int N, int tile, wgrad_plan* 
     int64_t block = WGRAD_M_FLOATS / (p->P * (int64_t)p->c4);
     block = block < 8 ? 8 : block & ~(int64_t)7;
     p->block = (int)(block < p->N8 ? block : p->N8);
-    int64_t chunk = WGRAD_CHUNK_FLOATS / (p->P * ((int64_t)p->c4 + p->block));
+    int64_t chunk = (tile == 4 ? WGRAD_F4_CHUNK_FLOATS : WGRAD_CHUNK_FLOATS) / (p->P * ((int64_t)p->c4 + p->block));
     chunk = chunk < WGRAD_MIN_CHUNK ? WGRAD_MIN_CHUNK : chunk > WGRAD_MAX_CHUNK ? WGRAD_MAX_CHUNK : chunk;
     p->chunk = (int)(chunk < p->tiles ? chunk : p->tiles);
     /* The sum over tiles in a fixed partition (it depends on the geometry only): each part sums its chunks into a
