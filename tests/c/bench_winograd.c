@@ -1,7 +1,7 @@
 /* Winograd micro-benchmark: effective GFLOP/s (direct-convolution flops 2·n·oh·ow·cin·cout·9 / time) of
  * F(2×2,3×3) and F(4×4,3×3) against the engine's current path for the same 3×3 'same' layer — the direct kernel
  * when cnn_f32_conv2d_preferred, else im2col + GEMM in patch chunks (as layers/conv.c runs it) — forward and input
- * gradient, and the weight gradient (colsᵀ·dy over im2col chunks against F(3×3,2×2)), with the mul+add ceiling measured in the same run. Median (or fastest, --best) single call.
+ * gradient, and the weight gradient (colsᵀ·dy over im2col chunks against F(3×3,2×2) and F(3×3,4×4)), with the mul+add ceiling measured in the same run. Median (or fastest, --best) single call.
  *
  * wasm (Node 20):  mkdir -p build/wasm && NODE_PATH=/usr/share/nodejs emcc -O3 -msimd128 -std=c11 -Ic/src
  *                      -Ic/include tests/c/bench_winograd.c c/src/kernels/[*].c -sALLOW_MEMORY_GROWTH
@@ -101,7 +101,10 @@ static void engine_weight_grad(const bench_case* b) {
 }
 
 static void wino_weight_grad(const bench_case* b) {
-    cnn_f32_winograd_weight_grad(&b->g, b->N, b->x, b->dy, b->dw, b->ws, 0, b->N);
+    cnn_f32_winograd_weight_grad(&b->g, b->N, 2, b->x, b->dy, b->dw, b->ws, 0, b->N);
+}
+static void wino_f4_weight_grad(const bench_case* b) {
+    cnn_f32_winograd_weight_grad(&b->g, b->N, 4, b->x, b->dy, b->dw, b->ws, 0, b->N);
 }
 
 static void wino_f2_forward(const bench_case* b) { cnn_f32_winograd_forward(&b->g, b->N, 2, b->x, b->u2, b->bias, b->y, b->ws); }
@@ -189,8 +192,8 @@ int main(int argc, char** argv) {
     static const int batches[] = {1, 32};
     printf("backend %s; %s of single calls; mul+add ceiling now: %.1f GFLOP/s; effective GFLOP/s, 3x3 'same'\n",
            CNN_SIMD_BACKEND, g_best ? "fastest" : "median", ceiling_gflops());
-    printf("%-20s %5s | %7s %7s %7s | %7s %7s %7s | %7s %7s | %s\n", "shape", "batch", "fwd eng", "F2", "F4", "dx eng",
-           "F2", "F4", "dW eng", "F(3,2)", "weight transforms F2/F4 (ms, both orientations)");
+    printf("%-20s %5s | %7s %7s %7s | %7s %7s %7s | %7s %7s %7s | %s\n", "shape", "batch", "fwd eng", "F2", "F4",
+           "dx eng", "F2", "F4", "dW eng", "F(3,2)", "F(3,4)", "weight transforms F2/F4 (ms, both orientations)");
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int bi = 0; bi < (quick ? 1 : 2); bi++) {
             const int n = batches[bi], h = shapes[s].h, w = shapes[s].w, c = shapes[s].c, N = shapes[s].N;
@@ -213,7 +216,8 @@ int main(int argc, char** argv) {
                 cnn_f32_winograd_workspace_floats(&g, N, tile, CNN_WINOGRAD_BACKWARD_DATA, &f), ws = max_size(ws, f);
                 cnn_f32_winograd_weights_floats(tile, c, N, &f), u_len = max_size(u_len, f);
             }
-            cnn_f32_winograd_weight_grad_workspace_floats(&g, N, &f), ws = max_size(ws, f);
+            cnn_f32_winograd_weight_grad_workspace_floats(&g, N, 2, &f), ws = max_size(ws, f);
+            cnn_f32_winograd_weight_grad_workspace_floats(&g, N, 4, &f), ws = max_size(ws, f);
             b.ws = alloc_random(ws, 7);
             float* u[4];
             double t_transform[2];
@@ -230,14 +234,16 @@ int main(int argc, char** argv) {
             }
             b.u2 = u[0], b.u4 = u[1], b.uf2 = u[2], b.uf4 = u[3];
             const double flops = 2.0 * n * h * w * c * N * 9;
-            void (*fns[8])(const bench_case*) = {engine_forward, wino_f2_forward, wino_f4_forward, engine_backward_data,
-                                                 wino_f2_dx, wino_f4_dx, engine_weight_grad, wino_weight_grad};
-            double gf[8];
-            for (int i = 0; i < 8; i++) gf[i] = flops / time_call(fns[i], &b) * 1e-9;
+            void (*fns[9])(const bench_case*) = {engine_forward, wino_f2_forward, wino_f4_forward,
+                                                 engine_backward_data, wino_f2_dx, wino_f4_dx,
+                                                 engine_weight_grad, wino_weight_grad, wino_f4_weight_grad};
+            double gf[9];
+            for (int i = 0; i < 9; i++) gf[i] = flops / time_call(fns[i], &b) * 1e-9;
             char name[40];
             snprintf(name, sizeof name, "%dx%dx%d->%d%s", h, w, c, N, engine_direct(&g, N) ? "*" : "");
-            printf("%-20s %5d | %7.1f %7.1f %7.1f | %7.1f %7.1f %7.1f | %7.1f %7.1f | %.2f / %.2f\n", name, n, gf[0],
-                   gf[1], gf[2], gf[3], gf[4], gf[5], gf[6], gf[7], t_transform[0] * 1e3, t_transform[1] * 1e3);
+            printf("%-20s %5d | %7.1f %7.1f %7.1f | %7.1f %7.1f %7.1f | %7.1f %7.1f %7.1f | %.2f / %.2f\n", name, n,
+                   gf[0], gf[1], gf[2], gf[3], gf[4], gf[5], gf[6], gf[7], gf[8], t_transform[0] * 1e3,
+                   t_transform[1] * 1e3);
             fflush(stdout);
             free((void*)b.x), free((void*)b.w), free((void*)b.bias), free((void*)b.dy), free(b.y), free(b.dx), free(b.dw);
             free(b.ws);

@@ -248,7 +248,7 @@ static void scaled_inputs(void) {
     free(x), free(wt), free(y), free(want);
 }
 
-/* ---- weight gradient: F(3×3, 2×2) (winograd_wgrad.c) ------------------------------------------------------------ */
+/* ---- weight gradient: F(3×3, 2×2) and F(3×3, 4×4) (winograd_wgrad.c) ------------------------------------------- */
 
 /* dw[ky][kx][ci][co] = Σ x · dy in double. */
 static void weight_grad_ref(const cnn_conv_geom* g, int N, const float* x, const float* dy, double* dw) {
@@ -269,11 +269,13 @@ static void weight_grad_ref(const cnn_conv_geom* g, int N, const float* x, const
                     }
 }
 
-static error_figures g_worst_wgrad[2]; /* simd, ref */
+static error_figures g_worst_wgrad[2][2]; /* [F2, F4][simd, ref] */
 
 /* __simd and __ref against the double reference, added onto random values; and the filters split into ranges of 8
- * and 16 (one call each, last first) give the bits of one call over all of them. */
-static int wgrad_case(int n, int h, int w, int cin, int cout, int same, char* why, size_t why_len) {
+ * and 16 (one call each, last first) give the bits of one call over all of them. *rel (may be NULL): the SIMD
+ * path's relative error. */
+static int wgrad_case_err(int n, int h, int w, int cin, int cout, int same, int tile, char* why, size_t why_len,
+                          double* rel) {
     const cnn_conv_geom g = geom_of(n, h, w, cin, same);
     const size_t x_len = (size_t)n * h * w * cin, y_len = (size_t)n * g.oh * g.ow * cout;
     const size_t w_len = (size_t)9 * cin * cout;
@@ -285,7 +287,7 @@ static int wgrad_case(int n, int h, int w, int cin, int cout, int same, char* wh
     float* dw_whole = xmalloc(w_len * sizeof(float));
     uint64_t ws_len = 0;
     int ok = 1;
-    if (cnn_f32_winograd_weight_grad_workspace_floats(&g, cout, &ws_len) != CNN_STATUS_OK) {
+    if (cnn_f32_winograd_weight_grad_workspace_floats(&g, cout, tile, &ws_len) != CNN_STATUS_OK) {
         snprintf(why, why_len, "workspace refused");
         ok = 0;
     }
@@ -294,12 +296,13 @@ static int wgrad_case(int n, int h, int w, int cin, int cout, int same, char* wh
     for (int simd = 1; simd >= 0 && ok; simd--) {
         memcpy(dw, base, w_len * sizeof(float));
         fill_nan(ws, ws_len); /* the kernel must not read scratch it did not write */
-        const int status = simd ? cnn_f32_winograd_weight_grad__simd(&g, cout, x, dy, dw, ws, 0, cout)
-                                : cnn_f32_winograd_weight_grad__ref(&g, cout, x, dy, dw, ws, 0, cout);
+        const int status = simd ? cnn_f32_winograd_weight_grad__simd(&g, cout, tile, x, dy, dw, ws, 0, cout)
+                                : cnn_f32_winograd_weight_grad__ref(&g, cout, tile, x, dy, dw, ws, 0, cout);
         const error_figures e = compare(w_len, dw, want, base);
-        note(&g_worst_wgrad[simd ? 0 : 1], e);
+        note(&g_worst_wgrad[tile == 4][simd ? 0 : 1], e);
+        if (simd && rel) *rel = e.rel;
         if (status != CNN_STATUS_OK || !(e.rel <= TOLERANCE)) {
-            snprintf(why, why_len, "%s: status %d, rel err %.3g", simd ? "simd" : "ref", status, e.rel);
+            snprintf(why, why_len, "F(3,%d) %s: status %d, rel err %.3g", tile, simd ? "simd" : "ref", status, e.rel);
             ok = 0;
         }
         if (simd) memcpy(dw_whole, dw, w_len * sizeof(float));
@@ -307,7 +310,7 @@ static int wgrad_case(int n, int h, int w, int cin, int cout, int same, char* wh
     for (int step = 8; step <= 16 && ok && cout > 8; step += 8) {
         memcpy(dw, base, w_len * sizeof(float));
         for (int f = (cout - 1) / step * step; f >= 0; f -= step)
-            cnn_f32_winograd_weight_grad(&g, cout, x, dy, dw, ws, f, f + step < cout ? f + step : cout);
+            cnn_f32_winograd_weight_grad(&g, cout, tile, x, dy, dw, ws, f, f + step < cout ? f + step : cout);
         if (memcmp(dw, dw_whole, w_len * sizeof(float)) != 0) {
             snprintf(why, why_len, "filters in ranges of %d, one call each, differ from one call", step);
             ok = 0;
@@ -315,6 +318,12 @@ static int wgrad_case(int n, int h, int w, int cin, int cout, int same, char* wh
     }
     free(x), free(dy), free(base), free(want), free(dw), free(dw_whole), free(ws);
     return ok;
+}
+
+/* Both tiles. */
+static int wgrad_case(int n, int h, int w, int cin, int cout, int same, char* why, size_t why_len) {
+    return wgrad_case_err(n, h, w, cin, cout, same, 2, why, why_len, NULL) &&
+           wgrad_case_err(n, h, w, cin, cout, same, 4, why, why_len, NULL);
 }
 
 static void weight_grad_tests(void) {
@@ -342,6 +351,8 @@ static void weight_grad_tests(void) {
         {1, 23, 17, 13, 7, 1},    /* odd edges and channel tails with many chunks */
         {1, 3, 3, 2048, 21, 1},   /* wide c: blocks of 8 filters inside one call */
         {2, 5, 6, 1100, 10, 0},   /* wide c, 'valid', a short last block */
+        {1, 56, 56, 64, 64, 1},   /* issue 9's shape: F(3x3,4x4) is chosen for it */
+        {8, 32, 32, 16, 16, 1},   /* 512 F4 tiles (2048 F2 tiles) summed: the rounding that grows with the batch */
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         char why[200] = "";
@@ -356,17 +367,20 @@ static void weight_grad_tests(void) {
     uint64_t f = 12345;
     int all = 1;
     fill_nan(dw, 9 * 4 * 4);
-    all &= cnn_f32_winograd_weight_grad_workspace_floats(&g, 4, &f) == CNN_STATUS_OK && f <= (1u << 14);
-    all &= cnn_f32_winograd_weight_grad(&g, 4, x, dy, dw, ws, 0, 5) == CNN_STATUS_INVALID_ARG;
-    all &= cnn_f32_winograd_weight_grad(&g, 4, x, dy, dw, ws, 1, 0) == CNN_STATUS_INVALID_ARG;
-    all &= cnn_f32_winograd_weight_grad(&g, 4, x, dy, dw, ws, 1, 4) == CNN_STATUS_INVALID_ARG;
-    all &= cnn_f32_winograd_weight_grad(&g, 4, NULL, dy, dw, ws, 0, 1) == CNN_STATUS_INVALID_ARG;
-    g.sh = 2, g.oh = 4;
+    all &= cnn_f32_winograd_weight_grad_workspace_floats(&g, 4, 2, &f) == CNN_STATUS_OK && f <= (1u << 14);
+    all &= cnn_f32_winograd_weight_grad_workspace_floats(&g, 4, 4, &f) == CNN_STATUS_OK && f <= (1u << 14);
+    all &= cnn_f32_winograd_weight_grad(&g, 4, 2, x, dy, dw, ws, 0, 5) == CNN_STATUS_INVALID_ARG;
+    all &= cnn_f32_winograd_weight_grad(&g, 4, 2, x, dy, dw, ws, 1, 0) == CNN_STATUS_INVALID_ARG;
+    all &= cnn_f32_winograd_weight_grad(&g, 4, 4, x, dy, dw, ws, 1, 4) == CNN_STATUS_INVALID_ARG;
+    all &= cnn_f32_winograd_weight_grad(&g, 4, 2, NULL, dy, dw, ws, 0, 1) == CNN_STATUS_INVALID_ARG;
+    all &= cnn_f32_winograd_weight_grad(&g, 4, 3, x, dy, dw, ws, 0, 4) == CNN_STATUS_INVALID_ARG;
     f = 12345;
-    all &= cnn_f32_winograd_weight_grad(&g, 4, x, dy, dw, ws, 0, 1) == CNN_STATUS_INVALID_ARG;
-    all &= cnn_f32_winograd_weight_grad_workspace_floats(&g, 4, &f) == CNN_STATUS_INVALID_ARG && f == 12345;
+    all &= cnn_f32_winograd_weight_grad_workspace_floats(&g, 4, 6, &f) == CNN_STATUS_INVALID_ARG && f == 12345;
+    g.sh = 2, g.oh = 4;
+    all &= cnn_f32_winograd_weight_grad(&g, 4, 4, x, dy, dw, ws, 0, 1) == CNN_STATUS_INVALID_ARG;
+    all &= cnn_f32_winograd_weight_grad_workspace_floats(&g, 4, 2, &f) == CNN_STATUS_INVALID_ARG && f == 12345;
     all &= dw[0] != dw[0] && dw[9 * 4 * 4 - 1] != dw[9 * 4 * 4 - 1];
-    report(all, "winograd weight gradient refusals: stride 2, NULL buffers, filter ranges outside [0, N] or not starting at a multiple of 8");
+    report(all, "winograd weight gradient refusals: stride 2, tile 3 or 6, NULL buffers, filter ranges outside [0, N] or not starting at a multiple of 8");
 }
 
 /* ---- refusals ---------------------------------------------------------------------------------------------------- */
@@ -454,7 +468,9 @@ int main(void) {
             printf("worst F(%dx%d,3x3) %-14s simd: max abs %.3g rel %.3g | ref: max abs %.3g rel %.3g\n", ti ? 4 : 2,
                    ti ? 4 : 2, names[d], g_worst[ti][d][0].abs, g_worst[ti][d][0].rel, g_worst[ti][d][1].abs,
                    g_worst[ti][d][1].rel);
-    printf("worst F(3x3,2x2) weight gradient simd: max abs %.3g rel %.3g | ref: max abs %.3g rel %.3g\n",
-           g_worst_wgrad[0].abs, g_worst_wgrad[0].rel, g_worst_wgrad[1].abs, g_worst_wgrad[1].rel);
+    for (int ti = 0; ti < 2; ti++)
+        printf("worst F(3x3,%dx%d) weight gradient simd: max abs %.3g rel %.3g | ref: max abs %.3g rel %.3g\n",
+               ti ? 4 : 2, ti ? 4 : 2, g_worst_wgrad[ti][0].abs, g_worst_wgrad[ti][0].rel, g_worst_wgrad[ti][1].abs,
+               g_worst_wgrad[ti][1].rel);
     return test_summary();
 }

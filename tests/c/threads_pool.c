@@ -4,7 +4,8 @@
  *   pool: every task runs exactly once for job sizes 0 … 1000, thread ids stay in range, nested calls run serially,
  *         thousands of back-to-back jobs (the job-word protocol), stop and restart;
  *   layers: convolutions of every algorithm (direct with bands, im2col chunks, pointwise, dilated, padding larger than
- *         the image, Winograd F2 and F4 forward and input gradient, transposed), a small network trained for a few
+ *         the image, Winograd F2 and F4 forward and input gradient, Winograd F(3×3, 2×2) and F(3×3, 4×4) weight
+ *         gradients split into parts, transposed), a small network trained for a few
  *         steps (with explicit-pad / ceil-mode / count_include_pad pooling) and a small SegNet (max-unpooling,
  *         per-pixel weighted cross-entropy with an ignored label) give the same bits with 1, 2 and 3 threads;
  *   Winograd: any split of the tile range (cnn_f32_winograd_range, SIMD and reference) gives the whole call's bits. */
@@ -154,6 +155,10 @@ static const conv_case conv_cases[] = {
     {3, 6, 6, 5, 7, 1, 1, 1, 1, 1, 1, CNN_PADDING_VALID, "1x1 (pointwise GEMM)", 0},
     {3, 12, 12, 8, 8, 1, 1, 1, 1, 1, 1, CNN_PADDING_VALID, "1x1 on 12x12 (pointwise, weight gradient in 2 slices)", 0},
     {2, 9, 9, 40, 16, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, "3x3 40->16 (weight gradient by blocks of dW)", 0},
+    {3, 22, 21, 64, 64, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME,
+     "3x3 64->64 on 22x21 (Winograd F(3x3,4x4) weight gradient in 3 parts, partial tiles)", 0},
+    {3, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME,
+     "3x3 128->128 on 8x8 (Winograd F(3x3,2x2) weight gradient in 2 parts: 12 4x4 tiles are too few for F4)", 0},
     {2, 11, 11, 48, 12, 3, 3, 1, 1, 2, 2, CNN_PADDING_SAME, "3x3 dilation 2, 48->12 (dW blocks over dilated taps)", 0},
     {2, 9, 10, 50, 9, 5, 5, 2, 2, 1, 1, CNN_PADDING_SAME, "5x5 stride 2, 50->9 (dW blocks, padded rows)", 0},
     {3, 9, 9, 40, 10, 1, 1, 2, 2, 1, 1, CNN_PADDING_SAME, "1x1 stride 2 (im2col)", 0},

@@ -88,37 +88,41 @@ int cnn_f32_winograd_range__ref(const cnn_conv_geom* g, int N, int tile, int dir
                                 int64_t end);
 #define cnn_f32_winograd_range cnn_f32_winograd_range__simd
 
-/* ---- weight gradient (winograd_wgrad.c): F(3×3, 2×2) ----------------------------------------------------------------
+/* ---- weight gradient (winograd_wgrad.c): F(3×3, 2×2) and F(3×3, 4×4) -------------------------------------------
  * dw ([3, 3, c, N], tfjs layout) += the weight gradient of the forward geometry g (3×3, stride 1, as
- * cnn_f32_winograd_check with any tile) given x (n×h×w×c) and dy (n×oh×ow×N): 16 multiplies per 2×2 tile of dy and
- * (ci, co) instead of 36. A call computes the filters [first, end) (first a multiple of 8, end ≤ N; the whole
- * gradient: 0, N) on its workspace (cnn_f32_winograd_weight_grad_workspace_floats floats, 16-byte aligned, one per
- * concurrent call). A filter's dw entries depend on that filter alone: any split of [0, N) across calls or threads
- * gives the bits of one call. Rounding differs from colsᵀ·dy (the transforms round, and the sum over the batch runs
- * per transform position). The __ref twin (dense transform matrices, cnn_f32_gemm__ref) shares the signature and
- * the workspace. CNN_STATUS_INVALID_ARG for another geometry, NULL buffers or a bad filter range (nothing written). */
-int cnn_f32_winograd_weight_grad_workspace_floats(const cnn_conv_geom* g, int N, uint64_t* floats);
-int cnn_f32_winograd_weight_grad__simd(const cnn_conv_geom* g, int N, const float* x, const float* dy, float* dw,
-                                       float* workspace, int first, int end);
-int cnn_f32_winograd_weight_grad__ref(const cnn_conv_geom* g, int N, const float* x, const float* dy, float* dw,
-                                      float* workspace, int first, int end);
+ * cnn_f32_winograd_check) given x (n×h×w×c) and dy (n×oh×ow×N), through Winograd on tile×tile tiles of dy: tile 2
+ * (F(3×3, 2×2): 16 multiplies per 4 dy positions and (ci, co), instead of 36) or 4 (F(3×3, 4×4): 36 per 16 instead
+ * of 144; larger rounding, see winograd_wgrad.c). A call computes the filters [first, end) (first a multiple of 8,
+ * end ≤ N; the whole gradient: 0, N) on its workspace (cnn_f32_winograd_weight_grad_workspace_floats floats, 16-byte
+ * aligned, one per concurrent call). A filter's dw entries depend on that filter alone: any split of [0, N) across
+ * calls or threads gives the bits of one call. Rounding differs from colsᵀ·dy (the transforms round, and the sum over
+ * the batch runs per transform position). The __ref twin (dense transform matrices, cnn_f32_gemm__ref) shares the
+ * signature and the workspace. CNN_STATUS_INVALID_ARG for another geometry or tile, NULL buffers or a bad filter
+ * range (nothing written). */
+int cnn_f32_winograd_weight_grad_workspace_floats(const cnn_conv_geom* g, int N, int tile, uint64_t* floats);
+int cnn_f32_winograd_weight_grad__simd(const cnn_conv_geom* g, int N, int tile, const float* x, const float* dy,
+                                       float* dw, float* workspace, int first, int end);
+int cnn_f32_winograd_weight_grad__ref(const cnn_conv_geom* g, int N, int tile, const float* x, const float* dy,
+                                      float* dw, float* workspace, int first, int end);
 #define cnn_f32_winograd_weight_grad cnn_f32_winograd_weight_grad__simd
 
 /* The same gradient in pieces that threads run concurrently, with the serial call's bits: the sum over the tiles
- * runs in a fixed partition of `parts` parts (it depends on the geometry only), and the filters in blocks of
+ * runs in a fixed partition of `parts` parts (it depends on the geometry and tile only), and the filters in blocks of
  * `block`. For each block (f0 = 0, block, 2·block, …): every part writes its products into an M of its own
  * (cnn_f32_winograd_weight_grad_part, part_floats each, with transform_floats of workspace per concurrent call);
- * cnn_f32_winograd_weight_grad_sum_parts adds them into M[0] in part order (any split into ranges of the block's 16 · (c rounded up to 4) · (its filters rounded up to 8) floats); cnn_f32_winograd_weight_grad_finish
- * adds the block's dw. SIMD path only. At most CNN_WGRAD_MAX_PARTS parts. */
+ * cnn_f32_winograd_weight_grad_sum_parts adds them into M[0] in part order (any split into ranges of the block's
+ * positions · (c rounded up to 4) · (its filters rounded up to 8) floats); cnn_f32_winograd_weight_grad_finish adds
+ * the block's dw. SIMD path only. At most CNN_WGRAD_MAX_PARTS parts. */
 #define CNN_WGRAD_MAX_PARTS 8
 typedef struct cnn_wgrad_layout {
-    int parts, block;
+    int parts, block, positions; /* positions: (tile + 2)² */
     uint64_t transform_floats, part_floats;
 } cnn_wgrad_layout;
-int cnn_f32_winograd_weight_grad_layout(const cnn_conv_geom* g, int N, cnn_wgrad_layout* layout);
-int cnn_f32_winograd_weight_grad_part__simd(const cnn_conv_geom* g, int N, const float* x, const float* dy, int f0,
-                                            int part, float* workspace, float* M);
+int cnn_f32_winograd_weight_grad_layout(const cnn_conv_geom* g, int N, int tile, cnn_wgrad_layout* layout);
+int cnn_f32_winograd_weight_grad_part__simd(const cnn_conv_geom* g, int N, int tile, const float* x, const float* dy,
+                                            int f0, int part, float* workspace, float* M);
 void cnn_f32_winograd_weight_grad_sum_parts(size_t begin, size_t end, int parts, float* const* M);
-int cnn_f32_winograd_weight_grad_finish__simd(const cnn_conv_geom* g, int N, const float* M, int f0, float* dw);
+int cnn_f32_winograd_weight_grad_finish__simd(const cnn_conv_geom* g, int N, int tile, const float* M, int f0,
+                                              float* dw);
 
 #endif

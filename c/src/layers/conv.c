@@ -7,8 +7,8 @@
  *     faster, forward (bias fused) and the input gradient; the transformed kernels live in the node's saved
  *     buffer and are recomputed when m->weights_version moves (after an optimizer step or a parameter write).
  * Kernel layout [kh, kw, cin, filters] (tfjs), which is already the K×N matrix the GEMM wants. The weight gradient
- * runs through Winograd F(3×3, 2×2) where wgrad_chosen says it measured faster, else im2col + GEMM (or the pointwise
- * GEMM); the input gradient through Winograd where the forward does, else col2im(dy·Wᵀ).
+ * runs through Winograd F(3×3, 4×4) or F(3×3, 2×2) where wgrad_tile says it measured faster, else im2col + GEMM (or
+ * the pointwise GEMM); the input gradient through Winograd where the forward does, else col2im(dy·Wᵀ).
  * Threads (parallel.h, conv_threads.c): each pass splits into tasks that write disjoint outputs and compute exactly
  * what the serial loop computes (GEMM row chunks, direct-conv bands, Winograd tiles, dW blocks, dx per sample).
  *   forward:  y = cols · W (+ b)
@@ -89,29 +89,50 @@ static wino_choice winograd_of(const cnn_model* m, const cnn_node* node, const c
  * out, measured in tests/c/bench_winograd.c (wasm, Node 20, batches 1 and 32) against im2col + GEMM: 1.6-2.2x at
  * 56×56×64→64, 128×128×16→32, 32×32×16→16, 8×8×64→64 batch 32, 4×4×64→64 batch 32, 2×2×128→128 batch 32; slower
  * with few tiles of dy (8×8×64 batch 1: 16 tiles, 0.7x; 2×2 batch 1) and with 1-3 input channels. `eligible` depends
- * on the geometry (the plan sizes the scratch for it); the choice also on the tile count, i.e. the batch. */
-enum { WGRAD_MIN_CHANNELS = 8, WGRAD_MIN_TILES = 32 };
+ * on the geometry (the plan sizes the scratch for it); the choice also on the tile count, i.e. the batch.
+ * F(3×3, 4×4) (2.25 multiplies per dy position instead of 4) measured 1.4-2.7x faster than F(3×3, 2×2) in the same
+ * bench: 56×56×64→64 batch 1 94 vs 54 GFLOP/s, 128×128×16→32 batch 1 81 vs 58, and at batch 32 32×32×16→16 70 vs
+ * 26, 16×16×32→32 86 vs 40, 8×8×64→64 87 vs 53; it lost with 4 tiles (8×8×64 batch 1) and where its products
+ * (36 · c · N floats) need more than one block of filters, as each block repeats the x transform (14×14×256→256:
+ * 33 vs 50). Its rounding is 2-12x F(3×3, 2×2)'s: at most 8e-6 of the largest entry against a double sum on random
+ * uniform, ReLU-like and offset inputs, 56×56×64 and 128×128×16 at batches 1 and 8 and the ResNet-20 shapes at batch
+ * 32, not growing with the tile count (tests/c/test_winograd.c checks 56×56×64 and 512 tiles); the cross-checks
+ * allow 1e-4 (forward) and 1e-3 (gradients). A weight gradient feeds no other gradient, so unlike the forward's F4
+ * (winograd.c) its rounding is not amplified through batch norm. */
+enum { WGRAD_MIN_CHANNELS = 8, WGRAD_MIN_TILES = 32, WGRAD_F4_MIN_TILES = 16 };
 
 static int wgrad_eligible(const cnn_model* m, const cnn_conv_geom* g, int N) {
     return !m->winograd_off && g->c >= WGRAD_MIN_CHANNELS && N >= WGRAD_MIN_CHANNELS &&
            cnn_f32_winograd_check(g, N, 2) == CNN_STATUS_OK;
 }
 
-static int wgrad_chosen(const cnn_model* m, const cnn_conv_geom* g, int N) {
-    return wgrad_eligible(m, g, N) && (int64_t)g->n * ((g->oh + 1) / 2) * ((g->ow + 1) / 2) >= WGRAD_MIN_TILES;
+/* F(3×3, 4×4) is possible for this geometry whatever the batch (the plan sizes the scratch for both tiles): all the
+ * filters in one block. */
+static int wgrad_f4_eligible(const cnn_model* m, const cnn_conv_geom* g, int N) {
+    cnn_wgrad_layout l;
+    return wgrad_eligible(m, g, N) && cnn_f32_winograd_weight_grad_layout(g, N, 4, &l) == CNN_STATUS_OK &&
+           l.block >= N;
+}
+
+/* The weight gradient's Winograd tile for this call: 4, 2, or 0 (im2col + GEMM). */
+static int wgrad_tile(const cnn_model* m, const cnn_conv_geom* g, int N) {
+    if (!wgrad_eligible(m, g, N) || (int64_t)g->n * ((g->oh + 1) / 2) * ((g->ow + 1) / 2) < WGRAD_MIN_TILES) return 0;
+    return wgrad_f4_eligible(m, g, N) && (int64_t)g->n * ((g->oh + 3) / 4) * ((g->ow + 3) / 4) >= WGRAD_F4_MIN_TILES
+               ? 4
+               : 2;
 }
 
 typedef struct wgrad_job {
     cnn_model* m;
     const cnn_conv_geom* g;
-    int N, f0, parts;
+    int N, tile, f0, parts;
     const float *x, *dy;
     float* M[CNN_WGRAD_MAX_PARTS]; /* each part's products */
 } wgrad_job;
 
 static void wgrad_part_task(void* ctx, int part, int thread) {
     const wgrad_job* j = ctx;
-    const int status = cnn_f32_winograd_weight_grad_part__simd(j->g, j->N, j->x, j->dy, j->f0, part,
+    const int status = cnn_f32_winograd_weight_grad_part__simd(j->g, j->N, j->tile, j->x, j->dy, j->f0, part,
                                                                cnn_thread_scratch(j->m, thread), j->M[part]);
     assert(status == CNN_STATUS_OK); /* the caller checked the geometry */
     (void)status;
@@ -124,37 +145,45 @@ static void wgrad_sum_range(void* ctx, size_t begin, size_t end) {
 
 /* Scratch floats per thread for the threaded weight gradient (wgrad_run): a chunk's transforms, and the products
  * of the parts whose slots it holds (part q lives in thread q % threads's scratch). 0 when it runs serially. */
-static uint64_t wgrad_threaded_floats(const cnn_conv_geom* g, int N, int threads) {
+static uint64_t wgrad_threaded_floats(const cnn_conv_geom* g, int N, int tile, int threads) {
     cnn_wgrad_layout l;
-    if (threads < 2 || cnn_f32_winograd_weight_grad_layout(g, N, &l) != CNN_STATUS_OK || l.parts < 2) return 0;
+    if (threads < 2 || cnn_f32_winograd_weight_grad_layout(g, N, tile, &l) != CNN_STATUS_OK || l.parts < 2) return 0;
     return cnn_size_add(l.transform_floats,
                         cnn_size_mul((uint64_t)((l.parts + threads - 1) / threads), l.part_floats));
 }
 
+/* Scratch floats of the weight gradient with this tile, serial or threaded (0 if refused). */
+static uint64_t wgrad_floats(const cnn_conv_geom* g, int N, int tile) {
+    uint64_t serial;
+    if (cnn_f32_winograd_weight_grad_workspace_floats(g, N, tile, &serial) != CNN_STATUS_OK) return 0;
+    return cnn_max_u64(serial, wgrad_threaded_floats(g, N, tile, cnn_thread_count()));
+}
+
 /* dw += the weight gradient through Winograd. Threaded: the parts of the sum over tiles run concurrently, each into
  * its own products, which add in part order: the serial call's bits (winograd.h). */
-static void wgrad_run(cnn_model* m, const cnn_conv_geom* g, int N, const float* x, const float* dy, float* dw) {
+static void wgrad_run(cnn_model* m, const cnn_conv_geom* g, int N, int tile, const float* x, const float* dy,
+                      float* dw) {
     cnn_wgrad_layout l;
     const int threads = cnn_thread_count();
     if (cnn_model_threaded(m) && (int64_t)g->n * g->oh * g->ow * 9 * g->c * N >= cnn_threaded_min_work &&
-        cnn_f32_winograd_weight_grad_layout(g, N, &l) == CNN_STATUS_OK && l.parts >= 2 &&
+        cnn_f32_winograd_weight_grad_layout(g, N, tile, &l) == CNN_STATUS_OK && l.parts >= 2 &&
         l.parts <= CNN_WGRAD_MAX_PARTS) {
-        assert(wgrad_threaded_floats(g, N, threads) <= m->scratch_floats);
-        wgrad_job j = {m, g, N, 0, l.parts, x, dy, {0}};
+        assert(wgrad_threaded_floats(g, N, tile, threads) <= m->scratch_floats);
+        wgrad_job j = {m, g, N, tile, 0, l.parts, x, dy, {0}};
         for (int q = 0; q < l.parts; q++)
             j.M[q] = cnn_thread_scratch(m, q % threads) + l.transform_floats + (size_t)(q / threads) * l.part_floats;
         for (j.f0 = 0; j.f0 < N; j.f0 += l.block) {
             cnn_parallel_for(l.parts, wgrad_part_task, &j);
-            const int fb = N - j.f0 < l.block ? N - j.f0 : l.block; /* the block's M: [16][c4][fb8] (winograd.h) */
-            const size_t count = (size_t)16 * ((g->c + 3) / 4 * 4) * ((fb + 7) / 8 * 8);
+            const int fb = N - j.f0 < l.block ? N - j.f0 : l.block; /* the block's M: [P][c4][fb8] (winograd.h) */
+            const size_t count = (size_t)l.positions * ((g->c + 3) / 4 * 4) * ((fb + 7) / 8 * 8);
             cnn_parallel_ranges(m, count, 64, l.parts, wgrad_sum_range, &j);
-            const int status = cnn_f32_winograd_weight_grad_finish__simd(g, N, j.M[0], j.f0, dw);
+            const int status = cnn_f32_winograd_weight_grad_finish__simd(g, N, tile, j.M[0], j.f0, dw);
             assert(status == CNN_STATUS_OK);
             (void)status;
         }
         return;
     }
-    const int status = cnn_f32_winograd_weight_grad(g, N, x, dy, dw, cnn_scratch(m), 0, N);
+    const int status = cnn_f32_winograd_weight_grad(g, N, tile, x, dy, dw, cnn_scratch(m), 0, N);
     assert(status == CNN_STATUS_OK);
     (void)status;
 }
@@ -237,12 +266,12 @@ static cnn_layer_needs conv_needs(const cnn_model* m, const cnn_node* node, int 
     gemm = cnn_max_u64(gemm, cnn_f32_gemm_workspace_floats(rows, K, N));
     needs.scratch_floats =
         cnn_max_u64(needs.scratch_floats, cnn_patch_chunk_floats(rows, K) + gemm + CNN_SCRATCH_SLACK_FLOATS);
-    uint64_t wgrad;
-    if (m->plan_with_grads && wgrad_eligible(m, &geom, N) &&
-        cnn_f32_winograd_weight_grad_workspace_floats(&geom, N, &wgrad) == CNN_STATUS_OK)
-        needs.scratch_floats = cnn_max_u64(needs.scratch_floats,
-                                           cnn_max_u64(wgrad, wgrad_threaded_floats(&geom, N, cnn_thread_count())) +
-                                               CNN_SCRATCH_SLACK_FLOATS);
+    /* Either weight-gradient tile (the choice depends on the batch, which may shrink below the planned one). */
+    if (m->plan_with_grads && wgrad_eligible(m, &geom, N)) {
+        uint64_t wgrad = wgrad_floats(&geom, N, 2);
+        if (wgrad_f4_eligible(m, &geom, N)) wgrad = cnn_max_u64(wgrad, wgrad_floats(&geom, N, 4));
+        needs.scratch_floats = cnn_max_u64(needs.scratch_floats, wgrad + CNN_SCRATCH_SLACK_FLOATS);
+    }
     return needs;
 }
 
@@ -327,8 +356,9 @@ static void conv_backward(cnn_model* m, cnn_node* node, int n) {
         need_dw = 0;
         if (!need_dx) return;
     }
-    if (need_dw && !is_pointwise(cfg) && wgrad_chosen(m, &g, N)) {
-        wgrad_run(m, &g, N, in->out, node->grad, kernel->grad);
+    const int wgrad = need_dw && !is_pointwise(cfg) ? wgrad_tile(m, &g, N) : 0;
+    if (wgrad) {
+        wgrad_run(m, &g, N, wgrad, in->out, node->grad, kernel->grad);
         need_dw = 0;
         if (!need_dx) return;
     }
