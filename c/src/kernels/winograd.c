@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cnn.h"
+#include "kernels/winograd_bt.h"
 #include "simd.h"
 
 #ifndef WINO_CHUNK_FLOATS
@@ -199,27 +200,6 @@ static inline tile_pos tile_at(const wino_plan* p, int64_t t) {
 
 /* ---- SIMD kernels ------------------------------------------------------------------------------------------------ */
 
-/* 1-D Bᵀ·d over α values (vectors of 4 channels). */
-static CNN_ALWAYS_INLINE void bt_1d(int alpha, const cnn_v4f* d, cnn_v4f* o) {
-    if (alpha == 4) {
-        o[0] = v_sub(d[0], d[2]);
-        o[1] = v_add(d[1], d[2]);
-        o[2] = v_sub(d[2], d[1]);
-        o[3] = v_sub(d[1], d[3]);
-    } else {
-        const cnn_v4f t0 = v_sub(d[4], v_scale(d[2], 4.0f)); /* d4 - 4 d2 */
-        const cnn_v4f t1 = v_sub(v_scale(d[1], 4.0f), d[3]); /* 4 d1 - d3 */
-        const cnn_v4f t2 = v_sub(d[4], d[2]);                /* d4 - d2 */
-        const cnn_v4f t3 = v_scale(v_sub(d[1], d[3]), 2.0f); /* 2 (d1 - d3) */
-        o[0] = v_add(v_sub(v_scale(d[0], 4.0f), v_scale(d[2], 5.0f)), d[4]);
-        o[1] = v_sub(t0, t1);
-        o[2] = v_add(t0, t1);
-        o[3] = v_sub(t2, t3);
-        o[4] = v_add(t2, t3);
-        o[5] = v_add(v_sub(v_scale(d[1], 4.0f), v_scale(d[3], 5.0f)), d[5]);
-    }
-}
-
 /* 1-D Aᵀ·s over α values → m outputs. */
 static CNN_ALWAYS_INLINE void at_1d(int alpha, const cnn_v4f* s, cnn_v4f* o) {
     if (alpha == 4) {
@@ -264,12 +244,12 @@ static CNN_ALWAYS_INLINE void input_transform_simd(int alpha, const wino_plan* p
                                    : cnn_v4f_zero();
                     }
                 }
-                bt_1d(alpha, d, tmp[r]);
+                cnn_wino_bt_1d(alpha, d, tmp[r]);
             }
             for (int j = 0; j < alpha; j++) {
                 cnn_v4f col[WINO_MAX_ALPHA], o[WINO_MAX_ALPHA];
                 for (int r = 0; r < alpha; r++) col[r] = tmp[r][j];
-                bt_1d(alpha, col, o);
+                cnn_wino_bt_1d(alpha, col, o);
                 for (int r = 0; r < alpha; r++) {
                     float* dst = v_tile + (size_t)(r * alpha + j) * pos_stride + c;
                     if (nc == 4) cnn_v4f_store(dst, o[r]);

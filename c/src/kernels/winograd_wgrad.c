@@ -40,6 +40,7 @@
 
 #include "cnn.h"
 #include "kernels/gemm_tile.h"
+#include "kernels/winograd_bt.h"
 #include "simd.h"
 
 enum {
@@ -119,28 +120,6 @@ int cnn_f32_winograd_weight_grad_workspace_floats(const cnn_conv_geom* g, int N,
 
 /* ---- transforms: SIMD over 4 channels, and the scalar reference -------------------------------------------------- */
 
-/* Bᵀ d over α values (the forward pass's input transform). */
-static CNN_ALWAYS_INLINE void bt_1d(int alpha, const cnn_v4f* d, cnn_v4f* o) {
-    if (alpha == 4) {
-        o[0] = cnn_v4f_sub(d[0], d[2]);
-        o[1] = cnn_v4f_add(d[1], d[2]);
-        o[2] = cnn_v4f_sub(d[2], d[1]);
-        o[3] = cnn_v4f_sub(d[1], d[3]);
-    } else {
-        const cnn_v4f four = cnn_v4f_splat(4.0f), five = cnn_v4f_splat(5.0f), two = cnn_v4f_splat(2.0f);
-        const cnn_v4f t0 = cnn_v4f_sub(d[4], cnn_v4f_mul(d[2], four)); /* d4 − 4 d2 */
-        const cnn_v4f t1 = cnn_v4f_sub(cnn_v4f_mul(d[1], four), d[3]); /* 4 d1 − d3 */
-        const cnn_v4f t2 = cnn_v4f_sub(d[4], d[2]);
-        const cnn_v4f t3 = cnn_v4f_mul(cnn_v4f_sub(d[1], d[3]), two);
-        o[0] = cnn_v4f_add(cnn_v4f_sub(cnn_v4f_mul(d[0], four), cnn_v4f_mul(d[2], five)), d[4]);
-        o[1] = cnn_v4f_sub(t0, t1);
-        o[2] = cnn_v4f_add(t0, t1);
-        o[3] = cnn_v4f_sub(t2, t3);
-        o[4] = cnn_v4f_add(t2, t3);
-        o[5] = cnn_v4f_add(cnn_v4f_sub(cnn_v4f_mul(d[1], four), cnn_v4f_mul(d[3], five)), d[5]);
-    }
-}
-
 /* A e over m values → α. */
 static CNN_ALWAYS_INLINE void a_1d(int m, const cnn_v4f* e, cnn_v4f* o) {
     if (m == 2) {
@@ -218,12 +197,12 @@ static CNN_ALWAYS_INLINE void x_transform_simd(int alpha, const wgrad_plan* p, c
                                    : cnn_v4f_zero();
                     }
                 }
-                bt_1d(alpha, d, t[r]);
+                cnn_wino_bt_1d(alpha, d, t[r]);
             }
             for (int j = 0; j < alpha; j++) {
                 cnn_v4f col[WGRAD_MAX_ALPHA], o[WGRAD_MAX_ALPHA];
                 for (int r = 0; r < alpha; r++) col[r] = t[r][j];
-                bt_1d(alpha, col, o);
+                cnn_wino_bt_1d(alpha, col, o);
                 for (int r = 0; r < alpha; r++)
                     cnn_v4f_store(v + (size_t)(r * alpha + j) * pos_stride + (size_t)k * bt, o[r]);
             }
