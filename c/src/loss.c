@@ -68,14 +68,12 @@ static double ce_row(const ce_job* j, size_t r) {
     const int c = j->c;
     const float* yr = j->y + r * (size_t)c;
     float* dr = j->dstart ? j->dstart + r * (size_t)c : NULL;
-    int target_class;
+    int target_class = 0; /* sparse labels only: the categorical paths read the target row itself */
     float weight = 1.0f;
     if (j->sparse) {
         target_class = j->labels[r];
         if (m->has_ignore_label && target_class == m->ignore_label) return 0.0;
         if (m->class_weights) weight = m->class_weights[target_class];
-    } else {
-        target_class = argmax(j->targets + r * (size_t)c, c);
     }
     const float scale = (float)(weight * j->inv);
     if (j->fused) {

@@ -7,6 +7,7 @@ typedef struct gemm_job {
     int M, N, K, lda, ldb, ldc, trans_a, trans_b, accumulate;
     const float* A;
     const float* B;
+    const float* bias; /* or NULL */
     float* C;
     int mb, nb, tiles_n; /* block sizes and the number of column blocks */
 } gemm_job;
@@ -22,20 +23,21 @@ static void gemm_task(void* ctx, int task, int thread) {
     const int i0 = task / j->tiles_n * j->mb, j0 = task % j->tiles_n * j->nb;
     const float* a = j->trans_a ? j->A + i0 : j->A + (size_t)i0 * j->lda;
     const float* b = j->trans_b ? j->B + (size_t)j0 * j->ldb : j->B + j0;
-    cnn_f32_gemm(min_int(j->mb, j->M - i0), min_int(j->nb, j->N - j0), j->K, a, j->lda, j->trans_a, b, j->ldb,
-                 j->trans_b, j->C + (size_t)i0 * j->ldc + j0, j->ldc, j->accumulate, cnn_thread_scratch(j->m, thread));
+    cnn_f32_gemm_bias(min_int(j->mb, j->M - i0), min_int(j->nb, j->N - j0), j->K, a, j->lda, j->trans_a, b, j->ldb,
+                      j->trans_b, j->bias ? j->bias + j0 : NULL, j->C + (size_t)i0 * j->ldc + j0, j->ldc,
+                      j->accumulate, cnn_thread_scratch(j->m, thread));
 }
 
 void cnn_gemm_split(cnn_model* m, int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
-                    int trans_b, float* C, int ldc, int accumulate) {
+                    int trans_b, const float* bias, float* C, int ldc, int accumulate) {
     /* About 4 tasks per thread (dynamic claiming evens out uneven blocks). */
     const int64_t work = (int64_t)M * N * (K > 0 ? K : 1);
     const int tasks = cnn_model_threaded(m) && work >= cnn_threaded_min_work ? 4 * cnn_thread_count() : 1;
     if (M <= 0 || N <= 0 || tasks <= 1) {
-        cnn_f32_gemm(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, accumulate, cnn_scratch(m));
+        cnn_f32_gemm_bias(M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate, cnn_scratch(m));
         return;
     }
-    gemm_job j = {m, M, N, K, lda, ldb, ldc, trans_a, trans_b, accumulate, A, B, C, 0, 0, 0};
+    gemm_job j = {m, M, N, K, lda, ldb, ldc, trans_a, trans_b, accumulate, A, B, bias, C, 0, 0, 0};
     int tiles_m = min_int(tasks, ceil_div(M, 4));
     j.mb = round_up(ceil_div(M, tiles_m), 4);
     tiles_m = ceil_div(M, j.mb);

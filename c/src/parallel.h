@@ -67,18 +67,26 @@ static inline int cnn_model_threaded(const cnn_model* m) {
     return cnn_thread_count() > 1 && m->threads == cnn_thread_count();
 }
 
-/* cnn_f32_gemm split into blocks of C, each thread using its own scratch as workspace (at most what the whole GEMM
- * needs). parallel.c. */
+/* cnn_f32_gemm_bias (bias may be NULL) split into blocks of C, each thread using its own scratch as workspace (at
+ * most what the whole GEMM needs). parallel.c. */
 void cnn_gemm_split(cnn_model* m, int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
-                    int trans_b, float* C, int ldc, int accumulate);
+                    int trans_b, const float* bias, float* C, int ldc, int accumulate);
 
-/* cnn_f32_gemm on the scratch space, split across the threads when the model runs threaded. */
+/* cnn_f32_gemm_bias (bias may be NULL) on the scratch space, split across the threads when the model runs threaded:
+ * the bias goes into each block of C as it is stored, not in a pass of its own. */
+static inline void cnn_gemm_bias_threaded(cnn_model* m, int M, int N, int K, const float* A, int lda, int trans_a,
+                                          const float* B, int ldb, int trans_b, const float* bias, float* C, int ldc,
+                                          int accumulate) {
+    if (cnn_model_threaded(m))
+        cnn_gemm_split(m, M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate);
+    else
+        cnn_f32_gemm_bias(M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate, cnn_scratch(m));
+}
+
+/* The same without a bias. */
 static inline void cnn_gemm_threaded(cnn_model* m, int M, int N, int K, const float* A, int lda, int trans_a,
                                      const float* B, int ldb, int trans_b, float* C, int ldc, int accumulate) {
-    if (cnn_model_threaded(m))
-        cnn_gemm_split(m, M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, accumulate);
-    else
-        cnn_f32_gemm(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, accumulate, cnn_scratch(m));
+    cnn_gemm_bias_threaded(m, M, N, K, A, lda, trans_a, B, ldb, trans_b, NULL, C, ldc, accumulate);
 }
 
 /* conv_threads.c: the convolution's passes, threaded (called only when cnn_model_threaded(m)). Each returns 1, or 0

@@ -30,11 +30,9 @@ static int gemm_case(int M, int N, int K, int ta, int tb, int acc, int ld_pad, c
     float* A = random_floats(a_len);
     float* B = random_floats(b_len);
     float* C0 = random_floats(c_len);
-    float* C_simd = xmalloc(c_len * sizeof(float));
-    float* C_ref = xmalloc(c_len * sizeof(float));
+    float* C_simd = copy_floats(C0, c_len);
+    float* C_ref = copy_floats(C0, c_len);
     float* ws = xmalloc(ws_len * sizeof(float));
-    memcpy(C_simd, C0, c_len * sizeof(float));
-    memcpy(C_ref, C0, c_len * sizeof(float));
     cnn_f32_gemm__simd(M, N, K, A, lda, ta, B, ldb, tb, C_simd, ldc, acc, ws);
     cnn_f32_gemm__ref(M, N, K, A, lda, ta, B, ldb, tb, C_ref, ldc, acc, NULL);
     int ok = 1;
@@ -138,16 +136,22 @@ static void test_gemm(void) {
         float* B = random_floats((size_t)N * (K > 0 ? K : 1));
         float* bias = random_floats((size_t)N);
         float* C0 = random_floats((size_t)M * N);
-        float* C1 = xmalloc((size_t)M * N * sizeof(float));
-        float* C2 = xmalloc((size_t)M * N * sizeof(float));
-        float* C3 = xmalloc((size_t)M * N * sizeof(float));
+        float* C1 = copy_floats(C0, (size_t)M * N);
+        float* C2 = copy_floats(C0, (size_t)M * N);
+        float* C3 = copy_floats(C0, (size_t)M * N);
+        float* C4 = copy_floats(C0, (size_t)M * N);
         float* ws = xmalloc((cnn_f32_gemm_workspace_floats(M, N, K) + 1) * sizeof(float));
-        memcpy(C1, C0, (size_t)M * N * sizeof(float));
-        memcpy(C2, C0, (size_t)M * N * sizeof(float));
-        memcpy(C3, C0, (size_t)M * N * sizeof(float));
         const int lda = ta ? M : K, ldb = tb ? K : N;
         cnn_f32_gemm_bias__simd(M, N, K, A, lda > 0 ? lda : 1, ta, B, ldb > 0 ? ldb : 1, tb, bias, C1, N, acc, ws);
         cnn_f32_gemm__simd(M, N, K, A, lda > 0 ? lda : 1, ta, B, ldb > 0 ? ldb : 1, tb, C2, N, acc, ws);
+        /* A NULL bias is the plain GEMM (the threaded GEMMs all run through gemm_bias). */
+        cnn_f32_gemm_bias__simd(M, N, K, A, lda > 0 ? lda : 1, ta, B, ldb > 0 ? ldb : 1, tb, NULL, C4, N, acc, ws);
+        for (int e = 0; e < M * N && bias_ok; e++)
+            if (!same_float(C4[e], C2[e])) {
+                snprintf(bias_why, sizeof bias_why, "M=%d N=%d K=%d: NULL bias C[%d] %.9g, gemm %.9g", M, N, K, e,
+                         C4[e], C2[e]);
+                bias_ok = 0;
+            }
         cnn_f32_add_bias(M, N, bias, C2);
         cnn_f32_gemm_bias__ref(M, N, K, A, lda > 0 ? lda : 1, ta, B, ldb > 0 ? ldb : 1, tb, bias, C3, N, acc, NULL);
         for (int e = 0; e < M * N && bias_ok; e++) {
@@ -161,7 +165,7 @@ static void test_gemm(void) {
                 bias_ok = 0;
             }
         }
-        free(A), free(B), free(bias), free(C0), free(C1), free(C2), free(C3), free(ws);
+        free(A), free(B), free(bias), free(C0), free(C1), free(C2), free(C3), free(C4), free(ws);
     }
     report(bias_ok, "gemm_bias = gemm then add_bias, bit for bit, and near __ref %s", bias_why);
     /* M, N or K of 0 must not touch anything (the C buffer here is a single sentinel). */
@@ -361,12 +365,9 @@ static int direct_wgrad_case(const cnn_conv_geom* g, int N, char* why, size_t wh
     float* x = random_floats(x_len);
     float* dy = random_floats(dy_len);
     float* start = random_floats(dw_len);
-    float* dw_simd = xmalloc(dw_len * sizeof(float));
-    float* dw_ref = xmalloc(dw_len * sizeof(float));
-    float* dw_split = xmalloc(dw_len * sizeof(float));
-    memcpy(dw_simd, start, dw_len * sizeof(float));
-    memcpy(dw_ref, start, dw_len * sizeof(float));
-    memcpy(dw_split, start, dw_len * sizeof(float));
+    float* dw_simd = copy_floats(start, dw_len);
+    float* dw_ref = copy_floats(start, dw_len);
+    float* dw_split = copy_floats(start, dw_len);
     cnn_f32_conv2d_weight_grad_direct__simd(g, N, x, dy, dw_simd, 0, pairs);
     cnn_f32_conv2d_weight_grad_direct__ref(g, N, x, dy, dw_ref, 0, pairs);
     for (int first = 0, step = 1; first < pairs; first += step, step = step % 3 + 1)

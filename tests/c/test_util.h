@@ -102,6 +102,13 @@ static inline float* random_floats(size_t n) {
     return p;
 }
 
+/* xmalloc of n floats holding a copy of src (the same start for several kernels under test). */
+static inline float* copy_floats(const float* src, size_t n) {
+    float* p = xmalloc(n * sizeof(float));
+    memcpy(p, src, n * sizeof(float));
+    return p;
+}
+
 /* Bitwise equality that treats any two NaNs as equal. */
 static inline int same_float(float a, float b) {
     if (a != a || b != b) return a != a && b != b;

@@ -80,7 +80,7 @@ void cnn_f32_gemm__ref(int M, int N, int K,
 void cnn_f32_gemm_bias__ref(int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
                             int trans_b, const float* bias, float* C, int ldc, int accumulate, float* workspace) {
     cnn_f32_gemm__ref(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, accumulate, workspace);
-    for (int i = 0; i < M; i++)
+    for (int i = 0; i < M && bias; i++)
         for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] += bias[j];
 }
 

@@ -24,8 +24,8 @@ void cnn_f32_gemm__ref(int M, int N, int K,
                        const float* B, int ldb, int trans_b,
                        float* C, int ldc, int accumulate, float* workspace);
 #define cnn_f32_gemm cnn_f32_gemm__simd
-/* The same, then C[i][j] += bias[j] (N floats): added to C's rows while they are still in cache, saving a pass over
- * C, with the bits of cnn_f32_gemm followed by cnn_f32_add_bias. */
+/* The same, then C[i][j] += bias[j] (N floats; NULL: none): added to C's rows while they are still in cache, saving
+ * a pass over C, with the bits of cnn_f32_gemm followed by cnn_f32_add_bias. */
 void cnn_f32_gemm_bias__simd(int M, int N, int K,
                              const float* A, int lda, int trans_a,
                              const float* B, int ldb, int trans_b,

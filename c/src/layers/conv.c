@@ -304,8 +304,7 @@ static void conv_forward(cnn_model* m, cnn_node* node, int n, int training) {
         return;
     /* The bias goes in inside the GEMM, while y is still in cache (cnn_f32_gemm_bias): no second pass over y. */
     if (algorithm == CONV_POINTWISE) {
-        if (bias) cnn_f32_gemm_bias(M, N, K, in->out, K, 0, kernel->data, N, 0, bias, node->out, N, 0, scratch);
-        else cnn_f32_gemm(M, N, K, in->out, K, 0, kernel->data, N, 0, node->out, N, 0, scratch);
+        cnn_f32_gemm_bias(M, N, K, in->out, K, 0, kernel->data, N, 0, bias, node->out, N, 0, scratch);
     } else if (algorithm == CONV_DIRECT) {
         /* Patches read in place, bias fused: no patch matrix, no second pass over y. */
         assert(cnn_f32_conv2d_workspace_floats(&g, N) <= m->scratch_floats);
@@ -319,9 +318,8 @@ static void conv_forward(cnn_model* m, cnn_node* node, int n, int training) {
         for (int row0 = 0; row0 < M; row0 += rows) {
             int r = M - row0 < rows ? M - row0 : rows;
             cnn_f32_im2col(&g, in->out, row0, r, cols);
-            float* y = node->out + (size_t)row0 * N;
-            if (bias) cnn_f32_gemm_bias(r, N, K, cols, K, 0, kernel->data, N, 0, bias, y, N, 0, gemm_ws);
-            else cnn_f32_gemm(r, N, K, cols, K, 0, kernel->data, N, 0, y, N, 0, gemm_ws);
+            cnn_f32_gemm_bias(r, N, K, cols, K, 0, kernel->data, N, 0, bias, node->out + (size_t)row0 * N, N, 0,
+                              gemm_ws);
         }
     }
 }

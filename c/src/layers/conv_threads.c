@@ -47,8 +47,7 @@ static void forward_chunk_task(void* ctx, int task, int thread) {
     float* gemm_ws = cols + cnn_patch_chunk_floats(j->rows, j->K);
     float* y = j->y + (size_t)row0 * j->N;
     cnn_f32_im2col(j->g, j->x, row0, r, cols);
-    cnn_f32_gemm(r, j->N, j->K, cols, j->K, 0, j->w, j->N, 0, y, j->N, j->accumulate, gemm_ws);
-    if (j->bias) cnn_f32_add_bias(r, j->N, j->bias, y);
+    cnn_f32_gemm_bias(r, j->N, j->K, cols, j->K, 0, j->w, j->N, 0, j->bias, y, j->N, j->accumulate, gemm_ws);
 }
 
 static void forward_band_task(void* ctx, int task, int thread) {
@@ -67,13 +66,6 @@ static void forward_band_task(void* ctx, int task, int thread) {
     cnn_f32_conv2d(&sub, x, j->w, j->bias, j->N, y, cnn_thread_scratch(j->m, thread));
 }
 
-static void bias_task(void* ctx, int task, int thread) {
-    (void)thread;
-    const conv_job* j = ctx;
-    const int row0 = task * j->rows;
-    cnn_f32_add_bias(min_int(j->rows, j->M - row0), j->N, j->bias, j->y + (size_t)row0 * j->N);
-}
-
 static int worth_splitting(int M, int K, int N) { return (int64_t)M * K * N >= cnn_threaded_min_work; }
 
 int cnn_conv2d_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int direct, int rows,
@@ -82,11 +74,7 @@ int cnn_conv2d_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointw
     if (!worth_splitting(M, K, N)) return 0;
     conv_job j = {m, g, x, w, bias, NULL, y, NULL, NULL, N, K, M, rows, 0, 0, 0, 0, 0, 0};
     if (pointwise) {
-        cnn_gemm_threaded(m, M, N, K, x, K, 0, w, N, 0, y, N, 0);
-        if (bias) { /* about 4 row blocks per thread (blocks of 1024 left a 28x28 image's bias to one thread) */
-            j.rows = max_int(64, ceil_div(M, 4 * cnn_thread_count()));
-            cnn_parallel_for(ceil_div(M, j.rows), bias_task, &j);
-        }
+        cnn_gemm_bias_threaded(m, M, N, K, x, K, 0, w, N, 0, bias, y, N, 0); /* bias added as each block is stored */
     } else if (direct) {
         /* Bands of about 256 output pixels, so packing the weights (once per task) stays small next to the work.
          * One band per sample when a band would start below the image (huge padding). */

@@ -18,8 +18,8 @@ static void dense_forward(cnn_model* m, cnn_node* node, int n, int training) {
     (void)training;
     const cnn_node* in = &m->nodes[node->inputs[0]];
     int K = cnn_node_size(in), N = node->c;
-    cnn_gemm_threaded(m, n, N, K, in->out, K, 0, m->params[node->first_param].data, N, 0, node->out, N, 0);
-    if (node->cfg.dense.use_bias) cnn_f32_add_bias(n, N, m->params[node->first_param + 1].data, node->out);
+    const float* bias = node->cfg.dense.use_bias ? m->params[node->first_param + 1].data : NULL;
+    cnn_gemm_bias_threaded(m, n, N, K, in->out, K, 0, m->params[node->first_param].data, N, 0, bias, node->out, N, 0);
 }
 
 static void dense_backward(cnn_model* m, cnn_node* node, int n) {
