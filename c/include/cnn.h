@@ -257,7 +257,8 @@ float* cnn_model_input_buffer(cnn_model* m);
 float* cnn_model_output_buffer(cnn_model* m);
 /* A label buffer of capacity × (output rows) int32 (sparse) or capacity × output-size floats (other losses). */
 void* cnn_model_label_buffer(cnn_model* m);
-/* The input gradient of the last backward pass (capacity × input size floats). */
+/* The input gradient of the last cnn_model_compute_gradients (capacity × input size floats; train_step does not
+ * compute it and leaves the buffer stale). */
 float* cnn_model_input_grad_buffer(cnn_model* m);
 /* Changes the learning rate between steps (schedules); the optimizer state is kept. */
 cnn_status cnn_model_set_learning_rate(cnn_model* m, float learning_rate);

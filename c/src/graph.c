@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "parallel.h"
 
 static int grow(void** items, int* cap, int needed, size_t item_size) {
     if (needed <= *cap) return 1;
@@ -122,12 +123,42 @@ void cnn_graph_forward(cnn_model* m, int n, int training) {
     }
 }
 
-/* Zeroes every gradient (they accumulate), then walks from start_node back to the inputs. The gradient of
- * start_node itself has been written by the loss after this zeroing. */
+typedef struct zero_job {
+    float* buf;
+} zero_job;
+
+static void zero_range(void* ctx, size_t begin, size_t end) {
+    memset(((zero_job*)ctx)->buf + begin, 0, (end - begin) * sizeof(float));
+}
+
+int cnn_grad_claim(cnn_model* m, int id) {
+    cnn_node* node = &m->nodes[id];
+    const int first = !node->grad_written;
+    node->grad_written = 1;
+    return first;
+}
+
+void cnn_grad_prepare(cnn_model* m, int id, int n) {
+    if (!cnn_grad_claim(m, id)) return;
+    zero_job j = {m->nodes[id].grad};
+    cnn_parallel_ranges(m, (size_t)n * (size_t)cnn_node_size(&m->nodes[id]), 1024, 1, zero_range, &j);
+}
+
+/* Walks from start_node back to the inputs. The loss has added into start_node's gradient (zeroed first); every
+ * other node gradient is stale until a layer claims or prepares it (cnn_layer_ops). */
 void cnn_graph_backward(cnn_model* m, int n, int start_node) {
     assert(start_node >= 0 && start_node < m->n_nodes && m->with_grads && n <= m->capacity);
+    for (int i = 0; i < m->n_nodes; i++) m->nodes[i].grad_written = i == start_node;
     for (int i = start_node; i >= 0; i--) {
         cnn_node* node = &m->nodes[i];
-        if (node->ops->backward) node->ops->backward(m, node, n);
+        if (!node->ops->backward) continue;
+        /* No layer after it took its gradient (a branch the loss does not reach): zeros, as if summed over none. */
+        cnn_grad_prepare(m, i, n);
+        if (!node->ops->writes_grads)
+            for (int k = 0; k < node->n_inputs; k++)
+                if (cnn_wants_grad(m, node->inputs[k])) cnn_grad_prepare(m, node->inputs[k], n);
+        node->ops->backward(m, node, n);
     }
+    /* d loss / d input was asked for but no layer reads the input (a model that ignores it): zeros. */
+    if (m->want_input_grad) cnn_grad_prepare(m, m->input_node, n);
 }

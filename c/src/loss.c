@@ -172,15 +172,25 @@ static void mse_part_task(void* ctx, int part, int thread) {
     j->part_correct[part] = correct;
 }
 
+/* Cross-entropy on a softmax output is fused: its gradient goes into the softmax's input (the logits). */
+static int loss_is_fused(const cnn_model* m) {
+    const cnn_node* out = &m->nodes[m->output_node];
+    return (m->loss == CNN_LOSS_SPARSE_CE || m->loss == CNN_LOSS_CATEGORICAL_CE) && out->ops == &cnn_activation_ops &&
+           out->cfg.act.kind == CNN_ACT_SOFTMAX;
+}
+
+int cnn_loss_start_node(const cnn_model* m) {
+    return loss_is_fused(m) ? m->nodes[m->output_node].inputs[0] : m->output_node;
+}
+
 int cnn_loss_compute(cnn_model* m, int n, int grads, float* stats) {
     assert(m->capacity > 0 && m->labels && m->class_counts && n <= m->capacity);
     cnn_node* out = &m->nodes[m->output_node];
     const int c = out->c;
     const size_t rows = (size_t)n * (size_t)out->h * (size_t)out->w;
     const float* y = out->out;
-    int fused = (m->loss == CNN_LOSS_SPARSE_CE || m->loss == CNN_LOSS_CATEGORICAL_CE) &&
-                out->ops == &cnn_activation_ops && out->cfg.act.kind == CNN_ACT_SOFTMAX;
-    cnn_node* start = fused ? &m->nodes[out->inputs[0]] : out;
+    const int fused = loss_is_fused(m);
+    cnn_node* start = &m->nodes[cnn_loss_start_node(m)];
     const float* logits = start->out;
     float* dstart = grads ? start->grad : NULL;
     const int32_t* labels = (const int32_t*)m->labels;

@@ -453,32 +453,31 @@ static void write_stats_tail(const cnn_model* m, float* stats, int with_norms) {
 
 /* ---- per-batch entry points --------------------------------------------------------------------------------------- */
 
-/* Zeroes every node's gradient (batch n) and every parameter's gradient: they accumulate. Threaded as ranges of
- * all of them end to end. */
+/* Zeroes every parameter's gradient (layers add into them) and the gradient the loss adds into (the start node's,
+ * batch n); the other node gradients are zeroed lazily by the backward walk (graph.c). Threaded as ranges of all of
+ * them end to end. */
 typedef struct zero_job {
     cnn_model* m;
-    int n;
+    int n, start;
 } zero_job;
 
 static void zero_range(void* ctx, size_t begin, size_t end) {
     const zero_job* j = ctx;
     cnn_model* m = j->m;
     size_t at = 0; /* where the current buffer starts in the end-to-end order */
-    for (int i = 0; i < m->n_nodes + m->n_params && at < end; i++) {
-        const int node = i < m->n_nodes;
-        float* buf = node ? m->nodes[i].grad : m->params[i - m->n_nodes].grad;
-        const size_t len = node ? (size_t)j->n * (size_t)cnn_node_size(&m->nodes[i]) : (size_t)m->params[i - m->n_nodes].size;
+    for (int i = -1; i < m->n_params && at < end; i++) {
+        float* buf = i < 0 ? m->nodes[j->start].grad : m->params[i].grad;
+        const size_t len = i < 0 ? (size_t)j->n * (size_t)cnn_node_size(&m->nodes[j->start]) : (size_t)m->params[i].size;
         const size_t lo = begin > at ? begin - at : 0, hi = end - at < len ? end - at : len;
         if (lo < hi) memset(buf + lo, 0, (hi - lo) * sizeof(float));
         at += len;
     }
 }
 
-static void zero_gradients(cnn_model* m, int n) {
-    size_t total = 0;
-    for (int i = 0; i < m->n_nodes; i++) total += (size_t)n * (size_t)cnn_node_size(&m->nodes[i]);
+static void zero_gradients(cnn_model* m, int n, int start) {
+    size_t total = (size_t)n * (size_t)cnn_node_size(&m->nodes[start]);
     for (int i = 0; i < m->n_params; i++) total += (size_t)m->params[i].size;
-    zero_job j = {m, n};
+    zero_job j = {m, n, start};
     cnn_parallel_ranges(m, total, 1024, 1, zero_range, &j);
 }
 
@@ -487,7 +486,7 @@ static cnn_status forward_backward(cnn_model* m, int n, float* stats, const char
     if (status == CNN_STATUS_OK) status = check_input_finite(m, n, what);
     if (status != CNN_STATUS_OK) return status;
     cnn_graph_forward(m, n, 1);
-    zero_gradients(m, n);
+    zero_gradients(m, n, cnn_loss_start_node(m));
     int start = cnn_loss_compute(m, n, 1, stats);
     if (start < 0) return (cnn_status)-start;
     cnn_graph_backward(m, n, start);

@@ -92,12 +92,12 @@ static inline void cnn_gemm_threaded(cnn_model* m, int M, int N, int K, const fl
 /* conv_threads.c: the convolution's passes, threaded (called only when cnn_model_threaded(m)). Each returns 1, or 0
  * without doing anything when the pass is too small to gain from threads (the caller then runs its serial code).
  * Forward: y = conv(x, w) + bias with the same algorithm the serial layer picks (pointwise GEMM, direct, or im2col
- * chunks of `rows` patch rows). Backward: dw += colsᵀ·dy (when dw), dx += col2im(dy·wᵀ) (when dx); the bias
- * gradient stays with the caller. */
+ * chunks of `rows` patch rows). Backward: dw += colsᵀ·dy (when dw), dx += col2im(dy·wᵀ) (when dx; pointwise and
+ * !dx_accumulate: dx = dy·wᵀ); the bias gradient stays with the caller. */
 int cnn_conv2d_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int direct, int rows,
                                 const float* x, const float* w, const float* bias, int N, float* y);
 int cnn_conv2d_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int rows, const float* x,
-                                 const float* w, const float* dy, int N, float* dw, float* dx);
+                                 const float* w, const float* dy, int N, float* dw, float* dx, int dx_accumulate);
 
 /* Winograd (kernels/winograd.h) forward (bias may be NULL) or input gradient (`direction`), split by tiles; the
  * workspace of each thread is its scratch space, which the plan sized for one whole-pass call. Returns 0 without

@@ -698,25 +698,28 @@ static void test_activation_backward(void) {
         for (int i = 0; i < n; i += 3) x[i] = specials[(i / 3) % 7];
         for (int i = 1; i < n; i += 4) dy[i] = specials[(i / 4 + 2) % 7];
         for (int i = 2; i < n; i += 5) base[i] = specials[(i / 5 + 4) % 7];
-        for (int leaky = 0; leaky <= 1 && ok; leaky++) {
+        for (int mode = 0; mode < 4 && ok; mode++) {
+            const int leaky = mode & 1, acc = mode >> 1;
             memcpy(a, base, (size_t)n * sizeof(float)), memcpy(b, base, (size_t)n * sizeof(float));
             a[n] = b[n] = 42.0f; /* past the end: untouched */
             if (leaky) {
-                cnn_f32_leaky_relu_backward_add__simd((size_t)n, x, dy, 0.2f, a);
-                cnn_f32_leaky_relu_backward_add__ref((size_t)n, x, dy, 0.2f, b);
+                cnn_f32_leaky_relu_backward__simd((size_t)n, x, dy, 0.2f, a, acc);
+                cnn_f32_leaky_relu_backward__ref((size_t)n, x, dy, 0.2f, b, acc);
             } else {
-                cnn_f32_relu_backward_add__simd((size_t)n, x, dy, a);
-                cnn_f32_relu_backward_add__ref((size_t)n, x, dy, b);
+                cnn_f32_relu_backward__simd((size_t)n, x, dy, a, acc);
+                cnn_f32_relu_backward__ref((size_t)n, x, dy, b, acc);
             }
             ok &= memcmp(a, b, ((size_t)n + 1) * sizeof(float)) == 0 && a[n] == 42.0f;
             for (int i = 0; i < n && ok; i++) {
-                const float want = base[i] + (x[i] > 0.0f ? dy[i] : leaky ? 0.2f * dy[i] : 0.0f);
+                const float g = x[i] > 0.0f ? dy[i] : leaky ? 0.2f * dy[i] : 0.0f;
+                const float want = acc ? base[i] + g : g;
                 ok &= memcmp(&want, &b[i], sizeof want) == 0 || (want != want && b[i] != b[i]);
             }
         }
         free(x), free(dy), free(base), free(a), free(b);
     }
-    report(ok, "relu / leaky relu backward simd == ref bitwise, n 0..37, signed zeros, inf, NaN, subnormals");
+    report(ok, "relu / leaky relu backward (added and written) simd == ref bitwise, n 0..37, signed zeros, inf, NaN, "
+                "subnormals");
 }
 
 /* ---- bias helpers -------------------------------------------------------------------------------------------- */

@@ -18,21 +18,28 @@ static float loss_at(cnn_model* m, const setup* s, const float* x) {
     return stats[0];
 }
 
+/* The values perturbed: x itself (param < 0), or parameter `param`, which the model reads in place; its pointer is
+ * taken again before each write, which tells the engine to recompute what it derives from the weights (Winograd). */
+static float* values_of(cnn_model* m, int param, float* x) {
+    int32_t ndim, dims[4];
+    return param < 0 ? x : cnn_model_param(m, param, &ndim, dims);
+}
+
 /* Worst relative error between `analytic` and central differences of the loss at input x, over 12 random coordinates
- * of `values` (count floats): x itself, or a parameter the model reads in place. Each is restored after use. */
-static double worst_gradient_error(cnn_model* m, const setup* s, const float* x, float* values, const float* analytic,
+ * of the values (count floats, values_of). Each is restored after use. */
+static double worst_gradient_error(cnn_model* m, const setup* s, float* x, int param, const float* analytic,
                                    size_t count) {
     const float eps = 1e-2f;
     double worst = 0.0;
     for (int t = 0; t < 12; t++) {
         size_t i = (size_t)(g_lcg_state % count);
         frand();
-        float keep = values[i];
-        values[i] = keep + eps;
+        float keep = values_of(m, param, x)[i];
+        values_of(m, param, x)[i] = keep + eps;
         float lp = loss_at(m, s, x);
-        values[i] = keep - eps;
+        values_of(m, param, x)[i] = keep - eps;
         float lm = loss_at(m, s, x);
-        values[i] = keep;
+        values_of(m, param, x)[i] = keep;
         double numeric = ((double)lp - lm) / (2.0 * eps);
         double err = fabs(numeric - analytic[i]) / fmax(1e-2, fabs(numeric) + fabs(analytic[i]));
         if (err > worst) worst = err;
@@ -41,13 +48,18 @@ static double worst_gradient_error(cnn_model* m, const setup* s, const float* x,
 }
 
 /* Compares analytic gradients with central differences on a sample of coordinates of the input and every
- * parameter. Labels must already be in the label buffer. */
+ * parameter, from the second of two backward passes. Labels must already be in the label buffer. */
 static void gradient_check(cnn_model* m, const setup* s, const char* name) {
     size_t in_count = (size_t)s->n * (size_t)s->in_size;
     float* x = malloc(in_count * sizeof(float));
-    for (size_t i = 0; i < in_count; i++) x[i] = frand();
+    /* A first backward pass on other inputs leaves its values in every gradient buffer: the checked pass must not
+     * build on them (gradients are zeroed lazily, graph.c). */
+    for (size_t i = 0; i < in_count; i++) x[i] = 3.0f * frand();
     memcpy(cnn_model_input_buffer(m), x, in_count * sizeof(float));
     float stats[4];
+    cnn_model_compute_gradients(m, s->n, stats);
+    for (size_t i = 0; i < in_count; i++) x[i] = frand();
+    memcpy(cnn_model_input_buffer(m), x, in_count * sizeof(float));
     cnn_status st = cnn_model_compute_gradients(m, s->n, stats);
     char what[160];
     snprintf(what, sizeof what, "%s: compute_gradients", name);
@@ -58,17 +70,17 @@ static void gradient_check(cnn_model* m, const setup* s, const char* name) {
     }
     float* input_grad = malloc(in_count * sizeof(float));
     memcpy(input_grad, cnn_model_input_grad_buffer(m), in_count * sizeof(float));
-    double worst = worst_gradient_error(m, s, x, x, input_grad, in_count);
+    double worst = worst_gradient_error(m, s, x, -1, input_grad, in_count);
     snprintf(what, sizeof what, "%s: input gradient (worst relative error %.2e)", name, worst);
     expect(worst < 2e-2, what);
 
     for (int p = 0; p < cnn_model_param_count(m); p++) {
         int32_t ndim, dims[4];
-        float* w = cnn_model_param(m, p, &ndim, dims);
+        cnn_model_param(m, p, &ndim, dims);
         int size = dims[0] * dims[1] * dims[2] * dims[3];
         float* grad = malloc((size_t)size * sizeof(float));
         memcpy(grad, cnn_model_param_grad(m, p), (size_t)size * sizeof(float));
-        worst = worst_gradient_error(m, s, x, w, grad, (size_t)size);
+        worst = worst_gradient_error(m, s, x, p, grad, (size_t)size);
         snprintf(what, sizeof what, "%s: parameter %d gradient (worst relative error %.2e)", name, p, worst);
         expect(worst < 2e-2, what);
         free(grad);
@@ -168,6 +180,27 @@ static int body_upsample_align_corners(cnn_model* m, int x) {
 }
 
 /* Output sizes and refusals of the explicit variants. */
+/* Gradients are zeroed lazily (graph.c): the first layer to write one overwrites it, later ones add. This graph
+ * has each order: r feeds an add (walked first: writes r's gradient) and a conv (then adds, Winograd at 8 channels);
+ * the input's only writer is a Winograd conv (writes); add and concatenate take the same input twice (write, then
+ * add); average pooling (which adds into zeros) and a conv 1x1 (pointwise GEMM, writes) share their input; and a dead
+ * branch (a conv the loss never reads) must leave zeros, not stale values, in its parameter gradient. */
+static int body_lazy_gradients(cnn_model* m, int x) {
+    int c1 = cnn_model_add_conv2d(m, x, 8, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, 1, CNN_INIT_GLOROT_UNIFORM);
+    int r = cnn_model_add_activation(m, c1, CNN_ACT_TANH, 0.0f); /* smooth: finite differences across a ReLU kink fail */
+    int c2 = cnn_model_add_conv2d(m, r, 8, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, 0, CNN_INIT_GLOROT_UNIFORM);
+    int32_t sum_in[2] = {c2, r};
+    int s = cnn_model_add_add(m, sum_in, 2);
+    int32_t twice[2] = {s, s};
+    int d = cnn_model_add_add(m, twice, 2);
+    int e = cnn_model_add_concat(m, twice, 2);
+    cnn_model_add_conv2d(m, d, 2, 1, 1, 1, 1, 1, 1, CNN_PADDING_VALID, 1, CNN_INIT_GLOROT_UNIFORM); /* dead */
+    int p = cnn_model_add_pool2d(m, e, CNN_POOL_AVG, 2, 2, 2, 2, CNN_PADDING_VALID);
+    int q = cnn_model_add_conv2d(m, e, 4, 1, 1, 2, 2, 1, 1, CNN_PADDING_VALID, 1, CNN_INIT_GLOROT_UNIFORM);
+    int32_t cat_in[2] = {p, q};
+    return cnn_model_add_concat(m, cat_in, 2);
+}
+
 static void test_explicit_variants(void) {
     cnn_model* m = cnn_model_create(1);
     int x = cnn_model_add_input(m, 5, 6, 2);
@@ -277,6 +310,8 @@ int main(void) {
                 CNN_LOSS_SPARSE_CE);
     check_model("upsampling bilinear align corners 3x2", 3, 2, 2, body_upsample_align_corners, 3, CNN_ACT_LINEAR,
                 CNN_LOSS_MSE);
+    check_model("lazy gradients: fan-out, inputs listed twice, dead branch", 8, 8, 8, body_lazy_gradients, 3,
+                CNN_ACT_SOFTMAX, CNN_LOSS_SPARSE_CE);
     test_explicit_variants();
     test_bad_arguments();
     return test_summary();

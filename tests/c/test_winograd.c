@@ -140,6 +140,30 @@ static int conv_case(int n, int h, int w, int cin, int cout, int same, char* why
             const error_figures eb = compare(x_len, dx, dx_want, NULL);
             note(&g_worst[ti][0][!simd], ef);
             note(&g_worst[ti][1][!simd], eb);
+            /* The written form (first writer of dx) over NaN: every element written, and the added form's bits on a
+             * zero dx (one call in two tile ranges: any split gives the whole call's bits). */
+            int64_t tiles;
+            int chunk, s3 = cnn_f32_winograd_tiles(&g, cout, tile, CNN_WINOGRAD_BACKWARD_DATA_WRITE, &tiles, &chunk);
+            float* dx_write = xmalloc(x_len * sizeof(float));
+            fill_nan(dx_write, x_len);
+            memset(dx, 0, x_len * sizeof(float));
+            for (int part = 0; part < 2 && !s3; part++) {
+                const int64_t first = part ? tiles / 2 : 0, end = part ? tiles : tiles / 2;
+                s3 = simd ? cnn_f32_winograd_range__simd(&g, cout, tile, CNN_WINOGRAD_BACKWARD_DATA_WRITE, dy, uf,
+                                                         bias, dx_write, ws_b, first, end)
+                          : cnn_f32_winograd_range__ref(&g, cout, tile, CNN_WINOGRAD_BACKWARD_DATA_WRITE, dy, uf,
+                                                        bias, dx_write, ws_b, first, end);
+            }
+            if (!s3) s3 = simd ? cnn_f32_winograd_backward_data__simd(&g, cout, tile, dy, uf, dx, ws_b)
+                               : cnn_f32_winograd_backward_data__ref(&g, cout, tile, dy, uf, dx, ws_b);
+            for (size_t i = 0; i < x_len && !s3; i++)
+                if (!same_float(dx_write[i], dx[i]) && !(dx_write[i] == 0.0f && dx[i] == 0.0f)) s3 = -1;
+            free(dx_write);
+            if (s3) {
+                snprintf(why, why_len, "F%d %s: the written input gradient differs from the added one on zeros (%d)",
+                         tile, simd ? "simd" : "ref", s3);
+                ok = 0;
+            }
             if (s1 || s2 || !(ef.rel <= TOLERANCE) || !(eb.rel <= TOLERANCE)) {
                 snprintf(why, why_len, "F%d %s: status %d/%d, forward rel err %.3g, input-gradient rel err %.3g",
                          tile, simd ? "simd" : "ref", s1, s2, ef.rel, eb.rel);
@@ -383,6 +407,49 @@ static void weight_grad_tests(void) {
     report(all, "winograd weight gradient refusals: stride 2, tile 3 or 6, NULL buffers, filter ranges outside [0, N] or not starting at a multiple of 8");
 }
 
+/* ---- weight transform by row ranges (the threaded plan splits it) -------------------------------------------------- */
+
+/* Disjoint row ranges, in any order, give the whole transform's bits for both orientations and tiles; an entry
+ * outside the ranges is never written; bad ranges are refused. 13 -> 21 channels: neither a multiple of 8. */
+static void transform_rows(void) {
+    const int cin = 13, cout = 21;
+    float* w = random_floats((size_t)9 * cin * cout);
+    int all = 1;
+    for (int tile = 2; tile <= 4; tile += 2)
+        for (int flipped = 0; flipped < 2; flipped++) {
+            uint64_t len;
+            cnn_f32_winograd_weights_floats(tile, cin, cout, &len);
+            float* whole = xmalloc(len * sizeof(float));
+            float* split = xmalloc(len * sizeof(float));
+            fill_nan(whole, len);
+            fill_nan(split, len);
+            const int rows = flipped ? cout : cin;
+            expect(cnn_f32_winograd_transform_weights(tile, cin, cout, w, flipped, whole) == CNN_STATUS_OK, "whole transform");
+            const int cuts[] = {rows, 9, 4, 0}; /* ranges [9, rows), [4, 9), [0, 4): last first */
+            for (int r = 0; r + 1 < 4; r++)
+                all &= cnn_f32_winograd_transform_weights_rows(tile, cin, cout, w, flipped, split, cuts[r + 1],
+                                                               cuts[r]) == CNN_STATUS_OK;
+            all &= memcmp(whole, split, len * sizeof(float)) == 0;
+            /* Rows [4, 9) alone leave the others' entries untouched. */
+            fill_nan(split, len);
+            cnn_f32_winograd_transform_weights_rows(tile, cin, cout, w, flipped, split, 4, 9);
+            size_t written = 0;
+            for (size_t i = 0; i < len; i++) written += split[i] == split[i];
+            const size_t columns8 = (size_t)((flipped ? cin : cout) + 7) / 8 * 8; /* len is the larger orientation's */
+            all &= written == (size_t)(tile + 2) * (tile + 2) * 5 * columns8;
+            all &= cnn_f32_winograd_transform_weights_rows(tile, cin, cout, w, flipped, split, 5, 4) == CNN_STATUS_INVALID_ARG;
+            all &= cnn_f32_winograd_transform_weights_rows(tile, cin, cout, w, flipped, split, 0, rows + 1) ==
+                   CNN_STATUS_INVALID_ARG;
+            all &= cnn_f32_winograd_transform_weights_rows(tile, cin, cout, w, flipped, split, -1, 2) ==
+                   CNN_STATUS_INVALID_ARG;
+            free(whole);
+            free(split);
+        }
+    free(w);
+    report(all, "winograd weight transform: row ranges give the whole transform's bits, write only their rows, bad "
+                "ranges refused (F2, F4, both orientations, 13 -> 21 channels)");
+}
+
 /* ---- refusals ---------------------------------------------------------------------------------------------------- */
 
 static void refusals(void) {
@@ -457,6 +524,7 @@ static void refusals(void) {
 int main(void) {
     xorshift_seed(0x2545F4914F6CDD1Dull);
     refusals();
+    transform_rows();
     sweep_spatial();
     sweep_channels();
     large_shapes();

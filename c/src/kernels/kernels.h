@@ -136,15 +136,17 @@ size_t cnn_f32_first_nonfinite__simd(size_t n, const float* x);
 size_t cnn_f32_first_nonfinite__ref(size_t n, const float* x);
 #define cnn_f32_first_nonfinite cnn_f32_first_nonfinite__simd
 
-/* Activation gradients, added: dx[i] += y[i] > 0 ? dy[i] : 0 (ReLU, from its output y) and dx[i] += x[i] > 0 ? dy[i]
- * : alpha·dy[i] (leaky ReLU, from its input x). The SIMD twins are bit-identical to the references (NaN, ±0, inf
- * included). */
-void cnn_f32_relu_backward_add__simd(size_t n, const float* y, const float* dy, float* dx);
-void cnn_f32_relu_backward_add__ref(size_t n, const float* y, const float* dy, float* dx);
-#define cnn_f32_relu_backward_add cnn_f32_relu_backward_add__simd
-void cnn_f32_leaky_relu_backward_add__simd(size_t n, const float* x, const float* dy, float alpha, float* dx);
-void cnn_f32_leaky_relu_backward_add__ref(size_t n, const float* x, const float* dy, float alpha, float* dx);
-#define cnn_f32_leaky_relu_backward_add cnn_f32_leaky_relu_backward_add__simd
+/* Activation gradients g = y[i] > 0 ? dy[i] : 0 (ReLU, from its output y) and g = x[i] > 0 ? dy[i] : alpha·dy[i]
+ * (leaky ReLU, from its input x), added (dx[i] += g) when accumulate, else written (dx[i] = g: the first layer to
+ * write a gradient, graph.c). The SIMD twins are bit-identical to the references (NaN, ±0, inf included). */
+void cnn_f32_relu_backward__simd(size_t n, const float* y, const float* dy, float* dx, int accumulate);
+void cnn_f32_relu_backward__ref(size_t n, const float* y, const float* dy, float* dx, int accumulate);
+#define cnn_f32_relu_backward cnn_f32_relu_backward__simd
+void cnn_f32_leaky_relu_backward__simd(size_t n, const float* x, const float* dy, float alpha, float* dx,
+                                       int accumulate);
+void cnn_f32_leaky_relu_backward__ref(size_t n, const float* x, const float* dy, float alpha, float* dx,
+                                      int accumulate);
+#define cnn_f32_leaky_relu_backward cnn_f32_leaky_relu_backward__simd
 
 /* y[r, j] += bias[j] for rows × cols. */
 void cnn_f32_add_bias(int rows, int cols, const float* bias, float* y);

@@ -83,7 +83,9 @@ int cnn_f32_winograd_check(const cnn_conv_geom* g, int N, int tile) {
 static int plan_make(const cnn_conv_geom* g, int N, int tile, int direction, wino_plan* p) {
     const int status = cnn_f32_winograd_check(g, N, tile);
     if (status != CNN_STATUS_OK) return status;
-    if (direction != CNN_WINOGRAD_FORWARD && direction != CNN_WINOGRAD_BACKWARD_DATA) return CNN_STATUS_INVALID_ARG;
+    if (direction != CNN_WINOGRAD_FORWARD && direction != CNN_WINOGRAD_BACKWARD_DATA &&
+        direction != CNN_WINOGRAD_BACKWARD_DATA_WRITE)
+        return CNN_STATUS_INVALID_ARG;
     memset(p, 0, sizeof *p);
     p->m = tile, p->alpha = tile + 2, p->n = g->n;
     if (direction == CNN_WINOGRAD_FORWARD) {
@@ -144,10 +146,15 @@ static const double G4[6][3] = {{1.0 / 4, 0, 0},
                                 {0, 0, 1}};
 
 int cnn_f32_winograd_transform_weights(int tile, int cin, int cout, const float* w, int flipped, float* u) {
+    return cnn_f32_winograd_transform_weights_rows(tile, cin, cout, w, flipped, u, 0, flipped ? cout : cin);
+}
+
+int cnn_f32_winograd_transform_weights_rows(int tile, int cin, int cout, const float* w, int flipped, float* u,
+                                            int k_begin, int k_end) {
     uint64_t total;
     const int status = cnn_f32_winograd_weights_floats(tile, cin, cout, &total);
     if (status != CNN_STATUS_OK) return status;
-    if (!w || !u) return CNN_STATUS_INVALID_ARG;
+    if (!w || !u || k_begin < 0 || k_end < k_begin || k_end > (flipped ? cout : cin)) return CNN_STATUS_INVALID_ARG;
     const int alpha = tile + 2;
     const double(*G)[3] = tile == 2 ? G2 : G4;
     /* The GEMM's k (rows of U) and j (columns) in this orientation. */
@@ -158,7 +165,7 @@ int cnn_f32_winograd_transform_weights(int tile, int cin, int cout, const float*
      * 5x slower on 256 -> 256 channels, 9 MB of U). Columns past J get zero weights, hence zero U (the GEMM reads
      * them). */
     for (int j0 = 0; j0 < J8; j0 += 8)
-        for (int k = 0; k < K; k++) {
+        for (int k = k_begin; k < k_end; k++) {
             double g[3][3][8], t[WINO_MAX_ALPHA][3][8];
             for (int ky = 0; ky < 3; ky++)
                 for (int kx = 0; kx < 3; kx++) {
@@ -449,7 +456,7 @@ static int run(const cnn_conv_geom* g, int N, int tile, int direction, const flo
     if (end < 0) end = p.tiles; /* the whole pass */
     if (first < 0 || first > end || end > p.tiles) return CNN_STATUS_INVALID_ARG;
     const int accumulate = direction == CNN_WINOGRAD_BACKWARD_DATA;
-    if (direction == CNN_WINOGRAD_BACKWARD_DATA) bias = NULL;
+    if (direction != CNN_WINOGRAD_FORWARD) bias = NULL;
     if (!simd) run_ref(&p, in, u, bias, accumulate, out, workspace, first, end);
     else if (tile == 2) run_simd_f2(&p, in, u, bias, accumulate, out, workspace, first, end);
     else run_simd_f4(&p, in, u, bias, accumulate, out, workspace, first, end);

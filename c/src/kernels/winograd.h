@@ -35,6 +35,9 @@
 enum {
     CNN_WINOGRAD_FORWARD = 0,        /* workspace for cnn_f32_winograd_forward */
     CNN_WINOGRAD_BACKWARD_DATA = 1,  /* workspace for cnn_f32_winograd_backward_data */
+    /* The input gradient written instead of added (dx = ...): for the first layer to write dx in a backward walk
+     * (graph.c), which then need not zero it first. Through cnn_f32_winograd_range; same workspace as _DATA. */
+    CNN_WINOGRAD_BACKWARD_DATA_WRITE = 2,
 };
 
 /* CNN_STATUS_OK when g (with N filters) is a convolution this path computes, with tile 2 or 4. */
@@ -52,6 +55,11 @@ int cnn_f32_winograd_weights_floats(int tile, int cin, int cout, uint64_t* float
  * round_up(cin, 8), the same count). Computed in double, rounded once. Layout: [position][cout/8 panel][cin][8],
  * zero past cout. */
 int cnn_f32_winograd_transform_weights(int tile, int cin, int cout, const float* w, int flipped, float* u);
+
+/* The same for the GEMM rows k in [k_begin, k_end) only (k: cin when flipped == 0, cout when flipped != 0): every
+ * (k, column) entry is computed alone, so disjoint row ranges on different threads give transform_weights's bits. */
+int cnn_f32_winograd_transform_weights_rows(int tile, int cin, int cout, const float* w, int flipped, float* u,
+                                            int k_begin, int k_end);
 
 /* *floats = the scratch one call of the given direction needs for g (capped by a chunk of tiles, so it does not
  * grow with the image beyond a few hundred KiB, and never grows when n shrinks: plan for the largest batch). */
@@ -76,8 +84,8 @@ int cnn_f32_winograd_backward_data__ref(const cnn_conv_geom* g, int N, int tile,
 
 /* Threads: a pass split by tiles. *tiles = the pass's tile count (n · ⌈oh/m⌉ · ⌈ow/m⌉ of its output), *chunk = the
  * tiles one workspace holds (a multiple of 4). range runs tiles [first, end) of the pass (`direction` as for the
- * workspace; the bias only forward), in chunks, on its own workspace: each tile's outputs (forward: written;
- * input gradient: added, tiles never overlap) depend on that tile alone, so any split of [0, tiles) across calls
+ * workspace; the bias only forward), in chunks, on its own workspace: each tile's outputs (forward and _WRITE:
+ * written; input gradient: added; tiles never overlap) depend on that tile alone, so any split of [0, tiles) across calls
  * gives the bits of the whole call. CNN_STATUS_INVALID_ARG for a range outside [0, tiles]. */
 int cnn_f32_winograd_tiles(const cnn_conv_geom* g, int N, int tile, int direction, int64_t* tiles, int* chunk);
 int cnn_f32_winograd_range__simd(const cnn_conv_geom* g, int N, int tile, int direction, const float* in,

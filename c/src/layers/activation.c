@@ -43,7 +43,7 @@ void cnn_activation_forward(int kind, float alpha, size_t count, int c, const fl
 
 /* Threads: disjoint ranges of elements (whole rows of c for softmax), parallel.h. */
 typedef struct act_job {
-    int kind, c;
+    int kind, c, accumulate; /* backward: add into dx, else overwrite it (cnn_grad_claim) */
     float alpha;
     const float* x;
     const float* y;
@@ -65,12 +65,12 @@ static void activation_forward(cnn_model* m, cnn_node* node, int n, int training
     (void)training;
     const cnn_node* in = &m->nodes[node->inputs[0]];
     const int kind = node->cfg.act.kind;
-    act_job j = {kind, node->c, node->cfg.act.alpha, in->out, NULL, NULL, node->out};
+    act_job j = {kind, node->c, 0, node->cfg.act.alpha, in->out, NULL, NULL, node->out};
     cnn_parallel_ranges(m, (size_t)n * (size_t)cnn_node_size(node), kind == CNN_ACT_SOFTMAX ? (size_t)node->c : 64,
                         cost_of(kind), forward_range, &j);
 }
 
-/* dx[begin, end) += the activation's derivative times dy; x is the layer's input (leaky ReLU reads its sign). */
+/* dx[begin, end) (+)= the activation's derivative times dy; x is the layer's input (leaky ReLU reads its sign). */
 static void backward_range(void* ctx, size_t begin, size_t end) {
     const act_job* j = ctx;
     const float* y = j->y;
@@ -78,18 +78,25 @@ static void backward_range(void* ctx, size_t begin, size_t end) {
     const float* x = j->x;
     float* dx = j->out;
     const float alpha = j->alpha;
+    const int acc = j->accumulate;
     switch (j->kind) {
     case CNN_ACT_RELU:
-        cnn_f32_relu_backward_add(end - begin, y + begin, dy + begin, dx + begin);
+        cnn_f32_relu_backward(end - begin, y + begin, dy + begin, dx + begin, acc);
         break;
     case CNN_ACT_LEAKY_RELU: /* for alpha > 0, y > 0 exactly when x > 0 */
-        cnn_f32_leaky_relu_backward_add(end - begin, x + begin, dy + begin, alpha, dx + begin);
+        cnn_f32_leaky_relu_backward(end - begin, x + begin, dy + begin, alpha, dx + begin, acc);
         break;
     case CNN_ACT_SIGMOID:
-        for (size_t i = begin; i < end; i++) dx[i] += dy[i] * y[i] * (1.0f - y[i]);
+        for (size_t i = begin; i < end; i++) {
+            const float g = dy[i] * y[i] * (1.0f - y[i]);
+            dx[i] = acc ? dx[i] + g : g;
+        }
         break;
     case CNN_ACT_TANH:
-        for (size_t i = begin; i < end; i++) dx[i] += dy[i] * (1.0f - y[i] * y[i]);
+        for (size_t i = begin; i < end; i++) {
+            const float g = dy[i] * (1.0f - y[i] * y[i]);
+            dx[i] = acc ? dx[i] + g : g;
+        }
         break;
     case CNN_ACT_SOFTMAX: {
         const size_t c = (size_t)j->c;
@@ -98,12 +105,15 @@ static void backward_range(void* ctx, size_t begin, size_t end) {
             const float* dyr = dy + r * c;
             float dot = 0.0f;
             for (size_t k = 0; k < c; k++) dot += dyr[k] * yr[k];
-            for (size_t k = 0; k < c; k++) dx[r * c + k] += yr[k] * (dyr[k] - dot);
+            for (size_t k = 0; k < c; k++) {
+                const float g = yr[k] * (dyr[k] - dot);
+                dx[r * c + k] = acc ? dx[r * c + k] + g : g;
+            }
         }
         break;
     }
     default:
-        for (size_t i = begin; i < end; i++) dx[i] += dy[i];
+        for (size_t i = begin; i < end; i++) dx[i] = acc ? dx[i] + dy[i] : dy[i];
         break;
     }
 }
@@ -112,12 +122,13 @@ static void activation_backward(cnn_model* m, cnn_node* node, int n) {
     cnn_node* in = &m->nodes[node->inputs[0]];
     if (!cnn_wants_grad(m, node->inputs[0])) return;
     const int kind = node->cfg.act.kind;
-    act_job j = {kind, node->c, node->cfg.act.alpha, in->out, node->out, node->grad, in->grad};
+    act_job j = {kind, node->c, !cnn_grad_claim(m, node->inputs[0]), node->cfg.act.alpha, in->out, node->out,
+                 node->grad, in->grad};
     cnn_parallel_ranges(m, (size_t)n * (size_t)cnn_node_size(node), kind == CNN_ACT_SOFTMAX ? (size_t)node->c : 64,
                         cost_of(kind), backward_range, &j);
 }
 
-const cnn_layer_ops cnn_activation_ops = {"activation", NULL, activation_forward, activation_backward};
+const cnn_layer_ops cnn_activation_ops = {"activation", NULL, activation_forward, activation_backward, 1};
 
 int cnn_model_add_activation(cnn_model* m, int input, int activation, float alpha) {
     cnn_status status = cnn_graph_check_input(m, input, "activation");

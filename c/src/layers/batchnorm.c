@@ -52,6 +52,7 @@ typedef struct bn_job {
     const double* sum_dy_xhat;
     size_t rows, part_rows;
     int c, pass, trainable;
+    int accumulate; /* backward: add into dx, else overwrite it (cnn_grad_claim) */
 } bn_job;
 
 enum { BN_PASS_MEAN, BN_PASS_VAR, BN_PASS_GRAD };
@@ -140,7 +141,7 @@ static void bn_forward(cnn_model* m, cnn_node* node, int n, int training) {
     const float eps = node->cfg.bn.epsilon;
     bn_params p = params_of(m, node);
     bn_job j = {m->nodes[node->inputs[0]].out, NULL, node->out, NULL, mean, inv_std, p.gamma, p.beta, NULL, NULL,
-                NULL, NULL, rows, 0, c, 0, node->trainable};
+                NULL, NULL, rows, 0, c, 0, node->trainable, 0};
     if (training && node->trainable) {
         /* Two passes in double: one-pass E[x²] − E[x]² loses everything to cancellation on large activations. */
         const int parts = cnn_reduce_parts(rows, BN_MIN_PART_ROWS, BN_PARTS, &j.part_rows);
@@ -168,7 +169,7 @@ static void bn_forward(cnn_model* m, cnn_node* node, int n, int training) {
     cnn_parallel_ranges(m, rows, 1, c * CNN_ELEMENTWISE_COST, bn_normalize_range, &j);
 }
 
-/* dx += γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂)) in training; γ/σ · dy when the statistics are constants (frozen). */
+/* dx (+)= γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂)) in training; γ/σ · dy when the statistics are constants (frozen). */
 static void bn_input_grad_range(void* ctx, size_t begin, size_t end) {
     const bn_job* j = ctx;
     const size_t c = (size_t)j->c;
@@ -187,11 +188,19 @@ static void bn_input_grad_range(void* ctx, size_t begin, size_t end) {
             const float* dyr = j->dy + r * c + j0;
             float* dxr = j->dx + r * c + j0;
             if (!j->trainable) {
-                for (size_t k = 0; k < cols; k++) dxr[k] += dyr[k] * scale[k];
-            } else {
+                if (j->accumulate)
+                    for (size_t k = 0; k < cols; k++) dxr[k] += dyr[k] * scale[k];
+                else
+                    for (size_t k = 0; k < cols; k++) dxr[k] = dyr[k] * scale[k];
+            } else if (j->accumulate) {
                 for (size_t k = 0; k < cols; k++) {
                     const float xhat = (xr[k] - mean[k]) * inv_std[k];
                     dxr[k] += scale[k] * (dyr[k] - mean_dy[k] - xhat * mean_dy_xhat[k]);
+                }
+            } else {
+                for (size_t k = 0; k < cols; k++) {
+                    const float xhat = (xr[k] - mean[k]) * inv_std[k];
+                    dxr[k] = scale[k] * (dyr[k] - mean_dy[k] - xhat * mean_dy_xhat[k]);
                 }
             }
         }
@@ -204,7 +213,7 @@ static void bn_backward(cnn_model* m, cnn_node* node, int n) {
     bn_params p = params_of(m, node);
     const int want_dx = cnn_wants_grad(m, node->inputs[0]);
     bn_job j = {m->nodes[node->inputs[0]].out, node->grad, NULL, m->nodes[node->inputs[0]].grad, node->saved,
-                node->saved + c, p.gamma, p.beta, NULL, NULL, NULL, NULL, rows, 0, c, 0, node->trainable};
+                node->saved + c, p.gamma, p.beta, NULL, NULL, NULL, NULL, rows, 0, c, 0, node->trainable, 0};
     if (node->trainable) {
         const int parts = cnn_reduce_parts(rows, BN_MIN_PART_ROWS, BN_PARTS, &j.part_rows);
         double* sums = (double*)cnn_scratch(m);
@@ -220,10 +229,12 @@ static void bn_backward(cnn_model* m, cnn_node* node, int n) {
         j.sum_dy = sum_dy;
         j.sum_dy_xhat = sum_dy_xhat;
     }
-    if (want_dx) cnn_parallel_ranges(m, rows, 1, c * CNN_ELEMENTWISE_COST, bn_input_grad_range, &j);
+    if (!want_dx) return;
+    j.accumulate = !cnn_grad_claim(m, node->inputs[0]);
+    cnn_parallel_ranges(m, rows, 1, c * CNN_ELEMENTWISE_COST, bn_input_grad_range, &j);
 }
 
-const cnn_layer_ops cnn_batchnorm_ops = {"batchNormalization", bn_needs, bn_forward, bn_backward};
+const cnn_layer_ops cnn_batchnorm_ops = {"batchNormalization", bn_needs, bn_forward, bn_backward, 1};
 
 int cnn_model_add_batchnorm(cnn_model* m, int input, float momentum, float epsilon, int center, int scale) {
     cnn_status status = cnn_graph_check_input(m, input, "batchNormalization");

@@ -271,12 +271,13 @@ static void plan_weight_blocks(conv_job* j) {
 }
 
 int cnn_conv2d_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int rows, const float* x,
-                                 const float* w, const float* dy, int N, float* dw, float* dx) {
+                                 const float* w, const float* dy, int N, float* dw, float* dx, int dx_accumulate) {
     const int K = g->kh * g->kw * g->c, M = g->n * g->oh * g->ow;
+    assert(!dx || dx_accumulate || pointwise); /* col2im adds */
     if (!worth_splitting(M, K, N)) return 0;
     if (pointwise) {
         if (dw && !weight_grad_slices(m, g, 1, M, x, dy, K, N, M, dw)) cnn_gemm_threaded(m, K, N, M, x, K, 1, dy, N, 0, dw, N, 1);
-        if (dx) cnn_gemm_threaded(m, M, K, N, dy, N, 0, w, N, 1, dx, K, 1);
+        if (dx) cnn_gemm_threaded(m, M, K, N, dy, N, 0, w, N, 1, dx, K, dx_accumulate);
         return 1;
     }
     conv_job j = {m, g, x, w, NULL, dy, NULL, dw, dx, N, K, M, rows, 0, 0, 0, 0, 0, 0};

@@ -82,7 +82,7 @@ static void tconv_backward(cnn_model* m, cnn_node* node, int n) {
     }
 }
 
-const cnn_layer_ops cnn_conv2d_transpose_ops = {"conv2dTranspose", tconv_needs, tconv_forward, tconv_backward};
+const cnn_layer_ops cnn_conv2d_transpose_ops = {"conv2dTranspose", tconv_needs, tconv_forward, tconv_backward, 0};
 
 /* FCN's bilinear upsampling kernel: each output channel interpolates its own input channel. */
 static void fill_bilinear(float* w, int kh, int kw, int filters, int channels) {

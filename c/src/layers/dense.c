@@ -34,7 +34,7 @@ static void dense_backward(cnn_model* m, cnn_node* node, int n) {
         cnn_gemm_threaded(m, n, K, N, node->grad, N, 0, kernel->data, N, 1, in->grad, K, 1);
 }
 
-const cnn_layer_ops cnn_dense_ops = {"dense", dense_needs, dense_forward, dense_backward};
+const cnn_layer_ops cnn_dense_ops = {"dense", dense_needs, dense_forward, dense_backward, 0};
 
 int cnn_model_add_dense(cnn_model* m, int input, int units, int use_bias, int kernel_init) {
     cnn_status status = cnn_graph_check_input(m, input, "dense");

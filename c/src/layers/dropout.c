@@ -35,7 +35,7 @@ static void dropout_backward(cnn_model* m, cnn_node* node, int n) {
     for (size_t i = 0; i < count; i++) dx[i] += node->grad[i] * node->saved[i];
 }
 
-const cnn_layer_ops cnn_dropout_ops = {"dropout", dropout_needs, dropout_forward, dropout_backward};
+const cnn_layer_ops cnn_dropout_ops = {"dropout", dropout_needs, dropout_forward, dropout_backward, 0};
 
 int cnn_model_add_dropout(cnn_model* m, int input, float rate) {
     cnn_status status = cnn_graph_check_input(m, input, "dropout");

@@ -1,5 +1,6 @@
 /* Merging layers: add (residual connections) and concatenate along channels (Inception). Their backward passes
- * add into each input's gradient, so an input that also feeds other layers (fan-out) accumulates correctly. */
+ * write each input's gradient when they are its first writer and add into it otherwise, so an input that also feeds
+ * other layers (fan-out) accumulates correctly. */
 #include <string.h>
 
 #include "../internal.h"
@@ -7,17 +8,32 @@
 
 /* Threads: disjoint ranges of elements (of pixels for concatenate), parallel.h; each element sums its inputs in
  * input order whatever the split. */
+enum { MERGE_SKIP, MERGE_ADD, MERGE_WRITE };
+
 typedef struct merge_job {
     const cnn_model* m;
     const cnn_node* node;
+    int write[CNN_MAX_INPUTS]; /* backward, per input: MERGE_SKIP (no gradient wanted), _ADD, or _WRITE (first) */
 } merge_job;
+
+/* Backward: how each input's gradient is written, decided in input order (an input listed twice is written by its
+ * first listing and added to by the second, cnn_grad_claim). */
+static void claim_inputs(cnn_model* m, const cnn_node* node, merge_job* j) {
+    for (int k = 0; k < node->n_inputs; k++)
+        j->write[k] = !cnn_wants_grad(m, node->inputs[k]) ? MERGE_SKIP
+                      : cnn_grad_claim(m, node->inputs[k]) ? MERGE_WRITE
+                                                           : MERGE_ADD;
+}
 
 static void add_forward_range(void* ctx, size_t begin, size_t end) {
     const merge_job* j = ctx;
     const cnn_node* node = j->node;
     float* y = node->out;
-    memcpy(y + begin, j->m->nodes[node->inputs[0]].out + begin, (end - begin) * sizeof(float));
-    for (int k = 1; k < node->n_inputs; k++) {
+    /* One pass for the first two inputs (a residual add has just two): a copy and then an add read y twice. */
+    const float* x0 = j->m->nodes[node->inputs[0]].out;
+    const float* x1 = j->m->nodes[node->inputs[1]].out;
+    for (size_t i = begin; i < end; i++) y[i] = x0[i] + x1[i];
+    for (int k = 2; k < node->n_inputs; k++) {
         const float* x = j->m->nodes[node->inputs[k]].out;
         for (size_t i = begin; i < end; i++) y[i] += x[i];
     }
@@ -25,7 +41,7 @@ static void add_forward_range(void* ctx, size_t begin, size_t end) {
 
 static void add_forward(cnn_model* m, cnn_node* node, int n, int training) {
     (void)training;
-    merge_job j = {m, node};
+    merge_job j = {m, node, {0}};
     cnn_parallel_ranges(m, (size_t)n * (size_t)cnn_node_size(node), 64, node->n_inputs * CNN_ELEMENTWISE_COST,
                         add_forward_range, &j);
 }
@@ -34,19 +50,23 @@ static void add_backward_range(void* ctx, size_t begin, size_t end) {
     const merge_job* j = ctx;
     const cnn_node* node = j->node;
     for (int k = 0; k < node->n_inputs; k++) {
-        if (!cnn_wants_grad(j->m, node->inputs[k])) continue;
+        if (j->write[k] == MERGE_SKIP) continue;
         float* dx = j->m->nodes[node->inputs[k]].grad;
-        for (size_t i = begin; i < end; i++) dx[i] += node->grad[i];
+        if (j->write[k] == MERGE_ADD)
+            for (size_t i = begin; i < end; i++) dx[i] += node->grad[i];
+        else
+            memcpy(dx + begin, node->grad + begin, (end - begin) * sizeof(float));
     }
 }
 
 static void add_backward(cnn_model* m, cnn_node* node, int n) {
-    merge_job j = {m, node};
+    merge_job j = {m, node, {0}};
+    claim_inputs(m, node, &j);
     cnn_parallel_ranges(m, (size_t)n * (size_t)cnn_node_size(node), 64, node->n_inputs * CNN_ELEMENTWISE_COST,
                         add_backward_range, &j);
 }
 
-const cnn_layer_ops cnn_add_ops = {"add", NULL, add_forward, add_backward};
+const cnn_layer_ops cnn_add_ops = {"add", NULL, add_forward, add_backward, 1};
 
 static cnn_status check_merge_inputs(const cnn_model* m, const int32_t* inputs, int n_inputs, const char* layer) {
     if (!inputs || n_inputs < 2 || n_inputs > CNN_MAX_INPUTS)
@@ -86,7 +106,7 @@ static void concat_forward_range(void* ctx, size_t begin, size_t end) {
 
 static void concat_forward(cnn_model* m, cnn_node* node, int n, int training) {
     (void)training;
-    merge_job j = {m, node};
+    merge_job j = {m, node, {0}};
     cnn_parallel_ranges(m, (size_t)n * (size_t)node->h * (size_t)node->w, 1, node->c * CNN_ELEMENTWISE_COST,
                         concat_forward_range, &j);
 }
@@ -97,23 +117,28 @@ static void concat_backward_range(void* ctx, size_t begin, size_t end) {
     int offset = 0;
     for (int k = 0; k < node->n_inputs; k++) {
         const cnn_node* in = &j->m->nodes[node->inputs[k]];
-        if (cnn_wants_grad(j->m, node->inputs[k]))
+        if (j->write[k] == MERGE_ADD)
             for (size_t p = begin; p < end; p++) {
                 const float* dy = node->grad + p * (size_t)node->c + (size_t)offset;
                 float* dx = in->grad + p * (size_t)in->c;
                 for (int c = 0; c < in->c; c++) dx[c] += dy[c];
             }
+        else if (j->write[k] == MERGE_WRITE)
+            for (size_t p = begin; p < end; p++)
+                memcpy(in->grad + p * (size_t)in->c, node->grad + p * (size_t)node->c + (size_t)offset,
+                       (size_t)in->c * sizeof(float));
         offset += in->c;
     }
 }
 
 static void concat_backward(cnn_model* m, cnn_node* node, int n) {
-    merge_job j = {m, node};
+    merge_job j = {m, node, {0}};
+    claim_inputs(m, node, &j);
     cnn_parallel_ranges(m, (size_t)n * (size_t)node->h * (size_t)node->w, 1, node->c * CNN_ELEMENTWISE_COST,
                         concat_backward_range, &j);
 }
 
-const cnn_layer_ops cnn_concat_ops = {"concatenate", NULL, concat_forward, concat_backward};
+const cnn_layer_ops cnn_concat_ops = {"concatenate", NULL, concat_forward, concat_backward, 1};
 
 int cnn_model_add_concat(cnn_model* m, const int32_t* inputs, int n_inputs) {
     cnn_status status = check_merge_inputs(m, inputs, n_inputs, "concatenate");

@@ -69,7 +69,7 @@ static void pool_backward(cnn_model* m, cnn_node* node, int n) {
     }
 }
 
-const cnn_layer_ops cnn_pool2d_ops = {"pool2d", pool_needs, pool_forward, pool_backward};
+const cnn_layer_ops cnn_pool2d_ops = {"pool2d", pool_needs, pool_forward, pool_backward, 0};
 
 /* The checks both pool constructors make, in order: the input, the kind, the window and stride ranges. Returns 0
  * or the negated status to return. */
@@ -199,7 +199,7 @@ static void global_pool_backward(cnn_model* m, cnn_node* node, int n) {
 }
 
 const cnn_layer_ops cnn_global_pool_ops = {"globalPooling2d", global_pool_needs, global_pool_forward,
-                                           global_pool_backward};
+                                           global_pool_backward, 0};
 
 int cnn_model_add_global_pool2d(cnn_model* m, int input, int kind) {
     const char* name = kind == CNN_POOL_AVG ? "globalAveragePooling2d" : "globalMaxPooling2d";
@@ -231,7 +231,7 @@ static void unpool_backward(cnn_model* m, cnn_node* node, int n) {
                             values->grad);
 }
 
-const cnn_layer_ops cnn_max_unpool_ops = {"maxUnpooling2d", NULL, unpool_forward, unpool_backward};
+const cnn_layer_ops cnn_max_unpool_ops = {"maxUnpooling2d", NULL, unpool_forward, unpool_backward, 0};
 
 int cnn_model_add_max_unpool2d(cnn_model* m, int values, int pool) {
     cnn_status status = cnn_graph_check_input(m, values, "maxUnpooling2d");

@@ -3,7 +3,7 @@
 
 #include "../internal.h"
 
-const cnn_layer_ops cnn_input_ops = {"input", NULL, NULL, NULL};
+const cnn_layer_ops cnn_input_ops = {"input", NULL, NULL, NULL, 0};
 
 int cnn_model_add_input(cnn_model* m, int h, int w, int c) {
     if (!m) return -cnn_fail(CNN_STATUS_INVALID_ARG, "input: model is NULL");
@@ -27,7 +27,7 @@ static void flatten_backward(cnn_model* m, cnn_node* node, int n) {
     for (size_t i = 0; i < count; i++) dx[i] += node->grad[i];
 }
 
-const cnn_layer_ops cnn_flatten_ops = {"flatten", NULL, flatten_forward, flatten_backward};
+const cnn_layer_ops cnn_flatten_ops = {"flatten", NULL, flatten_forward, flatten_backward, 0};
 
 int cnn_model_add_flatten(cnn_model* m, int input) {
     cnn_status status = cnn_graph_check_input(m, input, "flatten");
@@ -65,7 +65,7 @@ static void zero_pad_backward(cnn_model* m, cnn_node* node, int n) {
         }
 }
 
-const cnn_layer_ops cnn_zero_pad_ops = {"zeroPadding2d", NULL, zero_pad_forward, zero_pad_backward};
+const cnn_layer_ops cnn_zero_pad_ops = {"zeroPadding2d", NULL, zero_pad_forward, zero_pad_backward, 0};
 
 int cnn_model_add_zero_padding2d(cnn_model* m, int input, int top, int bottom, int left, int right) {
     cnn_status status = cnn_graph_check_input(m, input, "zeroPadding2d");

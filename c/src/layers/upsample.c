@@ -91,7 +91,7 @@ static void upsample_backward(cnn_model* m, cnn_node* node, int n) {
     }
 }
 
-const cnn_layer_ops cnn_upsampling_ops = {"upSampling2d", NULL, upsample_forward, upsample_backward};
+const cnn_layer_ops cnn_upsampling_ops = {"upSampling2d", NULL, upsample_forward, upsample_backward, 0};
 
 int cnn_model_add_upsampling2d(cnn_model* m, int input, int fh, int fw, int bilinear) {
     cnn_status status = cnn_graph_check_input(m, input, "upSampling2d");
