@@ -350,10 +350,13 @@ int cnn_winograd_threaded(cnn_model* m, const cnn_conv_geom* g, int N, int tile,
     int chunk;
     if (!worth_splitting(M, K, N) || cnn_f32_winograd_tiles(g, N, tile, direction, &tiles, &chunk) != CNN_STATUS_OK)
         return 0;
-    /* Tasks of one workspace chunk; smaller (multiples of 4 tiles) when that leaves fewer than 2 tasks per thread.
+    /* Tasks of whole workspace chunks, about 8 per thread (a claim is a contended atomic, and a 128x128 image has
+     * some 200 chunks); smaller (multiples of 4 tiles) when one chunk each leaves fewer than 2 tasks per thread.
      * Any split gives the same bits. */
     const int64_t want = 2 * (int64_t)cnn_thread_count();
     int64_t per = chunk;
+    const int64_t chunks_per_task = (tiles + per * 4 * want - 1) / (per * 4 * want);
+    if (chunks_per_task > 1) per *= chunks_per_task;
     if ((tiles + per - 1) / per < want) per = ((tiles + want - 1) / want + 3) & ~(int64_t)3;
     if (per < 4) per = 4;
     const int64_t tasks = (tiles + per - 1) / per;
