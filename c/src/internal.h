@@ -128,7 +128,8 @@ struct cnn_model {
     int64_t step;         /* optimizer steps taken (Adam bias correction) */
     float* class_weights; /* NULL or one weight per output class (sparse cross-entropy) */
     int n_class_weights;  /* as many as the output had classes when they were set */
-    double* class_counts; /* 3 × classes: true positives, predicted, true, of the last loss computation */
+    double* class_counts; /* 3 × classes: true positives, predicted, true, of the last loss computation; then
+                           * one such slice per thread of the plan (the loss's scratch) */
     int stats_class_counts; /* cnn_model_set_stats: the stats vector carries class counts */
     int stats_grad_norms;   /* ... and per-parameter gradient norms */
     int has_ignore_label;

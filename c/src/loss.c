@@ -47,8 +47,10 @@ static double probability_ce_row(const float* p, const float* t, int c, float sc
 }
 
 /* The cross-entropy rows run in a fixed partition (at most LOSS_PARTS parts of at least LOSS_MIN_PART_ROWS rows,
- * parallel.h): each part sums its rows' losses in double and writes its rows' gradients; the parts' sums add in
- * part order, so any thread count gives the serial bits. Counting (accuracy, class counts) stays on this thread. */
+ * parallel.h), in two passes: the first checks the labels and sums the row weights, the second sums the losses and
+ * writes the gradients; per part in double, the parts added in part order, so any thread count gives the serial
+ * bits. The second pass also counts (correct rows, class counts): whole numbers, exact in double in any order, so
+ * each thread counts into its own slice of m->class_counts (3 × classes after the result's). */
 enum { LOSS_PARTS = 64, LOSS_MIN_PART_ROWS = 256 };
 
 typedef struct ce_job {
@@ -59,7 +61,8 @@ typedef struct ce_job {
     float* dstart;
     double inv;
     size_t rows, part_rows;
-    double part_loss[LOSS_PARTS];
+    double part_loss[LOSS_PARTS], part_weight[LOSS_PARTS], part_correct[LOSS_PARTS], part_counted[LOSS_PARTS];
+    size_t part_bad_row[LOSS_PARTS]; /* first row with a label out of range, or rows */
 } ce_job;
 
 /* One row's weighted loss (before the 1 / Σweights), adding its scaled gradient into dr when not NULL. */
@@ -114,13 +117,55 @@ static double ce_row(const ce_job* j, size_t r) {
     return probability_ce_row(yr, j->targets + r * (size_t)c, c, scale, dr);
 }
 
-static void ce_part_task(void* ctx, int part, int thread) {
+static int row_is_ignored(const cnn_model* m, int32_t label) { return m->has_ignore_label && label == m->ignore_label; }
+
+/* First pass: labels in range (sparse), and the weight of every counted row, so the gradients can be scaled by the
+ * weighted mean's denominator. */
+static void ce_weight_task(void* ctx, int part, int thread) {
     (void)thread;
     ce_job* j = ctx;
+    const cnn_model* m = j->m;
     const size_t r0 = (size_t)part * j->part_rows, r1 = j->rows - r0 < j->part_rows ? j->rows : r0 + j->part_rows;
-    double loss = 0.0;
-    for (size_t r = r0; r < r1; r++) loss += ce_row(j, r);
+    double weight = 0.0;
+    j->part_bad_row[part] = j->rows;
+    if (!j->sparse) {
+        weight = (double)(r1 - r0);
+    } else {
+        for (size_t r = r0; r < r1; r++) {
+            const int32_t label = j->labels[r];
+            if (row_is_ignored(m, label)) continue;
+            if (label < 0 || label >= j->c) {
+                j->part_bad_row[part] = r;
+                break;
+            }
+            weight += m->class_weights ? m->class_weights[label] : 1.0f;
+        }
+    }
+    j->part_weight[part] = weight;
+}
+
+/* Second pass: losses, gradients, and the counts (into this thread's slice of m->class_counts). */
+static void ce_part_task(void* ctx, int part, int thread) {
+    ce_job* j = ctx;
+    const cnn_model* m = j->m;
+    const int c = j->c;
+    const size_t r0 = (size_t)part * j->part_rows, r1 = j->rows - r0 < j->part_rows ? j->rows : r0 + j->part_rows;
+    double* counts = m->class_counts + (size_t)3 * c * (size_t)(1 + thread);
+    double loss = 0.0, correct = 0.0, counted = 0.0;
+    for (size_t r = r0; r < r1; r++) {
+        loss += ce_row(j, r);
+        const int target_class = j->sparse ? j->labels[r] : argmax(j->targets + r * (size_t)c, c);
+        if (j->sparse && row_is_ignored(m, target_class)) continue;
+        const int predicted = argmax(j->y + r * (size_t)c, c);
+        correct += predicted == target_class;
+        counted += 1.0;
+        counts[target_class] += predicted == target_class;
+        counts[c + predicted] += 1.0;
+        counts[2 * c + target_class] += 1.0;
+    }
     j->part_loss[part] = loss;
+    j->part_correct[part] = correct;
+    j->part_counted[part] = counted;
 }
 
 /* Mean squared error in a fixed partition of rows too (at least MSE_MIN_PART_FLOATS values a part): each part's
@@ -196,23 +241,15 @@ int cnn_loss_compute(cnn_model* m, int n, int grads, float* stats) {
     const int32_t* labels = (const int32_t*)m->labels;
     const float* targets = (const float*)m->labels;
 
-    if (m->loss == CNN_LOSS_SPARSE_CE) {
-        /* The output may have changed since the weights were set (layers added after them). */
-        if (m->class_weights && m->n_class_weights != c)
-            return -cnn_fail(CNN_STATUS_INVALID_STATE, "loss: %d class weights were set, the output has %d classes",
-                             m->n_class_weights, c);
-        for (size_t r = 0; r < rows; r++) {
-            int32_t label = labels[r];
-            if ((label < 0 || label >= c) && !(m->has_ignore_label && label == m->ignore_label))
-                return -cnn_fail(CNN_STATUS_INVALID_ARG,
-                                 "loss: label %d of sample %zu is out of range: expected 0 to %d", (int)label,
-                                 r / ((size_t)out->h * (size_t)out->w), c - 1);
-        }
-    }
+    /* The output may have changed since the weights were set (layers added after them). */
+    if (m->loss == CNN_LOSS_SPARSE_CE && m->class_weights && m->n_class_weights != c)
+        return -cnn_fail(CNN_STATUS_INVALID_STATE, "loss: %d class weights were set, the output has %d classes",
+                         m->n_class_weights, c);
 
-    double loss = 0.0, weight_sum = 0.0, correct = 0.0, counted = 0.0;
-    /* Class counts are of this call only (the stats vector reports them per batch). */
-    if (m->class_counts) memset(m->class_counts, 0, 3 * (size_t)c * sizeof(double));
+    double loss = 0.0, correct = 0.0, counted = 0.0;
+    /* Class counts are of this call only (the stats vector reports them per batch); the threads' slices follow. */
+    const int threads = cnn_model_threaded(m) ? cnn_thread_count() : 1;
+    memset(m->class_counts, 0, 3 * (size_t)c * (size_t)(1 + threads) * sizeof(double));
     if (m->loss == CNN_LOSS_MSE) {
         const size_t count = rows * (size_t)c;
         mse_job j = {y, targets, dstart, c, 2.0 / (double)count, rows, 0, {0}, {0}};
@@ -223,38 +260,25 @@ int cnn_loss_compute(cnn_model* m, int n, int grads, float* stats) {
         loss /= (double)count;
         counted = (double)rows;
     } else {
-        /* First pass: the weight of every row, so gradients can be scaled by the weighted mean's denominator. */
-        for (size_t r = 0; r < rows; r++) {
-            if (m->loss == CNN_LOSS_SPARSE_CE) {
-                int32_t label = labels[r];
-                if (m->has_ignore_label && label == m->ignore_label) continue;
-                weight_sum += m->class_weights ? m->class_weights[label] : 1.0f;
-            } else {
-                weight_sum += 1.0;
-            }
-        }
-        ce_job j = {m, c, fused, m->loss == CNN_LOSS_SPARSE_CE, y, logits, targets, labels, dstart,
-                    weight_sum > 0.0 ? 1.0 / weight_sum : 0.0, rows, 0, {0}};
+        ce_job j = {m, c, fused, m->loss == CNN_LOSS_SPARSE_CE, y, logits, targets, labels, dstart, 0.0, rows, 0,
+                    {0}, {0}, {0}, {0}, {0}};
         const int parts = cnn_reduce_parts(rows, LOSS_MIN_PART_ROWS, LOSS_PARTS, &j.part_rows);
-        cnn_parallel_tasks(m, (int64_t)rows * c * 16, parts, ce_part_task, &j); /* exp and log per class: ~16 */
-        for (int p = 0; p < parts; p++) loss += j.part_loss[p];
-        for (size_t r = 0; r < rows; r++) {
-            int target_class;
-            if (j.sparse) {
-                target_class = labels[r];
-                if (m->has_ignore_label && target_class == m->ignore_label) continue;
-            } else {
-                target_class = argmax(targets + r * (size_t)c, c);
+        cnn_parallel_tasks(m, (int64_t)rows, parts, ce_weight_task, &j);
+        double weight_sum = 0.0;
+        for (int p = 0; p < parts; p++) {
+            if (j.part_bad_row[p] < rows) {
+                const size_t r = j.part_bad_row[p];
+                return -cnn_fail(CNN_STATUS_INVALID_ARG,
+                                 "loss: label %d of sample %zu is out of range: expected 0 to %d", (int)labels[r],
+                                 r / ((size_t)out->h * (size_t)out->w), c - 1);
             }
-            const int predicted = argmax(y + r * (size_t)c, c);
-            correct += predicted == target_class;
-            counted += 1.0;
-            if (m->class_counts) {
-                m->class_counts[target_class] += predicted == target_class;
-                m->class_counts[c + predicted] += 1.0;
-                m->class_counts[2 * c + target_class] += 1.0;
-            }
+            weight_sum += j.part_weight[p];
         }
+        j.inv = weight_sum > 0.0 ? 1.0 / weight_sum : 0.0;
+        cnn_parallel_tasks(m, (int64_t)rows * c * 16, parts, ce_part_task, &j); /* exp and log per class: ~16 */
+        for (int p = 0; p < parts; p++) loss += j.part_loss[p], correct += j.part_correct[p], counted += j.part_counted[p];
+        for (int t = 1; t <= threads; t++)
+            for (size_t i = 0; i < 3 * (size_t)c; i++) m->class_counts[i] += m->class_counts[3 * (size_t)c * t + i];
         loss *= j.inv;
     }
     stats[CNN_STATS_LOSS] = (float)loss;

@@ -344,7 +344,8 @@ cnn_status cnn_model_plan(cnn_model* m, int capacity, int with_grads) {
     m->scratch = malloc((size_t)cnn_scratch_alloc_floats(scratch, cnn_thread_count()) * sizeof(float));
     const cnn_node* out = &m->nodes[m->output_node];
     m->labels = malloc((size_t)capacity * (size_t)cnn_node_size(out) * sizeof(float));
-    m->class_counts = calloc(3 * (size_t)out->c, sizeof(double));
+    /* The counts, then one slice per thread for the loss's parts to count into (loss.c). */
+    m->class_counts = calloc(3 * (size_t)out->c * (size_t)(1 + cnn_thread_count()), sizeof(double));
     if (!m->scratch || !m->labels || !m->class_counts) {
         free_plan(m);
         return cnn_fail(CNN_STATUS_OUT_OF_MEMORY, "plan: out of memory for scratch space");

@@ -201,6 +201,38 @@ static int body_lazy_gradients(cnn_model* m, int x) {
     return cnn_model_add_concat(m, cat_in, 2);
 }
 
+/* Per-pixel labels are checked in parts (loss.c): the first bad label in row order is the one reported, wherever
+ * the part boundaries fall, an ignored label is not one, and nothing is updated. */
+static void test_pixel_label_checks(void) {
+    cnn_model* m = cnn_model_create(3);
+    int x = cnn_model_add_input(m, 16, 16, 2);
+    int y = cnn_model_add_conv2d(m, x, 3, 1, 1, 1, 1, 1, 1, CNN_PADDING_SAME, 1, CNN_INIT_GLOROT_UNIFORM);
+    cnn_optimizer_config opt = sgd(0.1f);
+    int ok = y >= 0 && cnn_model_compile(m, CNN_LOSS_SPARSE_CE, &opt) == CNN_STATUS_OK &&
+             cnn_model_set_ignore_label(m, 1, 255) == CNN_STATUS_OK && cnn_model_plan(m, 4, 1) == CNN_STATUS_OK;
+    if (ok) {
+        float* in = cnn_model_input_buffer(m);
+        for (int i = 0; i < 4 * 256 * 2; i++) in[i] = frand();
+        int32_t* labels = cnn_model_label_buffer(m);
+        for (int i = 0; i < 4 * 256; i++) labels[i] = i % 40 == 0 ? 255 : i % 3;
+        labels[3 * 256 + 200] = -1; /* sample 3, the last part of 256 rows */
+        labels[3 * 256 + 250] = 7;
+        int32_t ndim, dims[4];
+        const float w0 = cnn_model_param(m, 0, &ndim, dims)[0];
+        float stats[4];
+        ok &= cnn_model_train_step(m, 4, stats) == CNN_STATUS_INVALID_ARG &&
+              strstr(cnn_last_error(), "label -1 of sample 3") != NULL && cnn_model_param(m, 0, &ndim, dims)[0] == w0;
+        labels[2 * 256 + 17] = 3; /* now an earlier part has one too */
+        ok &= cnn_model_evaluate(m, 4, stats) == CNN_STATUS_INVALID_ARG &&
+              strstr(cnn_last_error(), "label 3 of sample 2") != NULL;
+        labels[2 * 256 + 17] = 0, labels[3 * 256 + 200] = 1, labels[3 * 256 + 250] = 2;
+        ok &= cnn_model_train_step(m, 4, stats) == CNN_STATUS_OK && stats[2] == 4 * 256 - 26; /* 26 ignored */
+    }
+    cnn_model_free(m);
+    report(ok, "per-pixel labels: the first out of range in row order is reported (not the part's), ignored labels "
+               "are not counted, no update on error");
+}
+
 static void test_explicit_variants(void) {
     cnn_model* m = cnn_model_create(1);
     int x = cnn_model_add_input(m, 5, 6, 2);
@@ -312,6 +344,7 @@ int main(void) {
                 CNN_LOSS_MSE);
     check_model("lazy gradients: fan-out, inputs listed twice, dead branch", 8, 8, 8, body_lazy_gradients, 3,
                 CNN_ACT_SOFTMAX, CNN_LOSS_SPARSE_CE);
+    test_pixel_label_checks();
     test_explicit_variants();
     test_bad_arguments();
     return test_summary();

@@ -250,7 +250,7 @@ static blob run_training(void) {
 }
 
 /* A small SegNet: max pooling whose indices two max-unpooling layers reuse, per-pixel cross-entropy with class
- * weights and an ignored label; 3 steps of SGD with momentum. */
+ * weights and an ignored label (its stats with the per-class counts); 3 steps of SGD with momentum. */
 static blob run_segnet(void) {
     blob b = {0, 0, 0};
     rng_state = 7u;
@@ -272,7 +272,7 @@ static blob run_segnet(void) {
     const float weights[3] = {0.5f, 1.0f, 2.0f};
     if (l < 0 || cnn_model_set_output(m, l) || cnn_model_compile(m, CNN_LOSS_SPARSE_CE, &opt) ||
         cnn_model_set_class_weights(m, weights, classes) || cnn_model_set_ignore_label(m, 1, 255) ||
-        cnn_model_plan(m, n, 1)) {
+        cnn_model_set_stats(m, 1, 0) || cnn_model_plan(m, n, 1)) {
         expect(0, "building the SegNet");
         cnn_model_free(m);
         return b;
@@ -282,9 +282,10 @@ static blob run_segnet(void) {
         for (int i = 0; i < n * hw * hw * 3; i++) in[i] = frand();
         int32_t* labels = cnn_model_label_buffer(m);
         for (int i = 0; i < n * hw * hw; i++) labels[i] = i % 17 == 0 ? 255 : (int32_t)((frand() + 1.0f) * 1.5f) % classes;
-        float stats[4];
+        float stats[4 + 3 * 3]; /* the header, then the class counts, which each thread counts apart (loss.c) */
+        expect(cnn_model_stats_count(m) == 4 + 3 * classes, "SegNet stats with class counts");
         expect(cnn_model_train_step(m, n, stats) == CNN_STATUS_OK, "SegNet train step");
-        blob_add(&b, stats, 4);
+        blob_add(&b, stats, 4 + 3 * classes);
         blob_add(&b, cnn_model_output_buffer(m), (size_t)n * hw * hw * classes);
     }
     blob_add_params(&b, m);
