@@ -93,6 +93,15 @@ static int wgrad_plan_make(const cnn_conv_geom* g, int N, int tile, wgrad_plan* 
      * them in that same order, so every thread count gives the bits of the serial call. The chunks spread evenly over
      * the parts (49 chunks: 8 parts of 6 or 7), so that threads get even shares. */
     p->chunks = (p->tiles + p->chunk - 1) / p->chunk;
+    /* An odd count below the cap (16x16x32->32 batch 32 under F4: 7 chunks of 74 tiles) leaves one of two threads
+     * a part more: one more, smaller chunk evens it (8 of 64). */
+    if (p->chunks > 1 && p->chunks < WGRAD_MAX_PARTS && p->chunks % 2 == 1) {
+        const int64_t even = (p->tiles + p->chunks) / (p->chunks + 1);
+        if (even >= WGRAD_MIN_CHUNK) {
+            p->chunk = (int)even;
+            p->chunks = (p->tiles + p->chunk - 1) / p->chunk;
+        }
+    }
     p->parts = (int)(p->chunks < WGRAD_MAX_PARTS ? p->chunks : WGRAD_MAX_PARTS);
     return CNN_STATUS_OK;
 }
