@@ -152,6 +152,8 @@ static const conv_case conv_cases[] = {
     {3, 12, 12, 12, 12, 3, 3, 1, 1, 2, 2, CNN_PADDING_VALID, "3x3 dilation 2 (im2col)", 0},
     {2, 13, 11, 32, 40, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, "3x3 32->40 on 13x11 (Winograd F4, partial tiles)", 0},
     {3, 9, 7, 8, 9, 3, 3, 1, 1, 1, 1, CNN_PADDING_VALID, "3x3 8->9 valid (Winograd F2)", 0},
+    {4, 64, 64, 4, 8, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME,
+     "3x3 4->8 on 64x64 (Winograd F2, 4096 tiles: tasks of several chunks, then of one)", 0},
     {3, 6, 6, 5, 7, 1, 1, 1, 1, 1, 1, CNN_PADDING_VALID, "1x1 (pointwise GEMM)", 0},
     {3, 12, 12, 8, 8, 1, 1, 1, 1, 1, 1, CNN_PADDING_VALID, "1x1 on 12x12 (pointwise, weight gradient in 2 slices)", 0},
     {2, 9, 9, 40, 16, 3, 3, 1, 1, 1, 1, CNN_PADDING_SAME, "3x3 40->16 (weight gradient by blocks of dW)", 0},

@@ -331,13 +331,15 @@ typedef struct wino_job {
     const float* bias;
     float* out;
     int64_t tiles;
-    int per_task;
+    int64_t big_tasks, big, small; /* tasks [0, big_tasks) take `big` tiles each, the later ones `small` */
 } wino_job;
 
 static void wino_task(void* ctx, int task, int thread) {
     const wino_job* j = ctx;
-    const int64_t first = (int64_t)task * j->per_task;
-    const int64_t end = first + j->per_task < j->tiles ? first + j->per_task : j->tiles;
+    const int64_t big_end = j->big_tasks * j->big;
+    const int64_t first = task < j->big_tasks ? (int64_t)task * j->big : big_end + (task - j->big_tasks) * j->small;
+    const int64_t size = task < j->big_tasks ? j->big : j->small;
+    const int64_t end = first + size < j->tiles ? first + size : j->tiles;
     const int status = cnn_f32_winograd_range(j->g, j->N, j->tile, j->direction, j->in, j->u, j->bias, j->out,
                                               cnn_thread_scratch(j->m, thread), first, end);
     (void)status; /* the caller's cnn_f32_winograd_tiles checked the geometry; the ranges are in bounds */
@@ -350,18 +352,24 @@ int cnn_winograd_threaded(cnn_model* m, const cnn_conv_geom* g, int N, int tile,
     int chunk;
     if (!worth_splitting(M, K, N) || cnn_f32_winograd_tiles(g, N, tile, direction, &tiles, &chunk) != CNN_STATUS_OK)
         return 0;
-    /* Tasks of whole workspace chunks, about 8 per thread (a claim is a contended atomic, and a 128x128 image has
-     * some 200 chunks); smaller (multiples of 4 tiles) when one chunk each leaves fewer than 2 tasks per thread.
-     * Any split gives the same bits. */
+    /* Tasks of one workspace chunk; smaller (multiples of 4 tiles) when that leaves fewer than 2 tasks per thread.
+     * When there are many chunks (a 128x128 image has some 200; a claim is a contended atomic), the first three
+     * quarters of the tiles go in tasks of several chunks, about 6 per thread, and the rest one chunk a task: the
+     * threads end together even when one core runs slower (a host sharing it) or a worker wakes late. Any split
+     * gives the same bits. */
     const int64_t want = 2 * (int64_t)cnn_thread_count();
-    int64_t per = chunk;
-    const int64_t chunks_per_task = (tiles + per * 4 * want - 1) / (per * 4 * want);
-    if (chunks_per_task > 1) per *= chunks_per_task;
-    if ((tiles + per - 1) / per < want) per = ((tiles + want - 1) / want + 3) & ~(int64_t)3;
-    if (per < 4) per = 4;
-    const int64_t tasks = (tiles + per - 1) / per;
+    int64_t small = chunk;
+    if ((tiles + small - 1) / small < want) small = ((tiles + want - 1) / want + 3) & ~(int64_t)3;
+    if (small < 4) small = 4;
+    int64_t big = small, big_tasks = 0;
+    const int64_t chunks_per_big = tiles * 3 / 4 / (small * 3 * want);
+    if (chunks_per_big > 1) {
+        big = small * chunks_per_big;
+        big_tasks = tiles * 3 / 4 / big;
+    }
+    const int64_t tasks = big_tasks + (tiles - big_tasks * big + small - 1) / small;
     if (tasks < 2 || tasks > INT32_MAX) return 0;
-    wino_job j = {m, g, N, tile, direction, in, u, bias, out, tiles, (int)per};
+    wino_job j = {m, g, N, tile, direction, in, u, bias, out, tiles, big_tasks, big, small};
     cnn_parallel_for((int)tasks, wino_task, &j);
     return 1;
 }
