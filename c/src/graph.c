@@ -144,8 +144,8 @@ void cnn_grad_prepare(cnn_model* m, int id, int n) {
     cnn_parallel_ranges(m, (size_t)n * (size_t)cnn_node_size(&m->nodes[id]), 1024, 1, zero_range, &j);
 }
 
-/* Walks from start_node back to the inputs. The loss has added into start_node's gradient (zeroed first); every
- * other node gradient is stale until a layer claims or prepares it (cnn_layer_ops). */
+/* Walks from start_node back to the inputs. The loss has written start_node's gradient; every other node gradient
+ * is stale until a layer claims or prepares it (cnn_layer_ops). */
 void cnn_graph_backward(cnn_model* m, int n, int start_node) {
     assert(start_node >= 0 && start_node < m->n_nodes && m->with_grads && n <= m->capacity);
     for (int i = 0; i < m->n_nodes; i++) m->nodes[i].grad_written = i == start_node;

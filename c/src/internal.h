@@ -240,8 +240,6 @@ void cnn_init_fill(cnn_rng* rng, int init, int fan_in, int fan_out, float* data,
  * and leaves this call's per-class counts in m->class_counts. Returns the node where
  * backward begins (the softmax's input when softmax and cross-entropy are fused). */
 int cnn_loss_compute(cnn_model* m, int n, int grads, float* stats);
-/* The node whose gradient cnn_loss_compute adds into (the output's, or the logits' under a fused softmax). */
-int cnn_loss_start_node(const cnn_model* m);
 
 /* optim.c: global gradient norm, clipping, weight decay, update. Returns the norm before clipping. */
 float cnn_optimizer_step(cnn_model* m);

@@ -29,7 +29,7 @@ static double ce_du(double u, float t) {
     return (u < CE_EPSILON || u > 1.0 - CE_EPSILON || t == 0.0f) ? 0.0 : -t / u;
 }
 
-/* −Σ t log(clip(p / Σp)) for one row (tfjs's categoricalCrossentropy on probabilities); adds scale × its gradient
+/* −Σ t log(clip(p / Σp)) for one row (tfjs's categoricalCrossentropy on probabilities); writes scale × its gradient
  * with respect to p into dp (when not NULL). Since d u_i / d p_j = (δ_ij − u_i) / Σp, dp_j = (g_j − Σ g_i u_i) / Σp. */
 static double probability_ce_row(const float* p, const float* t, int c, float scale, float* dp) {
     double sum = 0.0;
@@ -42,7 +42,7 @@ static double probability_ce_row(const float* p, const float* t, int c, float sc
         dot += ce_du(u, t[j]) * u;
     }
     if (dp)
-        for (int j = 0; j < c; j++) dp[j] += (float)((ce_du(p[j] / sum, t[j]) - dot) / sum * scale);
+        for (int j = 0; j < c; j++) dp[j] = (float)((ce_du(p[j] / sum, t[j]) - dot) / sum * scale);
     return loss;
 }
 
@@ -65,7 +65,8 @@ typedef struct ce_job {
     size_t part_bad_row[LOSS_PARTS]; /* first row with a label out of range, or rows */
 } ce_job;
 
-/* One row's weighted loss (before the 1 / Σweights), adding its scaled gradient into dr when not NULL. */
+/* One row's weighted loss (before the 1 / Σweights), writing its scaled gradient into dr when not NULL (zeros for an
+ * ignored row): the loss is the first and only writer of that gradient (graph.c's walk starts there). */
 static double ce_row(const ce_job* j, size_t r) {
     const cnn_model* m = j->m;
     const int c = j->c;
@@ -75,7 +76,10 @@ static double ce_row(const ce_job* j, size_t r) {
     float weight = 1.0f;
     if (j->sparse) {
         target_class = j->labels[r];
-        if (m->has_ignore_label && target_class == m->ignore_label) return 0.0;
+        if (m->has_ignore_label && target_class == m->ignore_label) {
+            if (dr) memset(dr, 0, (size_t)c * sizeof(float));
+            return 0.0;
+        }
         if (m->class_weights) weight = m->class_weights[target_class];
     }
     const float scale = (float)(weight * j->inv);
@@ -88,7 +92,7 @@ static double ce_row(const ce_job* j, size_t r) {
         const double lse = zmax + log(sum);
         if (j->sparse) {
             if (dr) {
-                for (int k = 0; k < c; k++) dr[k] += yr[k] * scale;
+                for (int k = 0; k < c; k++) dr[k] = yr[k] * scale;
                 dr[target_class] -= scale;
             }
             return weight * (lse - z[target_class]);
@@ -100,7 +104,7 @@ static double ce_row(const ce_job* j, size_t r) {
             tsum += t[k];
         }
         if (dr)
-            for (int k = 0; k < c; k++) dr[k] += (float)((yr[k] * tsum - t[k]) * scale);
+            for (int k = 0; k < c; k++) dr[k] = (float)((yr[k] * tsum - t[k]) * scale);
         return loss;
     }
     if (j->sparse) {
@@ -110,8 +114,8 @@ static double ce_row(const ce_job* j, size_t r) {
         if (!(sum > 0.0)) sum = CE_EPSILON;
         const double u = yr[target_class] / sum;
         const double g = ce_du(u, 1.0f);
-        if (dr && g != 0.0)
-            for (int k = 0; k < c; k++) dr[k] += (float)(g * ((k == target_class) - u) / sum * scale);
+        if (dr)
+            for (int k = 0; k < c; k++) dr[k] = g != 0.0 ? (float)(g * ((k == target_class) - u) / sum * scale) : 0.0f;
         return weight * -log(clip_probability(u));
     }
     return probability_ce_row(yr, j->targets + r * (size_t)c, c, scale, dr);
@@ -199,14 +203,14 @@ static void mse_part_task(void* ctx, int part, int thread) {
         const double d2 = (double)y[i + 2] - t[i + 2], d3 = (double)y[i + 3] - t[i + 3];
         s0 += d0 * d0, s1 += d1 * d1, s2 += d2 * d2, s3 += d3 * d3;
         if (dy) {
-            dy[i] += (float)(d0 * j->scale), dy[i + 1] += (float)(d1 * j->scale);
-            dy[i + 2] += (float)(d2 * j->scale), dy[i + 3] += (float)(d3 * j->scale);
+            dy[i] = (float)(d0 * j->scale), dy[i + 1] = (float)(d1 * j->scale);
+            dy[i + 2] = (float)(d2 * j->scale), dy[i + 3] = (float)(d3 * j->scale);
         }
     }
     for (; i < end; i++) {
         const double d = (double)y[i] - t[i];
         s0 += d * d;
-        if (dy) dy[i] += (float)(d * j->scale);
+        if (dy) dy[i] = (float)(d * j->scale);
     }
     double correct = 0.0;
     for (size_t r = r0; r < r1; r++) {
@@ -224,7 +228,7 @@ static int loss_is_fused(const cnn_model* m) {
            out->cfg.act.kind == CNN_ACT_SOFTMAX;
 }
 
-int cnn_loss_start_node(const cnn_model* m) {
+static int loss_start_node(const cnn_model* m) {
     return loss_is_fused(m) ? m->nodes[m->output_node].inputs[0] : m->output_node;
 }
 
@@ -235,7 +239,7 @@ int cnn_loss_compute(cnn_model* m, int n, int grads, float* stats) {
     const size_t rows = (size_t)n * (size_t)out->h * (size_t)out->w;
     const float* y = out->out;
     const int fused = loss_is_fused(m);
-    cnn_node* start = &m->nodes[cnn_loss_start_node(m)];
+    cnn_node* start = &m->nodes[loss_start_node(m)];
     const float* logits = start->out;
     float* dstart = grads ? start->grad : NULL;
     const int32_t* labels = (const int32_t*)m->labels;

@@ -454,32 +454,23 @@ static void write_stats_tail(const cnn_model* m, float* stats, int with_norms) {
 
 /* ---- per-batch entry points --------------------------------------------------------------------------------------- */
 
-/* Zeroes every parameter's gradient (layers add into them) and the gradient the loss adds into (the start node's,
- * batch n); the other node gradients are zeroed lazily by the backward walk (graph.c). Threaded as ranges of all of
- * them end to end. */
-typedef struct zero_job {
-    cnn_model* m;
-    int n, start;
-} zero_job;
-
+/* Zeroes every parameter's gradient (layers add into them); node gradients are written by the loss (its start node)
+ * or zeroed lazily by the backward walk (graph.c). Threaded as ranges of all of them end to end. */
 static void zero_range(void* ctx, size_t begin, size_t end) {
-    const zero_job* j = ctx;
-    cnn_model* m = j->m;
+    cnn_model* m = ctx;
     size_t at = 0; /* where the current buffer starts in the end-to-end order */
-    for (int i = -1; i < m->n_params && at < end; i++) {
-        float* buf = i < 0 ? m->nodes[j->start].grad : m->params[i].grad;
-        const size_t len = i < 0 ? (size_t)j->n * (size_t)cnn_node_size(&m->nodes[j->start]) : (size_t)m->params[i].size;
+    for (int i = 0; i < m->n_params && at < end; i++) {
+        const size_t len = (size_t)m->params[i].size;
         const size_t lo = begin > at ? begin - at : 0, hi = end - at < len ? end - at : len;
-        if (lo < hi) memset(buf + lo, 0, (hi - lo) * sizeof(float));
+        if (lo < hi) memset(m->params[i].grad + lo, 0, (hi - lo) * sizeof(float));
         at += len;
     }
 }
 
-static void zero_gradients(cnn_model* m, int n, int start) {
-    size_t total = (size_t)n * (size_t)cnn_node_size(&m->nodes[start]);
+static void zero_gradients(cnn_model* m) {
+    size_t total = 0;
     for (int i = 0; i < m->n_params; i++) total += (size_t)m->params[i].size;
-    zero_job j = {m, n, start};
-    cnn_parallel_ranges(m, total, 1024, 1, zero_range, &j);
+    cnn_parallel_ranges(m, total, 1024, 1, zero_range, m);
 }
 
 static cnn_status forward_backward(cnn_model* m, int n, float* stats, const char* what) {
@@ -487,7 +478,7 @@ static cnn_status forward_backward(cnn_model* m, int n, float* stats, const char
     if (status == CNN_STATUS_OK) status = check_input_finite(m, n, what);
     if (status != CNN_STATUS_OK) return status;
     cnn_graph_forward(m, n, 1);
-    zero_gradients(m, n, cnn_loss_start_node(m));
+    zero_gradients(m);
     int start = cnn_loss_compute(m, n, 1, stats);
     if (start < 0) return (cnn_status)-start;
     cnn_graph_backward(m, n, start);

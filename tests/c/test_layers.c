@@ -202,7 +202,7 @@ static int body_lazy_gradients(cnn_model* m, int x) {
 }
 
 /* Per-pixel labels are checked in parts (loss.c): the first bad label in row order is the one reported, wherever
- * the part boundaries fall, an ignored label is not one, and nothing is updated. */
+ * the part boundaries fall, an ignored label is not one, nothing is updated, and ignored pixels get zero gradients. */
 static void test_pixel_label_checks(void) {
     cnn_model* m = cnn_model_create(3);
     int x = cnn_model_add_input(m, 16, 16, 2);
@@ -227,10 +227,16 @@ static void test_pixel_label_checks(void) {
               strstr(cnn_last_error(), "label 3 of sample 2") != NULL;
         labels[2 * 256 + 17] = 0, labels[3 * 256 + 200] = 1, labels[3 * 256 + 250] = 2;
         ok &= cnn_model_train_step(m, 4, stats) == CNN_STATUS_OK && stats[2] == 4 * 256 - 26; /* 26 ignored */
+        /* Every pixel ignored after a pass that wrote the logits' gradient: the loss writes zeros for ignored
+         * rows (it is that gradient's only writer), so the kernel's gradient is exactly zero, not stale. */
+        for (int i = 0; i < 4 * 256; i++) labels[i] = 255;
+        ok &= cnn_model_compute_gradients(m, 4, stats) == CNN_STATUS_OK && stats[2] == 0;
+        const float* dw = cnn_model_param_grad(m, 0);
+        for (int i = 0; i < 2 * 3; i++) ok &= dw[i] == 0.0f;
     }
     cnn_model_free(m);
     report(ok, "per-pixel labels: the first out of range in row order is reported (not the part's), ignored labels "
-               "are not counted, no update on error");
+               "are not counted, no update on error, zero gradients when all are ignored");
 }
 
 static void test_explicit_variants(void) {
