@@ -84,6 +84,53 @@ static void gemm_sweep(const char* name, const int* Ms, int nM, const int* Ns, i
     report(ok, "gemm %-22s ta=%d tb=%d acc=%d (%d cases)%s", name, ta, tb, acc, cases, why);
 }
 
+/* The threaded GEMMs split C into blocks that take other paths than the whole call (a 4-row block of a wide C, an
+ * 8-column block through the in-place A kernel, the broadcast panels whose first tile also packs): every path must
+ * give the whole call's bits, or the thread count would change the weights. */
+static void test_gemm_split_bits(void) {
+    static const int shapes[][3] = {{77, 200, 300}, {13, 64, 513}, {37, 72, 9}, {130, 65, 256}};
+    static const int row_blocks[] = {1, 4, 5, 36}, col_blocks[] = {8, 16, 64, 72};
+    int ok = 1;
+    char why[200] = "";
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0] && ok; s++) {
+        const int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        for (int ta = 0; ta <= 1 && ok; ta++)
+            for (int tb = 0; tb <= 1 && ok; tb++) {
+                const int lda = ta ? M : K, ldb = tb ? K : N;
+                float* A = random_floats((size_t)M * K);
+                float* B = random_floats((size_t)K * N);
+                float* bias = random_floats((size_t)N);
+                float* whole = random_floats((size_t)M * N);
+                float* split = copy_floats(whole, (size_t)M * N);
+                float* ws = xmalloc(cnn_f32_gemm_workspace_floats(M, N, K) * sizeof(float));
+                cnn_f32_gemm_bias__simd(M, N, K, A, lda, ta, B, ldb, tb, bias, whole, N, 1, ws);
+                for (size_t rb = 0; rb < sizeof row_blocks / sizeof row_blocks[0] && ok; rb++)
+                    for (size_t cb = 0; cb < sizeof col_blocks / sizeof col_blocks[0] && ok; cb++) {
+                        float* c = copy_floats(split, (size_t)M * N);
+                        for (int i0 = 0; i0 < M; i0 += row_blocks[rb])
+                            for (int j0 = 0; j0 < N; j0 += col_blocks[cb]) {
+                                const int mb = M - i0 < row_blocks[rb] ? M - i0 : row_blocks[rb];
+                                const int nb = N - j0 < col_blocks[cb] ? N - j0 : col_blocks[cb];
+                                const float* a = ta ? A + i0 : A + (size_t)i0 * lda;
+                                const float* b = tb ? B + (size_t)j0 * ldb : B + j0;
+                                cnn_f32_gemm_bias__simd(mb, nb, K, a, lda, ta, b, ldb, tb, bias + j0,
+                                                        c + (size_t)i0 * N + j0, N, 1, ws);
+                            }
+                        for (int e = 0; e < M * N && ok; e++)
+                            if (!same_float(c[e], whole[e])) {
+                                snprintf(why, sizeof why, "M=%d N=%d K=%d ta=%d tb=%d in %dx%d blocks: C[%d] %.9g, "
+                                         "whole call %.9g", M, N, K, ta, tb, row_blocks[rb], col_blocks[cb], e, c[e],
+                                         whole[e]);
+                                ok = 0;
+                            }
+                        free(c);
+                    }
+                free(A), free(B), free(bias), free(whole), free(split), free(ws);
+            }
+    }
+    report(ok, "gemm_bias: any split of C into row and column blocks gives the whole call's bits %s", why);
+}
+
 static void test_gemm(void) {
     /* Tile is 4×8 with K blocks of 256, row blocks of 128, column blocks of 512. */
     static const int small_m[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
@@ -168,6 +215,7 @@ static void test_gemm(void) {
         free(A), free(B), free(bias), free(C0), free(C1), free(C2), free(C3), free(C4), free(ws);
     }
     report(bias_ok, "gemm_bias = gemm then add_bias, bit for bit, and near __ref %s", bias_why);
+    test_gemm_split_bits();
     /* M, N or K of 0 must not touch anything (the C buffer here is a single sentinel). */
     float sentinel = 42.0f;
     cnn_f32_gemm__simd(0, 0, 5, NULL, 5, 0, NULL, 1, 0, &sentinel, 1, 0, NULL);

@@ -4,7 +4,10 @@
  * panels), then
  *  - column blocks of GEMM_BCAST_MIN_N (64) or more: 4-row panels of op(A), one at a time, packed broadcast (every
  *    value stored as a whole f32x4, 16 floats per k step) → 8-wide column panels → ukernel_bcast_a. The A panel
- *    (KC×16 floats, up to 16 KB) stays in L1 while the packed B block streams by from L2.
+ *    (KC×16 floats, up to 16 KB) stays in L1 while the packed B block streams by from L2. Untransposed A is packed
+ *    by the first column panel's kernel, which reads A in place and stores each broadcast value as it uses it: no
+ *    packing pass of its own (interleaved against a separate pass, same-run ceiling 51.7 GFLOP/s: 3136x64x576
+ *    +7-11%, 2048x64x576 +9%, the 1x1's dX +3-5%, the 1x1 forward +0-1%, where one panel in 32 is the first).
  *  - narrower blocks: rows in MC blocks (pack op(A) into 4-tall panels when A is transposed) → 8-wide column panels
  *    → 4-tall row panels → microkernel; a packed B micro-panel (KC×8 floats, 8 KB) stays in L1 while row panels
  *    stream by. Untransposed A is read in place: its rows are K-contiguous, so the microkernel splats
@@ -25,13 +28,16 @@
  * cnn_f32_gemm_bias below, 33.9 -> 38.6, 75.2%); its dW (trans_a) 35.1 -> 37.9 (73.9%) and dX (trans_b)
  * 34.5 -> 38.8 (75.7%); 256³ 35.8 -> 39.2; 56x56x64 3x3 (N = 64) 30.7 -> 32.6, its dX 29.6 -> 37.3; LeNet dense
  * 400 -> 120 32.7 -> 37.7. A broadcast panel is 4× the floats of a plain one: from 64 columns on, the column panels
- * repay it. Packing costs ~4% (the 1x1 with its A panels packed once: 78%); the rest is the loop itself, 6 loads per
- * 16 multiply/adds with no register to spare for a wider tile.
+ * repay it. Packing costs ~2-4% of the 1x1 (skipped altogether, which gives wrong results: +2-6%); the rest is the
+ * loop itself, 6 loads per 16 multiply/adds with no register to spare for a wider tile. Running the 1x1 transposed
+ * instead (Cᵀ = Bᵀ·Aᵀ, the weights as the broadcast operand, packed once per call, tiles stored through 4×4
+ * transposes) measured 0.89-0.99x of this path: not taken.
  *
  * Bits: every path runs the same k order per output element from the same zeroed accumulators, so the results are
- * bit-identical whichever path a block takes (the threaded splits in conv_threads.c and parallel.c rely on that). Rows
- * past M in an edge panel alias the last valid row (in-bounds reads whose results are never stored). Packed B panels
- * are zero-padded; edge tiles store only their valid part with 2- and 1-lane stores.
+ * bit-identical whichever path a block takes (the threaded splits in conv_threads.c and parallel.c rely on that;
+ * tests/c/test_kernels.c checks block splits bit for bit). Rows past M in an edge panel alias the last valid row
+ * (in-bounds reads whose results are never stored). Packed B panels are zero-padded; edge tiles store only their
+ * valid part with 2- and 1-lane stores.
  *
  * cnn_f32_gemm_bias adds a per-column bias to C after the last K block of each broadcast row panel (4 rows × NC',
  * still in L1) or MC row block: the bits of the GEMM followed by cnn_f32_add_bias, without its pass over C. (Added
@@ -192,6 +198,28 @@ static void pack_a_bcast(int mr, int kc, const float* A, int lda, int trans_a, i
     }
 }
 
+/* ukernel_direct_a for the first column panel of a broadcast row panel: it reads the 4 rows of A in place and stores
+ * each broadcast value into the panel (dst, laid out as pack_a_bcast's) as it goes, so that the panel costs no pass
+ * of its own. Same k order, same bits. */
+static void ukernel_direct_a_packing(int kc, const float* a, int lda, int mr, const float* b, float* c, int ldc,
+                                     int nr, int accumulate, float* dst) {
+    const float* rows[GEMM_MR];
+    rows[0] = a;
+    for (int r = 1; r < GEMM_MR; r++) rows[r] = r < mr ? rows[r - 1] + lda : rows[r - 1];
+    cnn_v4f acc[GEMM_MR][2];
+    for (int r = 0; r < GEMM_MR; r++) acc[r][0] = acc[r][1] = cnn_v4f_zero();
+    for (int k = 0; k < kc; k++, b += GEMM_NR, dst += 4 * GEMM_MR) {
+        const cnn_v4f b0 = cnn_v4f_load(b), b1 = cnn_v4f_load(b + 4);
+        for (int r = 0; r < GEMM_MR; r++) {
+            const cnn_v4f av = cnn_v4f_load_splat(rows[r] + k);
+            cnn_v4f_store(dst + 4 * r, av);
+            acc[r][0] = cnn_v4f_muladd(acc[r][0], av, b0);
+            acc[r][1] = cnn_v4f_muladd(acc[r][1], av, b1);
+        }
+    }
+    store_tile(acc, c, ldc, mr, nr, accumulate);
+}
+
 /* acc[r][·] += a[r·4 : r·4+4] · b[0:8]: one k step over a broadcast A panel. */
 static CNN_ALWAYS_INLINE void step_bcast(cnn_v4f acc[GEMM_MR][2], const float* a, const float* b) {
     const cnn_v4f b0 = cnn_v4f_load(b), b1 = cnn_v4f_load(b + 4);
@@ -261,9 +289,16 @@ static void gemm(int M, int N, int K, const float* A, int lda, int trans_a, cons
                 /* One broadcast A panel at a time (L1-resident), swept across the packed B block (L2). */
                 for (int i = 0; i < M; i += GEMM_MR) {
                     const int mr = min_int(GEMM_MR, M - i);
-                    pack_a_bcast(mr, kc, A, lda, trans_a, i, k0, packed_a);
                     float* c_row = C + (size_t)i * ldc + j0;
-                    for (int jp = 0; jp < nc; jp += GEMM_NR) {
+                    int jp = 0;
+                    if (trans_a) {
+                        pack_a_bcast(mr, kc, A, lda, trans_a, i, k0, packed_a);
+                    } else {
+                        ukernel_direct_a_packing(kc, A + (size_t)i * lda + k0, lda, mr, packed_b, c_row, ldc,
+                                                 min_int(GEMM_NR, nc), acc, packed_a);
+                        jp = GEMM_NR;
+                    }
+                    for (; jp < nc; jp += GEMM_NR) {
                         const int nr = min_int(GEMM_NR, nc - jp);
                         ukernel_bcast_a(kc, packed_a, packed_b + (size_t)jp * kc, c_row + jp, ldc, mr, nr, acc);
                     }
