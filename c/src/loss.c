@@ -50,7 +50,7 @@ static double probability_ce_row(const float* p, const float* t, int c, float sc
  * parallel.h), in two passes: the first checks the labels and sums the row weights, the second sums the losses and
  * writes the gradients; per part in double, the parts added in part order, so any thread count gives the serial
  * bits. The second pass also counts (correct rows, class counts): whole numbers, exact in double in any order, so
- * each thread counts into its own slice of m->class_counts (3 × classes after the result's). */
+ * each thread counts into its own slice of m->class_counts (cnn_class_count_stride apart, after the result's). */
 enum { LOSS_PARTS = 64, LOSS_MIN_PART_ROWS = 256 };
 
 typedef struct ce_job {
@@ -154,7 +154,7 @@ static void ce_part_task(void* ctx, int part, int thread) {
     const cnn_model* m = j->m;
     const int c = j->c;
     const size_t r0 = (size_t)part * j->part_rows, r1 = j->rows - r0 < j->part_rows ? j->rows : r0 + j->part_rows;
-    double* counts = m->class_counts + (size_t)3 * c * (size_t)(1 + thread);
+    double* counts = m->class_counts + cnn_class_count_stride(c) * (size_t)(1 + thread);
     double loss = 0.0, correct = 0.0, counted = 0.0;
     for (size_t r = r0; r < r1; r++) {
         loss += ce_row(j, r);
@@ -253,7 +253,7 @@ int cnn_loss_compute(cnn_model* m, int n, int grads, float* stats) {
     double loss = 0.0, correct = 0.0, counted = 0.0;
     /* Class counts are of this call only (the stats vector reports them per batch); the threads' slices follow. */
     const int threads = cnn_model_threaded(m) ? cnn_thread_count() : 1;
-    memset(m->class_counts, 0, 3 * (size_t)c * (size_t)(1 + threads) * sizeof(double));
+    memset(m->class_counts, 0, cnn_class_count_stride(c) * (size_t)(1 + threads) * sizeof(double));
     if (m->loss == CNN_LOSS_MSE) {
         const size_t count = rows * (size_t)c;
         mse_job j = {y, targets, dstart, c, 2.0 / (double)count, rows, 0, {0}, {0}};
@@ -282,7 +282,8 @@ int cnn_loss_compute(cnn_model* m, int n, int grads, float* stats) {
         cnn_parallel_tasks(m, (int64_t)rows * c * 16, parts, ce_part_task, &j); /* exp and log per class: ~16 */
         for (int p = 0; p < parts; p++) loss += j.part_loss[p], correct += j.part_correct[p], counted += j.part_counted[p];
         for (int t = 1; t <= threads; t++)
-            for (size_t i = 0; i < 3 * (size_t)c; i++) m->class_counts[i] += m->class_counts[3 * (size_t)c * t + i];
+            for (size_t i = 0; i < 3 * (size_t)c; i++)
+                m->class_counts[i] += m->class_counts[cnn_class_count_stride(c) * (size_t)t + i];
         loss *= j.inv;
     }
     stats[CNN_STATS_LOSS] = (float)loss;

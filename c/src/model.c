@@ -345,7 +345,7 @@ cnn_status cnn_model_plan(cnn_model* m, int capacity, int with_grads) {
     const cnn_node* out = &m->nodes[m->output_node];
     m->labels = malloc((size_t)capacity * (size_t)cnn_node_size(out) * sizeof(float));
     /* The counts, then one slice per thread for the loss's parts to count into (loss.c). */
-    m->class_counts = calloc(3 * (size_t)out->c * (size_t)(1 + cnn_thread_count()), sizeof(double));
+    m->class_counts = calloc(cnn_class_count_stride(out->c) * (size_t)(1 + cnn_thread_count()), sizeof(double));
     if (!m->scratch || !m->labels || !m->class_counts) {
         free_plan(m);
         return cnn_fail(CNN_STATUS_OUT_OF_MEMORY, "plan: out of memory for scratch space");
