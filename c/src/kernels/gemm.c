@@ -11,7 +11,10 @@
  *  - narrower blocks: rows in MC blocks (pack op(A) into 4-tall panels when A is transposed) → 8-wide column panels
  *    → 4-tall row panels → microkernel; a packed B micro-panel (KC×8 floats, 8 KB) stays in L1 while row panels
  *    stream by. Untransposed A is read in place: its rows are K-contiguous, so the microkernel splats
- *    (v128.load32_splat, a broadcast load) straight from four row pointers. For skinny N (LeNet: N = 6, 16; 3x3
+ *    (v128.load32_splat, a broadcast load) straight from four row pointers, two k steps per iteration as
+ *    ukernel_bcast_a (tests/c/bench_gemm.c --best, three runs each in separate processes: LeNet conv1 forward
+ *    50176x6x25 16.1-17.3 -> 21.0-21.4 GFLOP/s, conv2 6400x16x150 30.7-32.2 -> 34.5-35.2, 16384x32x144
+ *    25.8-27.2 -> 25.6-29.8; the broadcast paths unchanged). For skinny N (LeNet: N = 6, 16; 3x3
  *    convs with 16-32 filters) packing costs as much as the arithmetic saved (LeNet conv2 32 -> 23 GFLOP/s, ResNet
  *    32x32x16 23 -> 15 with 4-row panels; broadcast panels lost 3-5% at N = 32).
  *
@@ -157,7 +160,17 @@ static void pack_a_transposed(int mc, int kc, const float* A, int lda, int i0, i
 
 /* ---- microkernels ---------------------------------------------------------------------------------------------- */
 
-/* Same, reading 4 rows of A in place (row stride lda, K-contiguous). Rows past mr alias the last valid row. */
+/* acc[r][·] += rows[r][k] · b[0:8]: one k step reading A in place. */
+static CNN_ALWAYS_INLINE void step_direct(cnn_v4f acc[GEMM_MR][2], const float* const* rows, int k, const float* b) {
+    const cnn_v4f b0 = cnn_v4f_load(b), b1 = cnn_v4f_load(b + 4);
+    for (int r = 0; r < GEMM_MR; r++) {
+        const cnn_v4f av = cnn_v4f_load_splat(rows[r] + k);
+        acc[r][0] = cnn_v4f_muladd(acc[r][0], av, b0);
+        acc[r][1] = cnn_v4f_muladd(acc[r][1], av, b1);
+    }
+}
+
+/* Same, reading 4 rows of A in place (row stride lda, K-contiguous). Rows past mr alias the last valid row. kc >= 1. */
 static void ukernel_direct_a(int kc, const float* a, int lda, int mr, const float* b, float* c, int ldc, int nr,
                              int accumulate) {
     const float* rows[GEMM_MR];
@@ -165,13 +178,15 @@ static void ukernel_direct_a(int kc, const float* a, int lda, int mr, const floa
     for (int r = 1; r < GEMM_MR; r++) rows[r] = r < mr ? rows[r - 1] + lda : rows[r - 1];
     cnn_v4f acc[GEMM_MR][2];
     for (int r = 0; r < GEMM_MR; r++) acc[r][0] = acc[r][1] = cnn_v4f_zero();
-    for (int k = 0; k < kc; k++, b += GEMM_NR) {
-        const cnn_v4f b0 = cnn_v4f_load(b), b1 = cnn_v4f_load(b + 4);
-        for (int r = 0; r < GEMM_MR; r++) {
-            const cnn_v4f av = cnn_v4f_load_splat(rows[r] + k);
-            acc[r][0] = cnn_v4f_muladd(acc[r][0], av, b0);
-            acc[r][1] = cnn_v4f_muladd(acc[r][1], av, b1);
-        }
+    /* Two k steps per iteration, each its own block with the exit test between them (see ukernel_bcast_a). */
+    const float* b_end = b + (size_t)kc * GEMM_NR;
+    for (int k = 0;;) {
+        step_direct(acc, rows, k, b);
+        k++, b += GEMM_NR;
+        if (b == b_end) break;
+        step_direct(acc, rows, k, b);
+        k++, b += GEMM_NR;
+        if (b == b_end) break;
     }
     store_tile(acc, c, ldc, mr, nr, accumulate);
 }
