@@ -47,9 +47,9 @@ static CNN_ALWAYS_INLINE void pair_step(const float* xp, const float* dyp, int n
  * holds `tail` of them). nv and tail are constants at each call site (always inlined): the sums live in registers
  * and the partial load is one instruction. Two columns per iteration, each its own basic block with the exit test
  * between them (as gemm.c's ukernel_bcast_a): V8 is front-end bound here, and hoists a block's loads to its top.
- * Kernel alone in wasm (fastest of 40 calls, the whole LeNet first layer at batch 64): one column per iteration with
- * the partial load's width a run-time switch 5.28 ms; width constant 4.75; two columns per iteration 3.26 (the RGB
- * first layers 3 -> 16: 4.16 -> 2.94). Two sets of sums (even and odd columns) instead of one: 3.28, no gain. */
+ * Kernel alone in wasm under V8's optimizing tier (node --no-liftoff, fastest of 40 calls): LeNet's first layer at
+ * batch 64 1.52-1.59 -> 1.16-1.21 ms, RGB 3 -> 16 3x3 at batch 32 1.21-1.26 -> 1.16-1.20. Two sets of sums (even and
+ * odd columns) instead of one: no gain. */
 static CNN_ALWAYS_INLINE void pair_rows_simd(const cnn_conv_geom* g, int N, const float* x, const float* dy, int r0,
                                              int r1, int ky, int kx, int ci, int lo, int hi, int nv, int tail,
                                              float* out) {
