@@ -169,10 +169,11 @@ function convForward(c, winograd) {
 const BACKWARD_CASES = CONV_CASES.slice(1, 4);
 
 /**
- * Engine-only ms of cnn_model_forward and cnn_model_compute_gradients (forward, loss, backward) of a model ending in a
- * global average pooling, so that the loss runs on one row per sample whatever the channels.
+ * An engine-only model for benchBackward: its cnn_model_forward and cnn_model_compute_gradients (forward, loss,
+ * backward) as calls, on a model ending in a global average pooling, so that the loss runs on one row per sample
+ * whatever the channels.
  */
-function engineMs(layers, c, outChannels) {
+function engineCalls(layers, c, outChannels) {
   const model = cnn.sequential({ seed: 3, layers: [...layers, cnn.layers.globalAveragePooling2d()] });
   model.compile({ optimizer: cnn.train.sgd(0.01), loss: 'meanSquaredError' });
   const x = randomTensor([c.batch, c.h, c.w, c.c]);
@@ -181,28 +182,39 @@ function engineMs(layers, c, outChannels) {
   const handle = model.build().handle;
   const e = engine();
   const stats = e.malloc(64 * 4);
-  const fwd = timeMs(() => { if (e.cnn_model_forward(handle, c.batch) !== 0) throw new Error('forward failed'); });
-  const grads = timeMs(() => { if (e.cnn_model_compute_gradients(handle, c.batch, stats) !== 0) throw new Error('gradients failed'); });
-  e.free(stats);
-  model.dispose(); x.dispose(); y.dispose();
-  return { fwd, grads };
+  return {
+    fwd: () => { if (e.cnn_model_forward(handle, c.batch) !== 0) throw new Error('forward failed'); },
+    grads: () => { if (e.cnn_model_compute_gradients(handle, c.batch, stats) !== 0) throw new Error('gradients failed'); },
+    dispose: () => { e.free(stats); model.dispose(); x.dispose(); y.dispose(); },
+  };
 }
 
 /**
  * Forward and backward (input + weight gradients) of one conv layer, engine only. A model input needs no gradient,
  * so the layer gets a 1x1 conv in front (whose input gradient is then wanted); the same 1x1 conv alone is measured
  * too and taken out: forward = fwd(both) − fwd(1x1); backward = (grads − fwd)(both) − (grads − fwd)(1x1). Both end
- * in a global average pooling (engineMs): with the loss on the conv's output itself, the difference of the two
- * models' loss passes (784 x 256 against 784 x 128 values for the 1x1 shape) counted as backward time.
+ * in a global average pooling (engineCalls): with the loss on the conv's output itself, the difference of the two
+ * models' loss passes (784 x 256 against 784 x 128 values for the 1x1 shape) counted as backward time. The four
+ * calls take turns, one sample each per round (medians of the rounds): timed one after the other in blocks, a slow
+ * minute of this shared machine fell on one block and the differences read anything from 0.6x to 2.6x.
  */
 function benchBackward(ceiling) {
   const rows = [];
   for (const c of BACKWARD_CASES) {
     const pre = () => cnn.layers.conv2d({ inputShape: [c.h, c.w, c.c], filters: c.c, kernelSize: 1, useBias: false });
-    const both = engineMs([pre(), cnn.layers.conv2d({ filters: c.f, kernelSize: c.k, padding: 'same' })], c, c.f);
-    const alone = engineMs([pre()], c, c.c);
-    const forwardMs = both.fwd - alone.fwd;
-    const backwardMs = both.grads - both.fwd - (alone.grads - alone.fwd);
+    const both = engineCalls([pre(), cnn.layers.conv2d({ filters: c.f, kernelSize: c.k, padding: 'same' })], c, c.f);
+    const alone = engineCalls([pre()], c, c.c);
+    const calls = [both.fwd, both.grads, alone.fwd, alone.grads];
+    const samples = calls.map(() => []);
+    for (const f of calls) for (let i = 0; i < 3; i++) f(); // warm
+    const rounds = QUICK ? 15 : 41;
+    for (let r = 0; r < rounds; r++) {
+      calls.forEach((f, i) => { const t = cpuMs(); f(); samples[i].push(cpuMs() - t); });
+    }
+    const [bothFwd, bothGrads, aloneFwd, aloneGrads] = samples.map(median);
+    both.dispose(); alone.dispose();
+    const forwardMs = bothFwd - aloneFwd;
+    const backwardMs = bothGrads - bothFwd - (aloneGrads - aloneFwd);
     const flop = 2 * c.batch * c.h * c.w * c.c * c.f * c.k * c.k;
     rows.push({ name: c.name, forwardMs, backwardMs, ratio: backwardMs / forwardMs,
       pctCeilingForward: (100 * flop / forwardMs / 1e6) / ceiling });
