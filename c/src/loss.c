@@ -281,9 +281,9 @@ int cnn_loss_compute(cnn_model* m, int n, int grads, float* stats) {
         j.inv = weight_sum > 0.0 ? 1.0 / weight_sum : 0.0;
         cnn_parallel_tasks(m, (int64_t)rows * c * 16, parts, ce_part_task, &j); /* exp and log per class: ~16 */
         for (int p = 0; p < parts; p++) loss += j.part_loss[p], correct += j.part_correct[p], counted += j.part_counted[p];
+        const size_t stride = cnn_class_count_stride(c);
         for (int t = 1; t <= threads; t++)
-            for (size_t i = 0; i < 3 * (size_t)c; i++)
-                m->class_counts[i] += m->class_counts[cnn_class_count_stride(c) * (size_t)t + i];
+            for (size_t i = 0; i < 3 * (size_t)c; i++) m->class_counts[i] += m->class_counts[stride * (size_t)t + i];
         loss *= j.inv;
     }
     stats[CNN_STATS_LOSS] = (float)loss;

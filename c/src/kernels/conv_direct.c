@@ -43,24 +43,6 @@ int cnn_f32_conv2d_supported(const cnn_conv_geom* g, int N) {
     return g->dw == 1;
 }
 
-/* acc[r][·] += r_r[k] · b[0:8] for the four patch rows. */
-static CNN_ALWAYS_INLINE void conv_step(cnn_v4f acc[GEMM_MR][2], const float* r0, const float* r1, const float* r2,
-                                        const float* r3, int k, const float* b) {
-    const cnn_v4f b0 = cnn_v4f_load(b), b1 = cnn_v4f_load(b + 4);
-    cnn_v4f av = cnn_v4f_load_splat(r0 + k);
-    acc[0][0] = cnn_v4f_muladd(acc[0][0], av, b0);
-    acc[0][1] = cnn_v4f_muladd(acc[0][1], av, b1);
-    av = cnn_v4f_load_splat(r1 + k);
-    acc[1][0] = cnn_v4f_muladd(acc[1][0], av, b0);
-    acc[1][1] = cnn_v4f_muladd(acc[1][1], av, b1);
-    av = cnn_v4f_load_splat(r2 + k);
-    acc[2][0] = cnn_v4f_muladd(acc[2][0], av, b0);
-    acc[2][1] = cnn_v4f_muladd(acc[2][1], av, b1);
-    av = cnn_v4f_load_splat(r3 + k);
-    acc[3][0] = cnn_v4f_muladd(acc[3][0], av, b0);
-    acc[3][1] = cnn_v4f_muladd(acc[3][1], av, b1);
-}
-
 static void ukernel_conv(int kh, int seg, size_t ky_step, const float* const* rows, const float* b,
                          const float* bias, float* c, int ldc, int mr, int nr) {
     cnn_v4f acc[GEMM_MR][2];
@@ -70,17 +52,14 @@ static void ukernel_conv(int kh, int seg, size_t ky_step, const float* const* ro
      * would leave the allocation (and wrap the address space in 32 bits, found by fuzz_graph_m32). */
     for (int ky = 0; ky < kh; ky++) {
         const size_t at = (size_t)ky * ky_step;
-        const float* r0 = rows[0] + at;
-        const float* r1 = rows[1] + at;
-        const float* r2 = rows[2] + at;
-        const float* r3 = rows[3] + at;
+        const float* const r[GEMM_MR] = {rows[0] + at, rows[1] + at, rows[2] + at, rows[3] + at};
         /* Two steps per iteration, each its own block with the exit test between them (gemm.c's kernels). */
         const float* b_end = b + (size_t)seg * GEMM_NR;
         for (int k = 0;;) {
-            conv_step(acc, r0, r1, r2, r3, k, b);
+            cnn_gemm_step_rows(acc, r, k, b);
             k++, b += GEMM_NR;
             if (b == b_end) break;
-            conv_step(acc, r0, r1, r2, r3, k, b);
+            cnn_gemm_step_rows(acc, r, k, b);
             k++, b += GEMM_NR;
             if (b == b_end) break;
         }

@@ -6,8 +6,9 @@
  *    value stored as a whole f32x4, 16 floats per k step) → 8-wide column panels → ukernel_bcast_a. The A panel
  *    (KC×16 floats, up to 16 KB) stays in L1 while the packed B block streams by from L2. Untransposed A is packed
  *    by the first column panel's kernel, which reads A in place and stores each broadcast value as it uses it: no
- *    packing pass of its own (interleaved against a separate pass, same-run ceiling 51.7 GFLOP/s: 3136x64x576
- *    +7-11%, 2048x64x576 +9%, the 1x1's dX +3-5%, the 1x1 forward +0-1%, where one panel in 32 is the first).
+ *    packing pass of its own (against a separate pass in one binary holding both versions, which can distort:
+ *    3136x64x576 +7-11%, 2048x64x576 +9%, the 1x1's dX +3-5%; the engine's 1x1 layer, best call against the best
+ *    ceiling run: 73.4-74.0 -> 74.4-75.1%).
  *  - narrower blocks: rows in MC blocks (pack op(A) into 4-tall panels when A is transposed) → 8-wide column panels
  *    → 4-tall row panels → microkernel; a packed B micro-panel (KC×8 floats, 8 KB) stays in L1 while row panels
  *    stream by. Untransposed A is read in place: its rows are K-contiguous, so the microkernel splats
@@ -38,7 +39,7 @@
  *
  * Bits: every path runs the same k order per output element from the same zeroed accumulators, so the results are
  * bit-identical whichever path a block takes (the threaded splits in conv_threads.c and parallel.c rely on that;
- * tests/c/test_kernels.c checks block splits bit for bit). Rows past M in an edge panel alias the last valid row
+ * tests/c/test_gemm.c checks block splits bit for bit). Rows past M in an edge panel alias the last valid row
  * (in-bounds reads whose results are never stored). Packed B panels are zero-padded; edge tiles store only their
  * valid part with 2- and 1-lane stores.
  *
@@ -160,16 +161,6 @@ static void pack_a_transposed(int mc, int kc, const float* A, int lda, int i0, i
 
 /* ---- microkernels ---------------------------------------------------------------------------------------------- */
 
-/* acc[r][·] += rows[r][k] · b[0:8]: one k step reading A in place. */
-static CNN_ALWAYS_INLINE void step_direct(cnn_v4f acc[GEMM_MR][2], const float* const* rows, int k, const float* b) {
-    const cnn_v4f b0 = cnn_v4f_load(b), b1 = cnn_v4f_load(b + 4);
-    for (int r = 0; r < GEMM_MR; r++) {
-        const cnn_v4f av = cnn_v4f_load_splat(rows[r] + k);
-        acc[r][0] = cnn_v4f_muladd(acc[r][0], av, b0);
-        acc[r][1] = cnn_v4f_muladd(acc[r][1], av, b1);
-    }
-}
-
 /* Same, reading 4 rows of A in place (row stride lda, K-contiguous). Rows past mr alias the last valid row. kc >= 1. */
 static void ukernel_direct_a(int kc, const float* a, int lda, int mr, const float* b, float* c, int ldc, int nr,
                              int accumulate) {
@@ -181,10 +172,10 @@ static void ukernel_direct_a(int kc, const float* a, int lda, int mr, const floa
     /* Two k steps per iteration, each its own block with the exit test between them (see ukernel_bcast_a). */
     const float* b_end = b + (size_t)kc * GEMM_NR;
     for (int k = 0;;) {
-        step_direct(acc, rows, k, b);
+        cnn_gemm_step_rows(acc, rows, k, b);
         k++, b += GEMM_NR;
         if (b == b_end) break;
-        step_direct(acc, rows, k, b);
+        cnn_gemm_step_rows(acc, rows, k, b);
         k++, b += GEMM_NR;
         if (b == b_end) break;
     }
@@ -223,6 +214,8 @@ static void ukernel_direct_a_packing(int kc, const float* a, int lda, int mr, co
     for (int r = 1; r < GEMM_MR; r++) rows[r] = r < mr ? rows[r - 1] + lda : rows[r - 1];
     cnn_v4f acc[GEMM_MR][2];
     for (int r = 0; r < GEMM_MR; r++) acc[r][0] = acc[r][1] = cnn_v4f_zero();
+    /* Its own loop body, not cnn_gemm_step_rows with a store added: that measured 1-3% slower on the broadcast
+     * paths (tests/c/bench_gemm.c --best, separate processes). */
     for (int k = 0; k < kc; k++, b += GEMM_NR, dst += 4 * GEMM_MR) {
         const cnn_v4f b0 = cnn_v4f_load(b), b1 = cnn_v4f_load(b + 4);
         for (int r = 0; r < GEMM_MR; r++) {

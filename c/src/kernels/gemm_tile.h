@@ -73,6 +73,18 @@ static CNN_ALWAYS_INLINE void store_tile(cnn_v4f acc[GEMM_MR][2], float* c, int 
     }
 }
 
+/* acc[r][·] += rows[r][k] · b[0:8]: one k step of the 4×8 tile reading four rows of A in place (splat loads), for
+ * gemm.c's in-place kernel and conv_direct.c's patch rows. */
+static CNN_ALWAYS_INLINE void cnn_gemm_step_rows(cnn_v4f acc[GEMM_MR][2], const float* const rows[GEMM_MR], int k,
+                                                 const float* b) {
+    const cnn_v4f b0 = cnn_v4f_load(b), b1 = cnn_v4f_load(b + 4);
+    for (int r = 0; r < GEMM_MR; r++) {
+        const cnn_v4f av = cnn_v4f_load_splat(rows[r] + k);
+        acc[r][0] = cnn_v4f_muladd(acc[r][0], av, b0);
+        acc[r][1] = cnn_v4f_muladd(acc[r][1], av, b1);
+    }
+}
+
 /* C[0:mr, 0:nr] (+)= Σ_k a[k·4 + r] · b[k·8 + j] over a packed A panel (4 rows per k step) and a packed B panel
  * (8 columns per k step); k runs in order from 0, so every caller gets the same bits for the same panels. */
 static inline void cnn_gemm_ukernel_packed(int kc, const float* a, const float* b, float* c, int ldc, int mr, int nr,
