@@ -66,8 +66,8 @@ fi
 # imports, so that worker instances of the module share it (web/engine/threads.js). Data segments become passive,
 # initialised once by whichever instance starts first.
 if stale dist/wasm-cnn-mt.wasm c build.sh; then
-  say "building dist/wasm-cnn-mt.wasm (emcc -O3 -msimd128 -matomics, shared memory)"
-  NODE_PATH=/usr/share/nodejs emcc -O3 -msimd128 -matomics -mbulk-memory -std=c11 -Wall -Wextra \
+  say "building dist/wasm-cnn-mt.wasm (emcc -O3 -msimd128 -matomics, shared memory; release: -DNDEBUG as above)"
+  NODE_PATH=/usr/share/nodejs emcc -O3 -msimd128 -matomics -mbulk-memory -DNDEBUG -std=c11 -Wall -Wextra \
     -Werror=implicit-function-declaration -Ic/include -Ic/src "${SOURCES[@]}" \
     -sSTANDALONE_WASM --no-entry -sALLOW_MEMORY_GROWTH=1 -sTOTAL_STACK=1MB -sINITIAL_MEMORY=2MB -sMAXIMUM_MEMORY=4GB \
     -Wl,--shared-memory -Wl,--import-memory \
