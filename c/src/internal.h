@@ -142,6 +142,8 @@ struct cnn_model {
     int updating;         /* inside train_step: layers may update their state (batch norm statistics) */
     int plan_with_grads;  /* the plan being sized has gradients (read by needs(); m->with_grads is the current plan's) */
     int winograd_off;     /* cnn_model_set_winograd(m, 0): 3x3 convolutions take the direct / GEMM reference path */
+    int vouch_output;     /* predict's forward: the output node's layer may check its output as it stores it ... */
+    int output_vouched;   /* ... and did: every value of the output is finite (predict then skips its own scan) */
     uint64_t weights_version; /* bumped whenever parameters may have changed: caches derived from them compare it */
     float** act_slots;    /* inference plans: activation buffers shared by nodes whose lifetimes do not overlap */
     int n_act_slots;
@@ -156,6 +158,12 @@ struct cnn_model {
 static inline void cnn_weights_changed(cnn_model* m) { m->weights_version++; }
 
 static inline int cnn_node_size(const cnn_node* node) { return node->h * node->w * node->c; }
+
+/* Whether this node's forward should check its output for predict (it is the output, and predict asked): a layer
+ * that can do so while its output is in cache sets m->output_vouched when every value came out finite. */
+static inline int cnn_vouch_wanted(const cnn_model* m, const cnn_node* node) {
+    return m->vouch_output && node == &m->nodes[m->output_node];
+}
 
 /* Whether backward must produce the gradient of node `id` (the model input's only when asked for). */
 static inline int cnn_wants_grad(const cnn_model* m, int id) { return id != m->input_node || m->want_input_grad; }

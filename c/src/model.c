@@ -518,7 +518,9 @@ cnn_status cnn_model_compute_gradients(cnn_model* m, int n, float* stats) {
 }
 
 /* Finite inputs and finite weights can still overflow float32 (weights of 1e30 from a damaged or diverged model):
- * predict never hands back NaN or infinity silently. One SIMD scan of the output (the caller copies it anyway). */
+ * predict never hands back NaN or infinity silently. One SIMD scan of the output, unless the output layer checked it
+ * as it stored it (m->output_vouched: conv and dense through the GEMM's bias pass); also the scan that finds the
+ * first bad value for the message when that check failed. */
 static cnn_status check_output_finite(const cnn_model* m, int n, const char* what) {
     const cnn_node* out = &m->nodes[m->output_node];
     const size_t size = (size_t)cnn_node_size(out), count = (size_t)n * size;
@@ -536,7 +538,10 @@ cnn_status cnn_model_forward(cnn_model* m, int n) {
     cnn_status status = check_batch(m, n, 0, 0, "predict");
     if (status == CNN_STATUS_OK) status = check_input_finite(m, n, "predict");
     if (status != CNN_STATUS_OK) return status;
+    m->vouch_output = 1, m->output_vouched = 0;
     cnn_graph_forward(m, n, 0);
+    m->vouch_output = 0;
+    if (m->output_vouched) return CNN_STATUS_OK; /* checked as the output layer stored it */
     return check_output_finite(m, n, "predict");
 }
 

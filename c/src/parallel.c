@@ -10,6 +10,8 @@ typedef struct gemm_job {
     const float* bias; /* or NULL */
     float* C;
     int mb, nb, tiles_n; /* block sizes and the number of column blocks */
+    int check;           /* cnn_f32_gemm_bias_finite: ... */
+    char nonfinite[CNN_MAX_THREADS]; /* ... per thread: one of its blocks came out with a non-finite value */
 } gemm_job;
 
 int64_t cnn_threaded_min_work = INT64_C(1) << 18;
@@ -19,25 +21,36 @@ static int round_up(int x, int m) { return ceil_div(x, m) * m; }
 static int min_int(int a, int b) { return a < b ? a : b; }
 
 static void gemm_task(void* ctx, int task, int thread) {
-    const gemm_job* j = ctx;
+    gemm_job* j = ctx;
     const int i0 = task / j->tiles_n * j->mb, j0 = task % j->tiles_n * j->nb;
     const float* a = j->trans_a ? j->A + i0 : j->A + (size_t)i0 * j->lda;
     const float* b = j->trans_b ? j->B + (size_t)j0 * j->ldb : j->B + j0;
-    cnn_f32_gemm_bias(min_int(j->mb, j->M - i0), min_int(j->nb, j->N - j0), j->K, a, j->lda, j->trans_a, b, j->ldb,
-                      j->trans_b, j->bias ? j->bias + j0 : NULL, j->C + (size_t)i0 * j->ldc + j0, j->ldc,
-                      j->accumulate, cnn_thread_scratch(j->m, thread));
+    const int mb = min_int(j->mb, j->M - i0), nb = min_int(j->nb, j->N - j0);
+    const float* bias = j->bias ? j->bias + j0 : NULL;
+    float* c = j->C + (size_t)i0 * j->ldc + j0;
+    float* ws = cnn_thread_scratch(j->m, thread);
+    if (!j->check) {
+        cnn_f32_gemm_bias(mb, nb, j->K, a, j->lda, j->trans_a, b, j->ldb, j->trans_b, bias, c, j->ldc, j->accumulate,
+                          ws);
+    } else if (!cnn_f32_gemm_bias_finite(mb, nb, j->K, a, j->lda, j->trans_a, b, j->ldb, j->trans_b, bias, c, j->ldc,
+                                         j->accumulate, ws)) {
+        j->nonfinite[thread] = 1; /* this thread's own flag: no two threads write one */
+    }
 }
 
-void cnn_gemm_split(cnn_model* m, int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
-                    int trans_b, const float* bias, float* C, int ldc, int accumulate) {
+int cnn_gemm_split(cnn_model* m, int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
+                   int trans_b, const float* bias, float* C, int ldc, int accumulate, int check) {
     /* About 4 tasks per thread (dynamic claiming evens out uneven blocks). */
     const int64_t work = (int64_t)M * N * (K > 0 ? K : 1);
     const int tasks = cnn_model_threaded(m) && work >= cnn_threaded_min_work ? 4 * cnn_thread_count() : 1;
     if (M <= 0 || N <= 0 || tasks <= 1) {
+        if (check)
+            return cnn_f32_gemm_bias_finite(M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate,
+                                            cnn_scratch(m));
         cnn_f32_gemm_bias(M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate, cnn_scratch(m));
-        return;
+        return 1;
     }
-    gemm_job j = {m, M, N, K, lda, ldb, ldc, trans_a, trans_b, accumulate, A, B, bias, C, 0, 0, 0};
+    gemm_job j = {m, M, N, K, lda, ldb, ldc, trans_a, trans_b, accumulate, A, B, bias, C, 0, 0, 0, check, {0}};
     int tiles_m = min_int(tasks, ceil_div(M, 4));
     j.mb = round_up(ceil_div(M, tiles_m), 4);
     tiles_m = ceil_div(M, j.mb);
@@ -45,6 +58,9 @@ void cnn_gemm_split(cnn_model* m, int M, int N, int K, const float* A, int lda, 
     j.nb = round_up(ceil_div(N, tiles_n), 8);
     j.tiles_n = ceil_div(N, j.nb);
     cnn_parallel_for(tiles_m * j.tiles_n, gemm_task, &j);
+    for (int t = 0; t < CNN_MAX_THREADS; t++)
+        if (j.nonfinite[t]) return 0;
+    return 1;
 }
 
 void cnn_parallel_tasks(const cnn_model* m, int64_t work, int n_tasks, cnn_task_fn fn, void* ctx) {

@@ -68,9 +68,10 @@ static inline int cnn_model_threaded(const cnn_model* m) {
 }
 
 /* cnn_f32_gemm_bias (bias may be NULL) split into blocks of C, each thread using its own scratch as workspace (at
- * most what the whole GEMM needs). parallel.c. */
-void cnn_gemm_split(cnn_model* m, int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
-                    int trans_b, const float* bias, float* C, int ldc, int accumulate);
+ * most what the whole GEMM needs). With check: as cnn_f32_gemm_bias_finite, returns whether every value of C came
+ * out finite; else returns 1. parallel.c. */
+int cnn_gemm_split(cnn_model* m, int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
+                   int trans_b, const float* bias, float* C, int ldc, int accumulate, int check);
 
 /* cnn_f32_gemm_bias (bias may be NULL) on the scratch space, split across the threads when the model runs threaded:
  * the bias goes into each block of C as it is stored, not in a pass of its own. */
@@ -78,9 +79,19 @@ static inline void cnn_gemm_bias_threaded(cnn_model* m, int M, int N, int K, con
                                           const float* B, int ldb, int trans_b, const float* bias, float* C, int ldc,
                                           int accumulate) {
     if (cnn_model_threaded(m))
-        cnn_gemm_split(m, M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate);
+        cnn_gemm_split(m, M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate, 0);
     else
         cnn_f32_gemm_bias(M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate, cnn_scratch(m));
+}
+
+/* The same, returning whether every value of C came out finite (cnn_f32_gemm_bias_finite). */
+static inline int cnn_gemm_bias_finite_threaded(cnn_model* m, int M, int N, int K, const float* A, int lda,
+                                                int trans_a, const float* B, int ldb, int trans_b, const float* bias,
+                                                float* C, int ldc, int accumulate) {
+    if (cnn_model_threaded(m))
+        return cnn_gemm_split(m, M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate, 1);
+    return cnn_f32_gemm_bias_finite(M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate,
+                                    cnn_scratch(m));
 }
 
 /* The same without a bias. */
@@ -91,19 +102,22 @@ static inline void cnn_gemm_threaded(cnn_model* m, int M, int N, int K, const fl
 
 /* conv_threads.c: the convolution's passes, threaded (called only when cnn_model_threaded(m)). Each returns 1, or 0
  * without doing anything when the pass is too small to gain from threads (the caller then runs its serial code).
+ * Forward with all_finite (else NULL): the GEMM paths also check y as they store it and set *all_finite to whether
+ * every value came out finite; the direct path does not check (sets 0).
  * Forward: y = conv(x, w) + bias with the same algorithm the serial layer picks (pointwise GEMM, direct, or im2col
  * chunks of `rows` patch rows). Backward: dw += colsᵀ·dy (when dw), dx += col2im(dy·wᵀ) (when dx; pointwise and
  * !dx_accumulate: dx = dy·wᵀ); the bias gradient stays with the caller. */
 int cnn_conv2d_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int direct, int rows,
-                                const float* x, const float* w, const float* bias, int N, float* y);
+                                const float* x, const float* w, const float* bias, int N, float* y, int* all_finite);
 int cnn_conv2d_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int rows, const float* x,
                                  const float* w, const float* dy, int N, float* dw, float* dx, int dx_accumulate);
 
 /* Winograd (kernels/winograd.h) forward (bias may be NULL) or input gradient (`direction`), split by tiles; the
- * workspace of each thread is its scratch space, which the plan sized for one whole-pass call. Returns 0 without
+ * workspace of each thread is its scratch space, which the plan sized for one whole-pass call. all_finite (or NULL):
+ * set to whether every value stored came out finite. Returns 0 without
  * doing anything when the pass is too small to gain from threads. */
 int cnn_winograd_threaded(cnn_model* m, const cnn_conv_geom* g, int N, int tile, int direction, const float* in,
-                          const float* u, const float* bias, float* out);
+                          const float* u, const float* bias, float* out, int* all_finite);
 
 /* The transposed convolution's passes (conv_transpose.c), over the geometry g of the convolution its forward pass
  * is the input gradient of: forward y += col2im(x·wᵀ) (y zeroed by the caller, bias added by the caller); backward

@@ -52,6 +52,11 @@ static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_isnan(cnn_v4f a) { return wasm_f32x4_ne
 /* b > a ? b : a (pseudo-max: one instruction; a NaN in a survives, one in b does not). */
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_pmax(cnn_v4f a, cnn_v4f b) { return wasm_f32x4_pmax(a, b); }
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4m_or(cnn_v4m a, cnn_v4m b) { return wasm_v128_or(a, b); }
+/* seen | bits(v - v): +0 (no bits) while every v is finite, NaN in a lane from its first infinity or NaN on (test
+ * with cnn_v4f_isnan). A bitwise OR: a one-cycle chain where an add chain (3-4 cycles) showed in the GEMM. */
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_note_nonfinite(cnn_v4f seen, cnn_v4f v) {
+    return wasm_v128_or(seen, wasm_f32x4_sub(v, v));
+}
 /* a & ~b */
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4m_andnot(cnn_v4m a, cnn_v4m b) { return wasm_v128_andnot(a, b); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_select(cnn_v4m m, cnn_v4f t, cnn_v4f f) { return wasm_v128_bitselect(t, f, m); }
@@ -98,6 +103,9 @@ static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_eq(cnn_v4f a, cnn_v4f b) { return _mm_c
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4f_isnan(cnn_v4f a) { return _mm_cmpunord_ps(a, a); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_pmax(cnn_v4f a, cnn_v4f b) { return _mm_max_ps(b, a); }
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4m_or(cnn_v4m a, cnn_v4m b) { return _mm_or_ps(a, b); }
+static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_note_nonfinite(cnn_v4f seen, cnn_v4f v) {
+    return _mm_or_ps(seen, _mm_sub_ps(v, v));
+}
 /* a & ~b (note _mm_andnot_ps negates its first operand) */
 static CNN_ALWAYS_INLINE cnn_v4m cnn_v4m_andnot(cnn_v4m a, cnn_v4m b) { return _mm_andnot_ps(b, a); }
 static CNN_ALWAYS_INLINE cnn_v4f cnn_v4f_select(cnn_v4m m, cnn_v4f t, cnn_v4f f) {
@@ -143,6 +151,7 @@ static inline cnn_v4m cnn_v4f_eq(cnn_v4f a, cnn_v4f b) { cnn_v4m m; for (int l =
 static inline cnn_v4m cnn_v4f_isnan(cnn_v4f a) { cnn_v4m m; for (int l = 0; l < 4; l++) m.m[l] = a.f[l] != a.f[l]; return m; }
 static inline cnn_v4f cnn_v4f_pmax(cnn_v4f a, cnn_v4f b) { for (int l = 0; l < 4; l++) if (b.f[l] > a.f[l]) a.f[l] = b.f[l]; return a; }
 static inline cnn_v4m cnn_v4m_or(cnn_v4m a, cnn_v4m b) { for (int l = 0; l < 4; l++) a.m[l] = a.m[l] | b.m[l]; return a; }
+static inline cnn_v4f cnn_v4f_note_nonfinite(cnn_v4f seen, cnn_v4f v) { return cnn_v4f_add(seen, cnn_v4f_sub(v, v)); }
 static inline cnn_v4m cnn_v4m_andnot(cnn_v4m a, cnn_v4m b) { for (int l = 0; l < 4; l++) a.m[l] = a.m[l] & !b.m[l]; return a; }
 static inline cnn_v4f cnn_v4f_select(cnn_v4m m, cnn_v4f t, cnn_v4f f) { for (int l = 0; l < 4; l++) if (m.m[l]) f.f[l] = t.f[l]; return f; }
 static inline cnn_v4i cnn_v4i_splat(int32_t s) { cnn_v4i v; for (int l = 0; l < 4; l++) v.i[l] = s; return v; }

@@ -234,6 +234,47 @@ static void test_shared_activations(void) {
     cnn_model_free(b);
 }
 
+/* predict's output check through each conv path and dense: made as the output is stored on the GEMM paths
+ * (pointwise, im2col) and Winograd (m->output_vouched: no scan), by the scan on the direct path; either way an
+ * output that overflows in one sample is reported with that sample, and a finite one passes. */
+static void test_nonfinite_conv_outputs(void) {
+    static const struct { const char* name; int h, c, filters, k, bias, vouched; } cases[] = {
+        {"pointwise", 6, 16, 8, 1, 1, 1}, {"pointwise without bias", 6, 16, 8, 1, 0, 1},
+        {"im2col", 8, 16, 16, 5, 1, 1},   {"direct", 8, 1, 6, 5, 1, 0},
+        {"winograd", 8, 4, 8, 3, 1, 1},   {"dense", 4, 4, 12, 0, 1, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char what[160];
+        cnn_model* m = cnn_model_create(7);
+        const int h = cases[i].h, c = cases[i].c, k = cases[i].k;
+        int x = cnn_model_add_input(m, h, h, c), y;
+        if (k) {
+            y = cnn_model_add_conv2d(m, x, cases[i].filters, k, k, 1, 1, 1, 1, CNN_PADDING_SAME, cases[i].bias,
+                                     CNN_INIT_GLOROT_UNIFORM);
+        } else {
+            y = cnn_model_add_dense(m, cnn_model_add_flatten(m, x), cases[i].filters, 1, CNN_INIT_GLOROT_UNIFORM);
+        }
+        snprintf(what, sizeof what, "%s: builds and plans", cases[i].name);
+        expect(y >= 0 && cnn_model_plan(m, 3, 0) == CNN_STATUS_OK, what);
+        const int size = h * h * c;
+        float* in = cnn_model_input_buffer(m);
+        for (int j = 0; j < 3 * size; j++) in[j] = frand();
+        m->output_vouched = -1;
+        snprintf(what, sizeof what, "%s: finite output passes, %s", cases[i].name,
+                 cases[i].vouched ? "checked by the layer" : "checked by the scan");
+        expect(cnn_model_forward(m, 3) == CNN_STATUS_OK && m->output_vouched == cases[i].vouched, what);
+        int32_t ndim = 0, dims[4] = {1, 1, 1, 1}, count = 1;
+        float* w = cnn_model_param(m, 0, &ndim, dims);
+        for (int d = 0; d < ndim; d++) count *= dims[d];
+        for (int j = 0; j < count; j++) w[j] = 3e37f; /* sums of many overflow where the input is 1 */
+        for (int j = 0; j < 3 * size; j++) in[j] = j < 2 * size ? 1e-4f : 1.0f; /* samples 0, 1 stay finite */
+        snprintf(what, sizeof what, "%s: an output that overflows in sample 2 is reported", cases[i].name);
+        expect(cnn_model_forward(m, 3) == CNN_STATUS_NON_FINITE && strstr(cnn_last_error(), "output of sample 2 is"),
+               what);
+        cnn_model_free(m);
+    }
+}
+
 int main(void) {
     lcg_seed(4242u);
     test_shared_activations();
@@ -241,5 +282,6 @@ int main(void) {
     test_winograd_deterministic();
     test_winograd_toggle();
     test_nonfinite_output();
+    test_nonfinite_conv_outputs();
     return test_summary();
 }

@@ -225,9 +225,76 @@ static void test_gemm(void) {
     report(sentinel == 42.0f, "gemm empty M/N leaves C alone");
 }
 
+/* cnn_f32_gemm_bias_finite: the bits of cnn_f32_gemm_bias, and 1 exactly when every value of C came out finite.
+ * A NaN or an infinity at each position of C in turn (through C itself with accumulate, or through a bias of
+ * infinity in one column) must be seen, in every path (broadcast panels for N >= 64, in-place and packed A below,
+ * edge rows and the 1-3 lane tails, K == 0); predict skips its own scan of the output on this answer. */
+static void test_gemm_finite(void) {
+    static const int shapes[][3] = {{13, 70, 33}, {6, 9, 5}, {5, 131, 300}, {4, 7, 0}};
+    int ok = 1, cases = 0;
+    char why[200] = "";
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0] && ok; s++) {
+        const int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        for (int ta = 0; ta <= 1 && ok; ta++) {
+            const int lda = ta ? M : K > 0 ? K : 1, ldb = N;
+            float* A = random_floats((size_t)M * (K > 0 ? K : 1));
+            float* B = random_floats((size_t)(K > 0 ? K : 1) * N);
+            float* bias = random_floats((size_t)N);
+            float* C0 = random_floats((size_t)M * N);
+            float* plain = xmalloc((size_t)M * N * sizeof(float));
+            float* checked = xmalloc((size_t)M * N * sizeof(float));
+            float* ws = xmalloc((cnn_f32_gemm_workspace_floats(M, N, K) + 4) * sizeof(float));
+            for (int with_bias = 0; with_bias <= 1 && ok; with_bias++) {
+                const float* b = with_bias ? bias : NULL;
+                memcpy(plain, C0, (size_t)M * N * sizeof(float));
+                memcpy(checked, C0, (size_t)M * N * sizeof(float));
+                cnn_f32_gemm_bias__simd(M, N, K, A, lda, ta, B, ldb, 0, b, plain, N, 1, ws);
+                int r = cnn_f32_gemm_bias_finite__simd(M, N, K, A, lda, ta, B, ldb, 0, b, checked, N, 1, ws);
+                int same = 1;
+                for (int e = 0; e < M * N; e++) same &= same_float(plain[e], checked[e]);
+                cases++;
+                if (r != 1 || !same || cnn_f32_gemm_bias_finite__ref(M, N, K, A, lda, ta, B, ldb, 0, b, plain, N, 1,
+                                                                      ws) != 1) {
+                    snprintf(why, sizeof why, "M=%d N=%d K=%d ta=%d bias=%d finite: returned %d, same bits %d", M, N,
+                             K, ta, with_bias, r, same);
+                    ok = 0;
+                }
+                for (int e = 0; e < M * N && ok; e++) {
+                    const float bad = e % 3 == 0 ? NAN : e % 3 == 1 ? INFINITY : -INFINITY;
+                    memcpy(checked, C0, (size_t)M * N * sizeof(float));
+                    checked[e] = bad;
+                    memcpy(plain, checked, (size_t)M * N * sizeof(float));
+                    cases++;
+                    if (cnn_f32_gemm_bias_finite__simd(M, N, K, A, lda, ta, B, ldb, 0, b, checked, N, 1, ws) != 0 ||
+                        cnn_f32_gemm_bias_finite__ref(M, N, K, A, lda, ta, B, ldb, 0, b, plain, N, 1, ws) != 0) {
+                        snprintf(why, sizeof why, "M=%d N=%d K=%d ta=%d bias=%d: %g at C[%d][%d] not seen", M, N, K,
+                                 ta, with_bias, (double)bad, e / N, e % N);
+                        ok = 0;
+                    }
+                }
+            }
+            for (int j = 0; j < N && ok; j++) { /* a bias of infinity: column j overflows, C held finite values */
+                float* inf_bias = copy_floats(bias, (size_t)N);
+                inf_bias[j] = INFINITY;
+                memcpy(checked, C0, (size_t)M * N * sizeof(float));
+                cases++;
+                if (cnn_f32_gemm_bias_finite__simd(M, N, K, A, lda, ta, B, ldb, 0, inf_bias, checked, N, 0, ws) != 0) {
+                    snprintf(why, sizeof why, "M=%d N=%d K=%d ta=%d: bias[%d] = inf not seen", M, N, K, ta, j);
+                    ok = 0;
+                }
+                free(inf_bias);
+            }
+            free(A), free(B), free(bias), free(C0), free(plain), free(checked), free(ws);
+        }
+    }
+    report(ok, "gemm_bias_finite: same bits, and every NaN / infinity in C seen, every path (%d cases) %s", cases,
+           why);
+}
+
 int main(void) {
     xorshift_seed(0x9E3779B97F4A7C15ull);
     printf("SIMD backend: %s\n", CNN_SIMD_BACKEND);
     test_gemm();
+    test_gemm_finite();
     return test_summary();
 }

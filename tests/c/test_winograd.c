@@ -150,9 +150,9 @@ static int conv_case(int n, int h, int w, int cin, int cout, int same, char* why
             for (int part = 0; part < 2 && !s3; part++) {
                 const int64_t first = part ? tiles / 2 : 0, end = part ? tiles : tiles / 2;
                 s3 = simd ? cnn_f32_winograd_range__simd(&g, cout, tile, CNN_WINOGRAD_BACKWARD_DATA_WRITE, dy, uf,
-                                                         bias, dx_write, ws_b, first, end)
+                                                         bias, dx_write, ws_b, first, end, NULL)
                           : cnn_f32_winograd_range__ref(&g, cout, tile, CNN_WINOGRAD_BACKWARD_DATA_WRITE, dy, uf,
-                                                        bias, dx_write, ws_b, first, end);
+                                                        bias, dx_write, ws_b, first, end, NULL);
             }
             if (!s3) s3 = simd ? cnn_f32_winograd_backward_data__simd(&g, cout, tile, dy, uf, dx, ws_b)
                                : cnn_f32_winograd_backward_data__ref(&g, cout, tile, dy, uf, dx, ws_b);
@@ -521,8 +521,81 @@ static void refusals(void) {
     if (all) report(1, "winograd refusals: unsupported geometry, 64-bit overflow, NULL buffers, bad direction; preferred rule");
 }
 
+/* The range's all_finite (predict's output check, made as the output transform stores): 1 with the forward's bits
+ * on finite data; 0 when any one stored value is NaN or infinite — at every position of the output (through the
+ * accumulating input gradient over a NaN / infinity, which reaches the clipped border tiles), and through a bias of
+ * infinity in any one channel (the 1-3 lane channel tails: 6 channels). Both tiles, SIMD and reference. */
+static void finite_check(void) {
+    const cnn_conv_geom g = geom_of(2, 7, 5, 3, 1);
+    const int cout = 6;
+    const size_t x_len = (size_t)g.n * g.h * g.w * g.c, y_len = (size_t)g.n * g.oh * g.ow * cout;
+    float* x = random_floats(x_len);
+    float* wt = random_floats((size_t)9 * g.c * cout);
+    float* bias = random_floats((size_t)cout);
+    float* dy = random_floats(y_len);
+    float* y = xmalloc(y_len * sizeof(float));
+    float* y2 = xmalloc(y_len * sizeof(float));
+    float* dx = xmalloc(x_len * sizeof(float));
+    int ok = 1, cases = 0;
+    char why[160] = "";
+    for (int tile = 2; tile <= 4 && ok; tile += 2)
+        for (int simd = 1; simd >= 0 && ok; simd--) {
+            uint64_t u_len = 0, ws_f = 0, ws_b = 0;
+            int64_t tiles = 0, tiles_b = 0;
+            int chunk;
+            cnn_f32_winograd_weights_floats(tile, g.c, cout, &u_len);
+            cnn_f32_winograd_workspace_floats(&g, cout, tile, CNN_WINOGRAD_FORWARD, &ws_f);
+            cnn_f32_winograd_workspace_floats(&g, cout, tile, CNN_WINOGRAD_BACKWARD_DATA, &ws_b);
+            cnn_f32_winograd_tiles(&g, cout, tile, CNN_WINOGRAD_FORWARD, &tiles, &chunk);
+            cnn_f32_winograd_tiles(&g, cout, tile, CNN_WINOGRAD_BACKWARD_DATA, &tiles_b, &chunk);
+            float* u = xmalloc(u_len * sizeof(float));
+            float* uf = xmalloc(u_len * sizeof(float));
+            float* ws = xmalloc((ws_f > ws_b ? ws_f : ws_b) * sizeof(float));
+            cnn_f32_winograd_transform_weights(tile, g.c, cout, wt, 0, u);
+            cnn_f32_winograd_transform_weights(tile, g.c, cout, wt, 1, uf);
+            int (*range)(const cnn_conv_geom*, int, int, int, const float*, const float*, const float*, float*,
+                         float*, int64_t, int64_t, int*) =
+                simd ? cnn_f32_winograd_range__simd : cnn_f32_winograd_range__ref;
+            int finite = -1;
+            (simd ? cnn_f32_winograd_forward__simd : cnn_f32_winograd_forward__ref)(&g, cout, tile, x, u, bias, y, ws);
+            int status = range(&g, cout, tile, CNN_WINOGRAD_FORWARD, x, u, bias, y2, ws, 0, tiles, &finite);
+            cases++;
+            if (status || finite != 1 || memcmp(y, y2, y_len * sizeof(float)) != 0) {
+                snprintf(why, sizeof why, "F%d %s: finite forward: status %d, all_finite %d", tile,
+                         simd ? "simd" : "ref", status, finite);
+                ok = 0;
+            }
+            for (int co = 0; co < cout && ok; co++) {
+                float* inf_bias = copy_floats(bias, (size_t)cout);
+                inf_bias[co] = co % 2 ? INFINITY : -INFINITY;
+                finite = -1, cases++;
+                range(&g, cout, tile, CNN_WINOGRAD_FORWARD, x, u, inf_bias, y2, ws, 0, tiles, &finite);
+                if (finite != 0) {
+                    snprintf(why, sizeof why, "F%d %s: bias[%d] = inf not seen", tile, simd ? "simd" : "ref", co);
+                    ok = 0;
+                }
+                free(inf_bias);
+            }
+            for (size_t e = 0; e < x_len && ok; e++) { /* the input gradient adds into dx: poison one value */
+                memset(dx, 0, x_len * sizeof(float));
+                dx[e] = e % 2 ? NAN : INFINITY;
+                finite = -1, cases++;
+                range(&g, cout, tile, CNN_WINOGRAD_BACKWARD_DATA, dy, uf, NULL, dx, ws, 0, tiles_b, &finite);
+                if (finite != 0) {
+                    snprintf(why, sizeof why, "F%d %s: %g at dx[%zu] not seen", tile, simd ? "simd" : "ref",
+                             (double)(e % 2 ? NAN : INFINITY), e);
+                    ok = 0;
+                }
+            }
+            free(u), free(uf), free(ws);
+        }
+    report(ok, "winograd range all_finite: forward bits, every NaN / infinity seen (%d cases) %s", cases, why);
+    free(x), free(wt), free(bias), free(dy), free(y), free(y2), free(dx);
+}
+
 int main(void) {
     xorshift_seed(0x2545F4914F6CDD1Dull);
+    finite_check();
     refusals();
     transform_rows();
     sweep_spatial();

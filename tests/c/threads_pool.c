@@ -325,14 +325,15 @@ static void check_winograd_ranges(void) {
                 for (size_t i = 0; i < out_len; i++) whole[i] = split[i] = frand(); /* backward adds into it */
                 cnn_f32_winograd_transform_weights(tile, g.c, N, w, dir, u);
                 int (*run)(const cnn_conv_geom*, int, int, int, const float*, const float*, const float*, float*,
-                           float*, int64_t, int64_t) = simd ? cnn_f32_winograd_range__simd : cnn_f32_winograd_range__ref;
-                int ok = run(&g, N, tile, dir, in, u, bias, whole, ws, 0, tiles) == CNN_STATUS_OK;
+                           float*, int64_t, int64_t, int*) =
+                    simd ? cnn_f32_winograd_range__simd : cnn_f32_winograd_range__ref;
+                int ok = run(&g, N, tile, dir, in, u, bias, whole, ws, 0, tiles, NULL) == CNN_STATUS_OK;
                 const int64_t cuts[] = {0, 1, 5, 6, tiles - 3, tiles};
                 for (int c = 0; c + 1 < 6; c++)
-                    ok &= run(&g, N, tile, dir, in, u, bias, split, ws, cuts[c], cuts[c + 1]) == CNN_STATUS_OK;
+                    ok &= run(&g, N, tile, dir, in, u, bias, split, ws, cuts[c], cuts[c + 1], NULL) == CNN_STATUS_OK;
                 ok &= memcmp(whole, split, out_len * sizeof(float)) == 0;
-                ok &= run(&g, N, tile, dir, in, u, bias, split, ws, 2, tiles + 1) == CNN_STATUS_INVALID_ARG &&
-                      run(&g, N, tile, dir, in, u, bias, split, ws, 3, 2) == CNN_STATUS_INVALID_ARG;
+                ok &= run(&g, N, tile, dir, in, u, bias, split, ws, 2, tiles + 1, NULL) == CNN_STATUS_INVALID_ARG &&
+                      run(&g, N, tile, dir, in, u, bias, split, ws, 3, 2, NULL) == CNN_STATUS_INVALID_ARG;
                 char what[120];
                 snprintf(what, sizeof what, "winograd range split = whole call (F%d, %s, %s)", tile,
                          dir ? "input gradient" : "forward", simd ? "SIMD" : "reference");

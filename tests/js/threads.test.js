@@ -75,6 +75,43 @@ test('a wasmBinary without wasmThreadsBinary runs on one thread and says why; wi
   assert.deepEqual(both, { simd: true, threads: 2, build: 'wasm-cnn-mt.wasm', reason: '' });
 });
 
+test('predict reports an output that overflows in one sample through every conv path and dense, 1 and 2 threads', () => {
+  // Pointwise and im2col GEMMs, Winograd (these check the output as they store it, split across the threads) and
+  // the direct kernel (the scan), sized past the threading threshold; samples 0 and 1 stay finite, sample 2 overflows.
+  const body = (threads) => `await cnn.ready({ threads: ${threads} });
+    const L = cnn.layers;
+    const cases = {
+      pointwise: [[16, 16, 32], L.conv2d({ inputShape: [16, 16, 32], filters: 64, kernelSize: 1 })],
+      im2col: [[16, 16, 16], L.conv2d({ inputShape: [16, 16, 16], filters: 16, kernelSize: 5, padding: 'same' })],
+      direct: [[28, 28, 1], L.conv2d({ inputShape: [28, 28, 1], filters: 6, kernelSize: 5, padding: 'same' })],
+      winograd: [[16, 16, 16], L.conv2d({ inputShape: [16, 16, 16], filters: 16, kernelSize: 3, padding: 'same' })],
+      dense: [[512], L.dense({ inputShape: [512], units: 256 })],
+    };
+    const out = { threads: cnn.engineInfo().threads };
+    for (const [name, [shape, layer]] of Object.entries(cases)) {
+      const m = cnn.sequential({ seed: 1, layers: [layer] });
+      const size = shape.reduce((a, b) => a * b);
+      const [kernel, bias] = m.getWeights();
+      m.setWeights([cnn.tensor(new Float32Array(kernel.size).fill(3e37), kernel.shape), bias]);
+      const x = cnn.tensor(new Float32Array(3 * size).map((_, i) => (i < 2 * size ? 1e-4 : 1)), [3, ...shape]);
+      let error = '';
+      try { m.predict(x).dispose(); } catch (e) { error = e.message; }
+      const y = m.predict(cnn.tensor(new Float32Array(2 * size).fill(1e-4), [2, ...shape]));
+      out[name] = { error, finite: y.dataSync().every(Number.isFinite) };
+      m.dispose();
+    }
+    return out;`;
+  for (const threads of [1, 2]) {
+    const got = inChild(body(threads));
+    assert.equal(got.threads, threads);
+    for (const name of ['pointwise', 'im2col', 'direct', 'winograd', 'dense']) {
+      assert.match(got[name].error, /predict: the output of sample 2 is (NaN|-?Infinity) at value \d+ .*overflow float32/,
+        `${name}, ${threads} thread(s)`);
+      assert.equal(got[name].finite, true, `${name}, ${threads} thread(s): finite outputs pass`);
+    }
+  }
+});
+
 test('engine errors keep their messages in the threaded build', () => {
   const r = inChild(`
     await cnn.ready({ threads: 2 });

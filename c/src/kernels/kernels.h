@@ -35,6 +35,17 @@ void cnn_f32_gemm_bias__ref(int M, int N, int K,
                             const float* B, int ldb, int trans_b,
                             const float* bias, float* C, int ldc, int accumulate, float* workspace);
 #define cnn_f32_gemm_bias cnn_f32_gemm_bias__simd
+/* cnn_f32_gemm_bias (same bits), returning 1 when every final value of C is finite, else 0: predict's check of its
+ * output, made in the bias pass while C's rows are still in cache instead of in a pass of its own. */
+int cnn_f32_gemm_bias_finite__simd(int M, int N, int K,
+                                   const float* A, int lda, int trans_a,
+                                   const float* B, int ldb, int trans_b,
+                                   const float* bias, float* C, int ldc, int accumulate, float* workspace);
+int cnn_f32_gemm_bias_finite__ref(int M, int N, int K,
+                                  const float* A, int lda, int trans_a,
+                                  const float* B, int ldb, int trans_b,
+                                  const float* bias, float* C, int ldc, int accumulate, float* workspace);
+#define cnn_f32_gemm_bias_finite cnn_f32_gemm_bias_finite__simd
 
 /* ---- convolution geometry -----------------------------------------------------------------------------------------
  * Input x: n×h×w×c. Output: n×oh×ow×(filters). The patch matrix ("cols") has one row per output pixel of the whole

@@ -267,9 +267,12 @@ static CNN_ALWAYS_INLINE void input_transform_simd(int alpha, const wino_plan* p
     }
 }
 
-/* y tiles from M[pos][i][cout8] (+ bias, or added onto y when accumulate), clipped at the image border. */
+/* y tiles from M[pos][i][cout8] (+ bias, or added onto y when accumulate), clipped at the image border. Notes every
+ * value it stores in *seen (cnn_v4f_note_nonfinite): predict's output check, two operations per stored vector next
+ * to the transform's dozens, so always made. */
 static CNN_ALWAYS_INLINE void output_transform_simd(int alpha, const wino_plan* p, const float* M, int64_t t0, int bt,
-                                                    const float* bias, int accumulate, float* y) {
+                                                    const float* bias, int accumulate, float* y, cnn_v4f* seen) {
+    cnn_v4f check = *seen;
     const int m = alpha - 2, cout = p->cout, cout8 = p->cout8;
     const size_t pos_stride = (size_t)bt * cout8, row_len = (size_t)p->ow * cout;
     for (int i = 0; i < bt; i++) {
@@ -296,14 +299,17 @@ static CNN_ALWAYS_INLINE void output_transform_simd(int alpha, const wino_plan* 
                     if (nc == 4) {
                         if (accumulate) v = v_add(cnn_v4f_load(dst), v);
                         cnn_v4f_store(dst, v);
+                        check = cnn_v4f_note_nonfinite(check, v);
                     } else {
                         if (accumulate) v = v_add(cnn_v4f_load_part(dst, nc), v);
+                        check = cnn_v4f_note_nonfinite(check, v); /* lanes past nc hold the zero-padded columns' sums */
                         cnn_v4f_store_part(dst, v, nc);
                     }
                 }
             }
         }
     }
+    *seen = check;
 }
 
 /* Mp (bt × cout8) = Vp (bt × cin) · Up (panels of cin × 8). 4×8 register blocks, Vp read in place with splats (as
@@ -343,7 +349,7 @@ static void gemm_position_simd(int bt, int cin, int cout8, const float* Vp, cons
  * order), so how a range is cut into chunks or calls never changes a bit. */
 static CNN_ALWAYS_INLINE void run_simd(int alpha, const wino_plan* p, const float* x, const float* u,
                                        const float* bias, int accumulate, float* y, float* workspace, int64_t first,
-                                       int64_t end) {
+                                       int64_t end, cnn_v4f* seen) {
     const int positions = alpha * alpha;
     float* V = workspace;
     float* M = workspace + (size_t)positions * p->chunk * p->cin;
@@ -354,17 +360,17 @@ static CNN_ALWAYS_INLINE void run_simd(int alpha, const wino_plan* p, const floa
         for (int pos = 0; pos < positions; pos++)
             gemm_position_simd(bt, p->cin, p->cout8, V + (size_t)pos * bt * p->cin, u + (size_t)pos * u_pos,
                                M + (size_t)pos * bt * p->cout8);
-        output_transform_simd(alpha, p, M, t0, bt, bias, accumulate, y);
+        output_transform_simd(alpha, p, M, t0, bt, bias, accumulate, y, seen);
     }
 }
 
 static void run_simd_f2(const wino_plan* p, const float* x, const float* u, const float* bias, int acc, float* y,
-                        float* ws, int64_t first, int64_t end) {
-    run_simd(4, p, x, u, bias, acc, y, ws, first, end);
+                        float* ws, int64_t first, int64_t end, cnn_v4f* seen) {
+    run_simd(4, p, x, u, bias, acc, y, ws, first, end, seen);
 }
 static void run_simd_f4(const wino_plan* p, const float* x, const float* u, const float* bias, int acc, float* y,
-                        float* ws, int64_t first, int64_t end) {
-    run_simd(6, p, x, u, bias, acc, y, ws, first, end);
+                        float* ws, int64_t first, int64_t end, cnn_v4f* seen) {
+    run_simd(6, p, x, u, bias, acc, y, ws, first, end, seen);
 }
 
 /* ---- scalar references: dense matrices, plain loops ------------------------------------------------------------ */
@@ -379,7 +385,7 @@ static float bt_at(int alpha, int i, int j) { return alpha == 4 ? BT2[i][j] : BT
 static float at_at(int alpha, int i, int j) { return alpha == 4 ? AT2[i][j] : AT4[i][j]; }
 
 static void run_ref(const wino_plan* p, const float* x, const float* u, const float* bias, int accumulate, float* y,
-                    float* workspace, int64_t first, int64_t end) {
+                    float* workspace, int64_t first, int64_t end, float* seen) {
     const int alpha = p->alpha, m = p->m, positions = alpha * alpha, cin = p->cin, cout = p->cout, cout8 = p->cout8;
     float* V = workspace;
     float* M = workspace + (size_t)positions * p->chunk * cin;
@@ -439,6 +445,7 @@ static void run_ref(const wino_plan* p, const float* x, const float* u, const fl
                         float* dst = &y[(((size_t)tp.b * p->oh + oy) * p->ow + ox) * cout + co];
                         s += bias ? bias[co] : 0.0f;
                         *dst = accumulate ? *dst + s : s;
+                        *seen += *dst - *dst;
                     }
             }
         }
@@ -448,7 +455,8 @@ static void run_ref(const wino_plan* p, const float* x, const float* u, const fl
 /* ---- entry points ------------------------------------------------------------------------------------------------ */
 
 static int run(const cnn_conv_geom* g, int N, int tile, int direction, const float* in, const float* u,
-               const float* bias, float* out, float* workspace, int simd, int64_t first, int64_t end) {
+               const float* bias, float* out, float* workspace, int simd, int64_t first, int64_t end,
+               int* all_finite) {
     wino_plan p;
     const int status = plan_make(g, N, tile, direction, &p);
     if (status != CNN_STATUS_OK) return status;
@@ -457,9 +465,12 @@ static int run(const cnn_conv_geom* g, int N, int tile, int direction, const flo
     if (first < 0 || first > end || end > p.tiles) return CNN_STATUS_INVALID_ARG;
     const int accumulate = direction == CNN_WINOGRAD_BACKWARD_DATA;
     if (direction != CNN_WINOGRAD_FORWARD) bias = NULL;
-    if (!simd) run_ref(&p, in, u, bias, accumulate, out, workspace, first, end);
-    else if (tile == 2) run_simd_f2(&p, in, u, bias, accumulate, out, workspace, first, end);
-    else run_simd_f4(&p, in, u, bias, accumulate, out, workspace, first, end);
+    cnn_v4f seen = cnn_v4f_zero();
+    float seen_ref = 0.0f;
+    if (!simd) run_ref(&p, in, u, bias, accumulate, out, workspace, first, end, &seen_ref);
+    else if (tile == 2) run_simd_f2(&p, in, u, bias, accumulate, out, workspace, first, end, &seen);
+    else run_simd_f4(&p, in, u, bias, accumulate, out, workspace, first, end, &seen);
+    if (all_finite) *all_finite = !cnn_v4m_any(cnn_v4f_isnan(seen)) && seen_ref == seen_ref;
     return CNN_STATUS_OK;
 }
 
@@ -475,34 +486,34 @@ int cnn_f32_winograd_tiles(const cnn_conv_geom* g, int N, int tile, int directio
 
 int cnn_f32_winograd_range__simd(const cnn_conv_geom* g, int N, int tile, int direction, const float* in,
                                  const float* u, const float* bias, float* out, float* workspace, int64_t first,
-                                 int64_t end) {
-    return run(g, N, tile, direction, in, u, bias, out, workspace, 1, first, end);
+                                 int64_t end, int* all_finite) {
+    return run(g, N, tile, direction, in, u, bias, out, workspace, 1, first, end, all_finite);
 }
 
 int cnn_f32_winograd_range__ref(const cnn_conv_geom* g, int N, int tile, int direction, const float* in,
                                 const float* u, const float* bias, float* out, float* workspace, int64_t first,
-                                int64_t end) {
-    return run(g, N, tile, direction, in, u, bias, out, workspace, 0, first, end);
+                                int64_t end, int* all_finite) {
+    return run(g, N, tile, direction, in, u, bias, out, workspace, 0, first, end, all_finite);
 }
 
 int cnn_f32_winograd_forward__simd(const cnn_conv_geom* g, int N, int tile, const float* x, const float* u,
                                    const float* bias, float* y, float* workspace) {
-    return run(g, N, tile, CNN_WINOGRAD_FORWARD, x, u, bias, y, workspace, 1, 0, -1);
+    return run(g, N, tile, CNN_WINOGRAD_FORWARD, x, u, bias, y, workspace, 1, 0, -1, NULL);
 }
 
 int cnn_f32_winograd_forward__ref(const cnn_conv_geom* g, int N, int tile, const float* x, const float* u,
                                   const float* bias, float* y, float* workspace) {
-    return run(g, N, tile, CNN_WINOGRAD_FORWARD, x, u, bias, y, workspace, 0, 0, -1);
+    return run(g, N, tile, CNN_WINOGRAD_FORWARD, x, u, bias, y, workspace, 0, 0, -1, NULL);
 }
 
 int cnn_f32_winograd_backward_data__simd(const cnn_conv_geom* g, int N, int tile, const float* dy,
                                          const float* u_flipped, float* dx, float* workspace) {
-    return run(g, N, tile, CNN_WINOGRAD_BACKWARD_DATA, dy, u_flipped, NULL, dx, workspace, 1, 0, -1);
+    return run(g, N, tile, CNN_WINOGRAD_BACKWARD_DATA, dy, u_flipped, NULL, dx, workspace, 1, 0, -1, NULL);
 }
 
 int cnn_f32_winograd_backward_data__ref(const cnn_conv_geom* g, int N, int tile, const float* dy,
                                         const float* u_flipped, float* dx, float* workspace) {
-    return run(g, N, tile, CNN_WINOGRAD_BACKWARD_DATA, dy, u_flipped, NULL, dx, workspace, 0, 0, -1);
+    return run(g, N, tile, CNN_WINOGRAD_BACKWARD_DATA, dy, u_flipped, NULL, dx, workspace, 0, 0, -1, NULL);
 }
 
 /* Measured in Node 20 (wasm SIMD, tests/c/bench_winograd.c, batches 1 and 32) against the engine's im2col + GEMM /

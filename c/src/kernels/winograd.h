@@ -86,14 +86,15 @@ int cnn_f32_winograd_backward_data__ref(const cnn_conv_geom* g, int N, int tile,
  * tiles one workspace holds (a multiple of 4). range runs tiles [first, end) of the pass (`direction` as for the
  * workspace; the bias only forward), in chunks, on its own workspace: each tile's outputs (forward and _WRITE:
  * written; input gradient: added; tiles never overlap) depend on that tile alone, so any split of [0, tiles) across calls
- * gives the bits of the whole call. CNN_STATUS_INVALID_ARG for a range outside [0, tiles]. */
+ * gives the bits of the whole call. CNN_STATUS_INVALID_ARG for a range outside [0, tiles]. all_finite (or NULL):
+ * set to whether every value the range stored came out finite (checked as it is stored: predict's output check). */
 int cnn_f32_winograd_tiles(const cnn_conv_geom* g, int N, int tile, int direction, int64_t* tiles, int* chunk);
 int cnn_f32_winograd_range__simd(const cnn_conv_geom* g, int N, int tile, int direction, const float* in,
                                  const float* u, const float* bias, float* out, float* workspace, int64_t first,
-                                 int64_t end);
+                                 int64_t end, int* all_finite);
 int cnn_f32_winograd_range__ref(const cnn_conv_geom* g, int N, int tile, int direction, const float* in,
                                 const float* u, const float* bias, float* out, float* workspace, int64_t first,
-                                int64_t end);
+                                int64_t end, int* all_finite);
 #define cnn_f32_winograd_range cnn_f32_winograd_range__simd
 
 /* ---- weight gradient (winograd_wgrad.c): F(3×3, 2×2) and F(3×3, 4×4) -------------------------------------------

@@ -305,14 +305,22 @@ static void conv_forward(cnn_model* m, cnn_node* node, int n, int training) {
     const float* bias = cfg->use_bias ? m->params[node->first_param + 1].data : NULL;
     cnn_conv_geom g = geometry(m, node, n);
     const wino_choice wc = winograd_of(m, node, &g);
+    /* predict's output check, made as the output is stored (GEMM's bias pass, Winograd's output transform): then
+     * m->output_vouched, and predict needs no pass of its own over the output. */
+    const int vouch = cnn_vouch_wanted(m, node);
+    int* vouched = vouch ? &m->output_vouched : NULL;
     if (wc.fwd) {
         /* Tiles are independent: threaded, each thread runs chunks of tiles on its own workspace (conv_threads.c). */
         assert(wc.ws_fwd <= m->scratch_floats);
         const float* u = winograd_weights(m, node, &wc, 0);
         if (cnn_model_threaded(m) &&
-            cnn_winograd_threaded(m, &g, N, wc.fwd, CNN_WINOGRAD_FORWARD, in->out, u, bias, node->out))
+            cnn_winograd_threaded(m, &g, N, wc.fwd, CNN_WINOGRAD_FORWARD, in->out, u, bias, node->out, vouched))
             return;
-        const int status = cnn_f32_winograd_forward(&g, N, wc.fwd, in->out, u, bias, node->out, scratch);
+        int64_t tiles = 0;
+        int chunk, status = cnn_f32_winograd_tiles(&g, N, wc.fwd, CNN_WINOGRAD_FORWARD, &tiles, &chunk);
+        if (status == CNN_STATUS_OK)
+            status = cnn_f32_winograd_range(&g, N, wc.fwd, CNN_WINOGRAD_FORWARD, in->out, u, bias, node->out, scratch,
+                                            0, tiles, vouched);
         assert(status == CNN_STATUS_OK);
         (void)status;
         return;
@@ -320,11 +328,15 @@ static void conv_forward(cnn_model* m, cnn_node* node, int n, int training) {
     const conv_algorithm algorithm = conv_algorithm_of(cfg, &g);
     if (cnn_model_threaded(m) && /* the same passes, split into tasks (conv_threads.c) */
         cnn_conv2d_forward_threaded(m, &g, algorithm == CONV_POINTWISE, algorithm == CONV_DIRECT,
-                                    cnn_patch_chunk_rows(K, M), in->out, kernel->data, bias, N, node->out))
+                                    cnn_patch_chunk_rows(K, M), in->out, kernel->data, bias, N, node->out, vouched))
         return;
     /* The bias goes in inside the GEMM, while y is still in cache (cnn_f32_gemm_bias): no second pass over y. */
     if (algorithm == CONV_POINTWISE) {
-        cnn_f32_gemm_bias(M, N, K, in->out, K, 0, kernel->data, N, 0, bias, node->out, N, 0, scratch);
+        if (vouch)
+            m->output_vouched =
+                cnn_f32_gemm_bias_finite(M, N, K, in->out, K, 0, kernel->data, N, 0, bias, node->out, N, 0, scratch);
+        else
+            cnn_f32_gemm_bias(M, N, K, in->out, K, 0, kernel->data, N, 0, bias, node->out, N, 0, scratch);
     } else if (algorithm == CONV_DIRECT) {
         /* Patches read in place, bias fused: no patch matrix, no second pass over y. */
         assert(cnn_f32_conv2d_workspace_floats(&g, N) <= m->scratch_floats);
@@ -335,12 +347,17 @@ static void conv_forward(cnn_model* m, cnn_node* node, int n, int training) {
         float* cols = scratch;
         float* gemm_ws = scratch + cnn_patch_chunk_floats(rows, K);
         assert(cnn_patch_chunk_floats(rows, K) + cnn_f32_gemm_workspace_floats(rows, N, K) <= m->scratch_floats);
+        int finite = 1;
         for (int row0 = 0; row0 < M; row0 += rows) {
             int r = M - row0 < rows ? M - row0 : rows;
+            float* y = node->out + (size_t)row0 * N;
             cnn_f32_im2col(&g, in->out, row0, r, cols);
-            cnn_f32_gemm_bias(r, N, K, cols, K, 0, kernel->data, N, 0, bias, node->out + (size_t)row0 * N, N, 0,
-                              gemm_ws);
+            if (vouch)
+                finite &= cnn_f32_gemm_bias_finite(r, N, K, cols, K, 0, kernel->data, N, 0, bias, y, N, 0, gemm_ws);
+            else
+                cnn_f32_gemm_bias(r, N, K, cols, K, 0, kernel->data, N, 0, bias, y, N, 0, gemm_ws);
         }
+        if (vouch) m->output_vouched = finite;
     }
 }
 
@@ -366,13 +383,13 @@ static void conv_backward(cnn_model* m, cnn_node* node, int n) {
         const float* u = winograd_weights(m, node, &wc, 1);
         const int direction = dx_accumulate ? CNN_WINOGRAD_BACKWARD_DATA : CNN_WINOGRAD_BACKWARD_DATA_WRITE;
         if (!cnn_model_threaded(m) ||
-            !cnn_winograd_threaded(m, &g, N, wc.bwd, direction, node->grad, u, NULL, in->grad)) {
+            !cnn_winograd_threaded(m, &g, N, wc.bwd, direction, node->grad, u, NULL, in->grad, NULL)) {
             int64_t tiles;
             int chunk;
             int status = cnn_f32_winograd_tiles(&g, N, wc.bwd, direction, &tiles, &chunk);
             if (status == CNN_STATUS_OK)
                 status = cnn_f32_winograd_range(&g, N, wc.bwd, direction, node->grad, u, NULL, in->grad, scratch, 0,
-                                                tiles);
+                                                tiles, NULL);
             assert(status == CNN_STATUS_OK);
             (void)status;
         }

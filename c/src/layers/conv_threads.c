@@ -36,18 +36,24 @@ typedef struct conv_job {
     int accumulate;       /* chunk GEMMs add into y (the transposed convolution's input gradient) */
     int band_rows, bands; /* direct forward */
     int kb, nb, tiles_n;  /* weight-gradient blocks */
+    int check;            /* forward chunks: check the output (cnn_f32_gemm_bias_finite) ... */
+    char nonfinite[CNN_MAX_THREADS]; /* ... per thread: one of its chunks came out with a non-finite value */
 } conv_job;
 
 /* ---- forward ----------------------------------------------------------------------------------------------------- */
 
 static void forward_chunk_task(void* ctx, int task, int thread) {
-    const conv_job* j = ctx;
+    conv_job* j = ctx;
     const int row0 = task * j->rows, r = min_int(j->rows, j->M - row0);
     float* cols = cnn_thread_scratch(j->m, thread);
     float* gemm_ws = cols + cnn_patch_chunk_floats(j->rows, j->K);
     float* y = j->y + (size_t)row0 * j->N;
     cnn_f32_im2col(j->g, j->x, row0, r, cols);
-    cnn_f32_gemm_bias(r, j->N, j->K, cols, j->K, 0, j->w, j->N, 0, j->bias, y, j->N, j->accumulate, gemm_ws);
+    if (!j->check)
+        cnn_f32_gemm_bias(r, j->N, j->K, cols, j->K, 0, j->w, j->N, 0, j->bias, y, j->N, j->accumulate, gemm_ws);
+    else if (!cnn_f32_gemm_bias_finite(r, j->N, j->K, cols, j->K, 0, j->w, j->N, 0, j->bias, y, j->N, j->accumulate,
+                                       gemm_ws))
+        j->nonfinite[thread] = 1; /* this thread's own flag */
 }
 
 static void forward_band_task(void* ctx, int task, int thread) {
@@ -69,12 +75,15 @@ static void forward_band_task(void* ctx, int task, int thread) {
 static int worth_splitting(int M, int K, int N) { return (int64_t)M * K * N >= cnn_threaded_min_work; }
 
 int cnn_conv2d_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int direct, int rows,
-                                const float* x, const float* w, const float* bias, int N, float* y) {
+                                const float* x, const float* w, const float* bias, int N, float* y, int* all_finite) {
     const int K = g->kh * g->kw * g->c, M = g->n * g->oh * g->ow;
     if (!worth_splitting(M, K, N)) return 0;
-    conv_job j = {m, g, x, w, bias, NULL, y, NULL, NULL, N, K, M, rows, 0, 0, 0, 0, 0, 0};
+    conv_job j = {m, g, x, w, bias, NULL, y, NULL, NULL, N, K, M, rows, 0, 0, 0, 0, 0, 0, all_finite != NULL, {0}};
+    if (all_finite) *all_finite = 0; /* unless a path below checks */
     if (pointwise) {
-        cnn_gemm_bias_threaded(m, M, N, K, x, K, 0, w, N, 0, bias, y, N, 0); /* bias added as each block is stored */
+        /* bias added as each block is stored */
+        const int finite = cnn_gemm_split(m, M, N, K, x, K, 0, w, N, 0, bias, y, N, 0, all_finite != NULL);
+        if (all_finite) *all_finite = finite;
     } else if (direct) {
         /* Bands of about 256 output pixels, so packing the weights (once per task) stays small next to the work.
          * One band per sample when a band would start below the image (huge padding). */
@@ -84,6 +93,11 @@ int cnn_conv2d_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointw
         cnn_parallel_for(g->n * j.bands, forward_band_task, &j);
     } else {
         cnn_parallel_for(ceil_div(M, rows), forward_chunk_task, &j);
+        if (all_finite) {
+            *all_finite = 1;
+            for (int t = 0; t < CNN_MAX_THREADS; t++)
+                if (j.nonfinite[t]) *all_finite = 0;
+        }
     }
     return 1;
 }
@@ -280,7 +294,7 @@ int cnn_conv2d_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int point
         if (dx) cnn_gemm_threaded(m, M, K, N, dy, N, 0, w, N, 1, dx, K, dx_accumulate);
         return 1;
     }
-    conv_job j = {m, g, x, w, NULL, dy, NULL, dw, dx, N, K, M, rows, 0, 0, 0, 0, 0, 0};
+    conv_job j = {m, g, x, w, NULL, dy, NULL, dw, dx, N, K, M, rows, 0, 0, 0, 0, 0, 0, 0, {0}};
     if (dw && !weight_grad_slices(m, g, 0, rows, x, dy, K, N, M, dw)) {
         plan_weight_blocks(&j);
         cnn_parallel_for(ceil_div(K, j.kb) * j.tiles_n, weight_grad_task, &j);
@@ -299,7 +313,7 @@ int cnn_conv2d_transpose_forward_threaded(cnn_model* m, const cnn_conv_geom* g, 
                                           const float* w, int C, float* y) {
     const int K = g->kh * g->kw * g->c, M = g->n * g->oh * g->ow;
     if (!worth_splitting(M, K, C)) return 0;
-    conv_job j = {m, g, NULL, w, NULL, x, NULL, NULL, y, C, K, M, rows, 0, 0, 0, 0, 0, 0};
+    conv_job j = {m, g, NULL, w, NULL, x, NULL, NULL, y, C, K, M, rows, 0, 0, 0, 0, 0, 0, 0, {0}};
     cnn_parallel_for(g->n, input_grad_task, &j);
     return 1;
 }
@@ -309,11 +323,11 @@ int cnn_conv2d_transpose_backward_threaded(cnn_model* m, const cnn_conv_geom* g,
     const int K = g->kh * g->kw * g->c, M = g->n * g->oh * g->ow;
     if (!worth_splitting(M, K, C)) return 0;
     if (dx) {
-        conv_job j = {m, g, dy, w, NULL, NULL, dx, NULL, NULL, C, K, M, rows, 1, 0, 0, 0, 0, 0};
+        conv_job j = {m, g, dy, w, NULL, NULL, dx, NULL, NULL, C, K, M, rows, 1, 0, 0, 0, 0, 0, 0, {0}};
         cnn_parallel_for(ceil_div(M, rows), forward_chunk_task, &j);
     }
     if (dw) {
-        conv_job j = {m, g, dy, NULL, NULL, x, NULL, dw, NULL, C, K, M, rows, 0, 0, 0, 0, 0, 0};
+        conv_job j = {m, g, dy, NULL, NULL, x, NULL, dw, NULL, C, K, M, rows, 0, 0, 0, 0, 0, 0, 0, {0}};
         plan_weight_blocks(&j);
         cnn_parallel_for(ceil_div(K, j.kb) * j.tiles_n, weight_grad_task, &j);
     }
@@ -332,21 +346,25 @@ typedef struct wino_job {
     float* out;
     int64_t tiles;
     int64_t big_tasks, big, small; /* tasks [0, big_tasks) take `big` tiles each, the later ones `small` */
+    int check;                      /* check the output as it is stored ... */
+    char nonfinite[CNN_MAX_THREADS]; /* ... per thread: one of its ranges stored a non-finite value */
 } wino_job;
 
 static void wino_task(void* ctx, int task, int thread) {
-    const wino_job* j = ctx;
+    wino_job* j = ctx;
     const int64_t big_end = j->big_tasks * j->big;
     const int64_t first = task < j->big_tasks ? (int64_t)task * j->big : big_end + (task - j->big_tasks) * j->small;
     const int64_t size = task < j->big_tasks ? j->big : j->small;
     const int64_t end = first + size < j->tiles ? first + size : j->tiles;
+    int finite = 1;
     const int status = cnn_f32_winograd_range(j->g, j->N, j->tile, j->direction, j->in, j->u, j->bias, j->out,
-                                              cnn_thread_scratch(j->m, thread), first, end);
+                                              cnn_thread_scratch(j->m, thread), first, end, j->check ? &finite : NULL);
     (void)status; /* the caller's cnn_f32_winograd_tiles checked the geometry; the ranges are in bounds */
+    if (!finite) j->nonfinite[thread] = 1; /* this thread's own flag */
 }
 
 int cnn_winograd_threaded(cnn_model* m, const cnn_conv_geom* g, int N, int tile, int direction, const float* in,
-                          const float* u, const float* bias, float* out) {
+                          const float* u, const float* bias, float* out, int* all_finite) {
     const int K = 9 * g->c, M = g->n * g->oh * g->ow;
     int64_t tiles;
     int chunk;
@@ -369,7 +387,12 @@ int cnn_winograd_threaded(cnn_model* m, const cnn_conv_geom* g, int N, int tile,
     }
     const int64_t tasks = big_tasks + (tiles - big_tasks * big + small - 1) / small;
     if (tasks < 2 || tasks > INT32_MAX) return 0;
-    wino_job j = {m, g, N, tile, direction, in, u, bias, out, tiles, big_tasks, big, small};
+    wino_job j = {m, g, N, tile, direction, in, u, bias, out, tiles, big_tasks, big, small, all_finite != NULL, {0}};
     cnn_parallel_for((int)tasks, wino_task, &j);
+    if (all_finite) {
+        *all_finite = 1;
+        for (int t = 0; t < CNN_MAX_THREADS; t++)
+            if (j.nonfinite[t]) *all_finite = 0;
+    }
     return 1;
 }

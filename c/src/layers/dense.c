@@ -19,7 +19,11 @@ static void dense_forward(cnn_model* m, cnn_node* node, int n, int training) {
     const cnn_node* in = &m->nodes[node->inputs[0]];
     int K = cnn_node_size(in), N = node->c;
     const float* bias = node->cfg.dense.use_bias ? m->params[node->first_param + 1].data : NULL;
-    cnn_gemm_bias_threaded(m, n, N, K, in->out, K, 0, m->params[node->first_param].data, N, 0, bias, node->out, N, 0);
+    const float* w = m->params[node->first_param].data;
+    if (cnn_vouch_wanted(m, node))
+        m->output_vouched = cnn_gemm_bias_finite_threaded(m, n, N, K, in->out, K, 0, w, N, 0, bias, node->out, N, 0);
+    else
+        cnn_gemm_bias_threaded(m, n, N, K, in->out, K, 0, w, N, 0, bias, node->out, N, 0);
 }
 
 static void dense_backward(cnn_model* m, cnn_node* node, int n) {
