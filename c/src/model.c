@@ -398,7 +398,8 @@ static size_t first_nonfinite(const cnn_model* m, size_t count, const float* x) 
     finite_job j = {x, count, (count + (size_t)want - 1) / (size_t)want, {0}};
     if (j.per_task == 0) return count;
     const int tasks = (int)((count + j.per_task - 1) / j.per_task);
-    cnn_parallel_tasks(m, (int64_t)count, tasks, finite_task, &j);
+    /* Costed as an elementwise pass: a 56x56x64 input (200K floats) splits; it ran alone while the other core idled. */
+    cnn_parallel_tasks(m, (int64_t)count * CNN_ELEMENTWISE_COST, tasks, finite_task, &j);
     for (int t = 0; t < tasks; t++)
         if (j.first[t] < count) return j.first[t];
     return count;
