@@ -20,10 +20,15 @@
 #define TASK_BITS 22
 #define TASK_MASK ((UINT64_C(1) << TASK_BITS) - 1)
 #define GEN_MASK ((UINT64_C(1) << 20) - 1)
-/* Polls of `wake` before a worker sleeps: a training step issues jobs back to back, and waking a sleeping thread
- * costs more than a few microseconds of polling. */
+/* Polls of `wake` before a worker sleeps, ~1 ms in Node 20 here (~5 ns a poll): a training step issues jobs back to
+ * back, and so does predict in a loop, with the caller's copies in and out (0.1-0.5 ms for the bench's conv shapes)
+ * between its jobs. A worker woken from sleep starts late: with 20,000 polls (~0.1 ms) the main thread ran 20-23 of
+ * a 56x56x64 forward's ~33 tasks and the worker 10-13; with 200,000, 16-18 and 15-17. tests/bench/threads.js, 2
+ * threads, this against 20,000 in the same rounds (5 rounds; 3): 56x56x64 1.53 / 1.59 ms (1.55 / 1.67), 128x128x16
+ * 2.16 / 2.35 (2.24 / 2.61), 1x1 0.98 / 1.16; LeNet-5 step 6.19 / 7.26, ResNet-20 110 / 118, SegNet 130 / 125.
+ * The price: up to ~1 ms of a core after the last job of a burst. */
 #ifndef SPIN_POLLS
-#define SPIN_POLLS 20000
+#define SPIN_POLLS 200000
 #endif
 
 /* job, done and wake each on a cache line of their own: idle workers poll `wake` while the busy ones claim tasks
