@@ -520,8 +520,8 @@ cnn_status cnn_model_compute_gradients(cnn_model* m, int n, float* stats) {
 
 /* Finite inputs and finite weights can still overflow float32 (weights of 1e30 from a damaged or diverged model):
  * predict never hands back NaN or infinity silently. One SIMD scan of the output, unless the output layer checked it
- * as it stored it (m->output_vouched: conv and dense through the GEMM's bias pass); also the scan that finds the
- * first bad value for the message when that check failed. */
+ * as it stored it (m->output_vouched: conv and dense in the GEMM's bias pass, Winograd in its output transform);
+ * also the scan that finds the first bad value for the message when that check failed. */
 static cnn_status check_output_finite(const cnn_model* m, int n, const char* what) {
     const cnn_node* out = &m->nodes[m->output_node];
     const size_t size = (size_t)cnn_node_size(out), count = (size_t)n * size;
