@@ -11,7 +11,7 @@ typedef struct gemm_job {
     float* C;
     int mb, nb, tiles_n; /* block sizes and the number of column blocks */
     int check;           /* cnn_f32_gemm_bias_finite: ... */
-    char nonfinite[CNN_MAX_THREADS]; /* ... per thread: one of its blocks came out with a non-finite value */
+    cnn_thread_flags nonfinite;      /* ... per thread: one of its blocks came out with a non-finite value */
 } gemm_job;
 
 int64_t cnn_threaded_min_work = INT64_C(1) << 18;
@@ -34,7 +34,7 @@ static void gemm_task(void* ctx, int task, int thread) {
                           ws);
     } else if (!cnn_f32_gemm_bias_finite(mb, nb, j->K, a, j->lda, j->trans_a, b, j->ldb, j->trans_b, bias, c, j->ldc,
                                          j->accumulate, ws)) {
-        j->nonfinite[thread] = 1; /* this thread's own flag: no two threads write one */
+        j->nonfinite.raised[thread] = 1;
     }
 }
 
@@ -50,7 +50,7 @@ int cnn_gemm_split(cnn_model* m, int M, int N, int K, const float* A, int lda, i
         cnn_f32_gemm_bias(M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate, cnn_scratch(m));
         return 1;
     }
-    gemm_job j = {m, M, N, K, lda, ldb, ldc, trans_a, trans_b, accumulate, A, B, bias, C, 0, 0, 0, check, {0}};
+    gemm_job j = {m, M, N, K, lda, ldb, ldc, trans_a, trans_b, accumulate, A, B, bias, C, 0, 0, 0, check, {{0}}};
     int tiles_m = min_int(tasks, ceil_div(M, 4));
     j.mb = round_up(ceil_div(M, tiles_m), 4);
     tiles_m = ceil_div(M, j.mb);
@@ -58,9 +58,7 @@ int cnn_gemm_split(cnn_model* m, int M, int N, int K, const float* A, int lda, i
     j.nb = round_up(ceil_div(N, tiles_n), 8);
     j.tiles_n = ceil_div(N, j.nb);
     cnn_parallel_for(tiles_m * j.tiles_n, gemm_task, &j);
-    for (int t = 0; t < CNN_MAX_THREADS; t++)
-        if (j.nonfinite[t]) return 0;
-    return 1;
+    return !cnn_thread_flags_any(&j.nonfinite);
 }
 
 void cnn_parallel_tasks(const cnn_model* m, int64_t work, int n_tasks, cnn_task_fn fn, void* ctx) {

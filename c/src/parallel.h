@@ -47,6 +47,18 @@ static inline int cnn_reduce_parts(size_t count, size_t min_part, int max_parts,
     return count ? (int)((count + p - 1) / p) : 0;
 }
 
+/* One flag per thread, raised by that thread's tasks only (no two threads write one): e.g. "stored a non-finite
+ * value", read by the caller once the job is over. */
+typedef struct cnn_thread_flags {
+    char raised[CNN_MAX_THREADS];
+} cnn_thread_flags;
+
+static inline int cnn_thread_flags_any(const cnn_thread_flags* f) {
+    for (int t = 0; t < CNN_MAX_THREADS; t++)
+        if (f->raised[t]) return 1;
+    return 0;
+}
+
 /* Floats to allocate for `threads` scratch spaces of `per_thread` floats each, 64-byte aligned; for one thread
  * exactly what the serial plan always allocated (per_thread + CNN_SCRATCH_SLACK_FLOATS). 64-bit and saturating
  * (internal.h), so the plan can check it against wasm32's ceilings before allocating. */

@@ -37,7 +37,7 @@ typedef struct conv_job {
     int band_rows, bands; /* direct forward */
     int kb, nb, tiles_n;  /* weight-gradient blocks */
     int check;            /* forward chunks: check the output (cnn_f32_gemm_bias_finite) ... */
-    char nonfinite[CNN_MAX_THREADS]; /* ... per thread: one of its chunks came out with a non-finite value */
+    cnn_thread_flags nonfinite;      /* ... per thread: one of its chunks came out with a non-finite value */
 } conv_job;
 
 /* ---- forward ----------------------------------------------------------------------------------------------------- */
@@ -53,7 +53,7 @@ static void forward_chunk_task(void* ctx, int task, int thread) {
         cnn_f32_gemm_bias(r, j->N, j->K, cols, j->K, 0, j->w, j->N, 0, j->bias, y, j->N, j->accumulate, gemm_ws);
     else if (!cnn_f32_gemm_bias_finite(r, j->N, j->K, cols, j->K, 0, j->w, j->N, 0, j->bias, y, j->N, j->accumulate,
                                        gemm_ws))
-        j->nonfinite[thread] = 1; /* this thread's own flag */
+        j->nonfinite.raised[thread] = 1;
 }
 
 static void forward_band_task(void* ctx, int task, int thread) {
@@ -78,7 +78,7 @@ int cnn_conv2d_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointw
                                 const float* x, const float* w, const float* bias, int N, float* y, int* all_finite) {
     const int K = g->kh * g->kw * g->c, M = g->n * g->oh * g->ow;
     if (!worth_splitting(M, K, N)) return 0;
-    conv_job j = {m, g, x, w, bias, NULL, y, NULL, NULL, N, K, M, rows, 0, 0, 0, 0, 0, 0, all_finite != NULL, {0}};
+    conv_job j = {m, g, x, w, bias, NULL, y, NULL, NULL, N, K, M, rows, 0, 0, 0, 0, 0, 0, all_finite != NULL, {{0}}};
     if (all_finite) *all_finite = 0; /* unless a path below checks */
     if (pointwise) {
         /* bias added as each block is stored */
@@ -93,11 +93,7 @@ int cnn_conv2d_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointw
         cnn_parallel_for(g->n * j.bands, forward_band_task, &j);
     } else {
         cnn_parallel_for(ceil_div(M, rows), forward_chunk_task, &j);
-        if (all_finite) {
-            *all_finite = 1;
-            for (int t = 0; t < CNN_MAX_THREADS; t++)
-                if (j.nonfinite[t]) *all_finite = 0;
-        }
+        if (all_finite) *all_finite = !cnn_thread_flags_any(&j.nonfinite);
     }
     return 1;
 }
@@ -294,7 +290,7 @@ int cnn_conv2d_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int point
         if (dx) cnn_gemm_threaded(m, M, K, N, dy, N, 0, w, N, 1, dx, K, dx_accumulate);
         return 1;
     }
-    conv_job j = {m, g, x, w, NULL, dy, NULL, dw, dx, N, K, M, rows, 0, 0, 0, 0, 0, 0, 0, {0}};
+    conv_job j = {m, g, x, w, NULL, dy, NULL, dw, dx, N, K, M, rows, 0, 0, 0, 0, 0, 0, 0, {{0}}};
     if (dw && !weight_grad_slices(m, g, 0, rows, x, dy, K, N, M, dw)) {
         plan_weight_blocks(&j);
         cnn_parallel_for(ceil_div(K, j.kb) * j.tiles_n, weight_grad_task, &j);
@@ -313,7 +309,7 @@ int cnn_conv2d_transpose_forward_threaded(cnn_model* m, const cnn_conv_geom* g, 
                                           const float* w, int C, float* y) {
     const int K = g->kh * g->kw * g->c, M = g->n * g->oh * g->ow;
     if (!worth_splitting(M, K, C)) return 0;
-    conv_job j = {m, g, NULL, w, NULL, x, NULL, NULL, y, C, K, M, rows, 0, 0, 0, 0, 0, 0, 0, {0}};
+    conv_job j = {m, g, NULL, w, NULL, x, NULL, NULL, y, C, K, M, rows, 0, 0, 0, 0, 0, 0, 0, {{0}}};
     cnn_parallel_for(g->n, input_grad_task, &j);
     return 1;
 }
@@ -323,11 +319,11 @@ int cnn_conv2d_transpose_backward_threaded(cnn_model* m, const cnn_conv_geom* g,
     const int K = g->kh * g->kw * g->c, M = g->n * g->oh * g->ow;
     if (!worth_splitting(M, K, C)) return 0;
     if (dx) {
-        conv_job j = {m, g, dy, w, NULL, NULL, dx, NULL, NULL, C, K, M, rows, 1, 0, 0, 0, 0, 0, 0, {0}};
+        conv_job j = {m, g, dy, w, NULL, NULL, dx, NULL, NULL, C, K, M, rows, 1, 0, 0, 0, 0, 0, 0, {{0}}};
         cnn_parallel_for(ceil_div(M, rows), forward_chunk_task, &j);
     }
     if (dw) {
-        conv_job j = {m, g, dy, NULL, NULL, x, NULL, dw, NULL, C, K, M, rows, 0, 0, 0, 0, 0, 0, 0, {0}};
+        conv_job j = {m, g, dy, NULL, NULL, x, NULL, dw, NULL, C, K, M, rows, 0, 0, 0, 0, 0, 0, 0, {{0}}};
         plan_weight_blocks(&j);
         cnn_parallel_for(ceil_div(K, j.kb) * j.tiles_n, weight_grad_task, &j);
     }
@@ -347,7 +343,7 @@ typedef struct wino_job {
     int64_t tiles;
     int64_t big_tasks, big, small; /* tasks [0, big_tasks) take `big` tiles each, the later ones `small` */
     int check;                      /* check the output as it is stored ... */
-    char nonfinite[CNN_MAX_THREADS]; /* ... per thread: one of its ranges stored a non-finite value */
+    cnn_thread_flags nonfinite;      /* ... per thread: one of its ranges stored a non-finite value */
 } wino_job;
 
 static void wino_task(void* ctx, int task, int thread) {
@@ -360,7 +356,7 @@ static void wino_task(void* ctx, int task, int thread) {
     const int status = cnn_f32_winograd_range(j->g, j->N, j->tile, j->direction, j->in, j->u, j->bias, j->out,
                                               cnn_thread_scratch(j->m, thread), first, end, j->check ? &finite : NULL);
     (void)status; /* the caller's cnn_f32_winograd_tiles checked the geometry; the ranges are in bounds */
-    if (!finite) j->nonfinite[thread] = 1; /* this thread's own flag */
+    if (!finite) j->nonfinite.raised[thread] = 1;
 }
 
 int cnn_winograd_threaded(cnn_model* m, const cnn_conv_geom* g, int N, int tile, int direction, const float* in,
@@ -387,12 +383,8 @@ int cnn_winograd_threaded(cnn_model* m, const cnn_conv_geom* g, int N, int tile,
     }
     const int64_t tasks = big_tasks + (tiles - big_tasks * big + small - 1) / small;
     if (tasks < 2 || tasks > INT32_MAX) return 0;
-    wino_job j = {m, g, N, tile, direction, in, u, bias, out, tiles, big_tasks, big, small, all_finite != NULL, {0}};
+    wino_job j = {m, g, N, tile, direction, in, u, bias, out, tiles, big_tasks, big, small, all_finite != NULL, {{0}}};
     cnn_parallel_for((int)tasks, wino_task, &j);
-    if (all_finite) {
-        *all_finite = 1;
-        for (int t = 0; t < CNN_MAX_THREADS; t++)
-            if (j.nonfinite[t]) *all_finite = 0;
-    }
+    if (all_finite) *all_finite = !cnn_thread_flags_any(&j.nonfinite);
     return 1;
 }
