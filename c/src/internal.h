@@ -81,9 +81,11 @@ struct cnn_node {
     float* grad;          /* capacity × size, or NULL when planned without gradients */
     int grad_written;     /* this backward walk has written grad (else its contents are stale) */
     float* saved;         /* see cnn_layer_needs */
+    uint64_t saved_floats; /* its size */
     int32_t* saved_i32;
-    /* Caches derived from the node's weights inside `saved` (conv: Winograd-transformed kernels), one per kind: the
-     * m->weights_version they were computed from, 0 = not computed since the plan allocated them. */
+    /* Caches derived from the node's weights inside `saved` (conv: Winograd-transformed kernels, or the GEMM's packed
+     * kernel; dense: its packed kernel), one per kind: the m->weights_version they were computed from, 0 = not
+     * computed since the plan allocated them. */
     uint64_t cache_version[2];
     union {
         cnn_conv_cfg conv;

@@ -44,6 +44,7 @@ static void free_plan(cnn_model* m) {
         free(node->saved_i32);
         node->cache_version[0] = node->cache_version[1] = 0;
         node->out = node->grad = node->saved = NULL;
+        node->saved_floats = 0;
         node->saved_i32 = NULL;
     }
     for (int i = 0; i < m->n_params; i++) {
@@ -320,7 +321,11 @@ cnn_status cnn_model_plan(cnn_model* m, int capacity, int with_grads) {
         node->grad = with_grads ? calloc(count, sizeof(float)) : NULL;
         cnn_layer_needs needs = {0, 0, 0};
         if (node->ops->needs) needs = node->ops->needs(m, node, capacity);
-        node->saved = needs.saved_floats ? malloc((size_t)needs.saved_floats * sizeof(float)) : NULL;
+        /* 64-byte aligned: packed kernels (parallel.h) are read with vector loads that must not straddle lines. */
+        node->saved = needs.saved_floats
+                          ? aligned_alloc(64, ((size_t)needs.saved_floats * sizeof(float) + 63) & ~(size_t)63)
+                          : NULL;
+        node->saved_floats = needs.saved_floats;
         node->saved_i32 = needs.saved_ints ? malloc((size_t)needs.saved_ints * sizeof(int32_t)) : NULL;
         if ((with_grads && (!node->out || !node->grad)) || (needs.saved_floats && !node->saved) ||
             (needs.saved_ints && !node->saved_i32)) {

@@ -7,6 +7,7 @@ typedef struct gemm_job {
     int M, N, K, lda, ldb, ldc, trans_a, trans_b, accumulate;
     const float* A;
     const float* B;
+    const cnn_f32_packed_b* packed; /* or NULL: B packed ahead */
     const float* bias; /* or NULL */
     float* C;
     int mb, nb, tiles_n; /* block sizes and the number of column blocks */
@@ -24,33 +25,29 @@ static void gemm_task(void* ctx, int task, int thread) {
     gemm_job* j = ctx;
     const int i0 = task / j->tiles_n * j->mb, j0 = task % j->tiles_n * j->nb;
     const float* a = j->trans_a ? j->A + i0 : j->A + (size_t)i0 * j->lda;
-    const float* b = j->trans_b ? j->B + (size_t)j0 * j->ldb : j->B + j0;
+    const float* b = !j->B ? NULL : j->trans_b ? j->B + (size_t)j0 * j->ldb : j->B + j0; /* NULL when packed */
     const int mb = min_int(j->mb, j->M - i0), nb = min_int(j->nb, j->N - j0);
     const float* bias = j->bias ? j->bias + j0 : NULL;
     float* c = j->C + (size_t)i0 * j->ldc + j0;
     float* ws = cnn_thread_scratch(j->m, thread);
-    if (!j->check) {
-        cnn_f32_gemm_bias(mb, nb, j->K, a, j->lda, j->trans_a, b, j->ldb, j->trans_b, bias, c, j->ldc, j->accumulate,
-                          ws);
-    } else if (!cnn_f32_gemm_bias_finite(mb, nb, j->K, a, j->lda, j->trans_a, b, j->ldb, j->trans_b, bias, c, j->ldc,
-                                         j->accumulate, ws)) {
+    cnn_f32_packed_b block;
+    if (j->packed) block = *j->packed, block.col0 += j0; /* the task's columns of the packed kernel */
+    if (!cnn_f32_gemm_run(mb, nb, j->K, a, j->lda, j->trans_a, b, j->ldb, j->trans_b, j->packed ? &block : NULL, bias,
+                          c, j->ldc, j->accumulate, j->check, ws))
         j->nonfinite.raised[thread] = 1;
-    }
 }
 
 int cnn_gemm_split(cnn_model* m, int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
-                   int trans_b, const float* bias, float* C, int ldc, int accumulate, int check) {
+                   int trans_b, const cnn_f32_packed_b* packed, const float* bias, float* C, int ldc, int accumulate,
+                   int check) {
     /* About 4 tasks per thread (dynamic claiming evens out uneven blocks). */
     const int64_t work = (int64_t)M * N * (K > 0 ? K : 1);
     const int tasks = cnn_model_threaded(m) && work >= cnn_threaded_min_work ? 4 * cnn_thread_count() : 1;
-    if (M <= 0 || N <= 0 || tasks <= 1) {
-        if (check)
-            return cnn_f32_gemm_bias_finite(M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate,
-                                            cnn_scratch(m));
-        cnn_f32_gemm_bias(M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate, cnn_scratch(m));
-        return 1;
-    }
-    gemm_job j = {m, M, N, K, lda, ldb, ldc, trans_a, trans_b, accumulate, A, B, bias, C, 0, 0, 0, check, {{0}}};
+    if (M <= 0 || N <= 0 || tasks <= 1)
+        return cnn_f32_gemm_run(M, N, K, A, lda, trans_a, B, ldb, trans_b, packed, bias, C, ldc, accumulate, check,
+                                cnn_scratch(m));
+    gemm_job j = {m, M, N, K, lda, ldb, ldc, trans_a, trans_b, accumulate, A, B, packed, bias, C, 0, 0, 0, check,
+                   {{0}}};
     int tiles_m = min_int(tasks, ceil_div(M, 4));
     j.mb = round_up(ceil_div(M, tiles_m), 4);
     tiles_m = ceil_div(M, j.mb);
@@ -59,6 +56,29 @@ int cnn_gemm_split(cnn_model* m, int M, int N, int K, const float* A, int lda, i
     j.tiles_n = ceil_div(N, j.nb);
     cnn_parallel_for(tiles_m * j.tiles_n, gemm_task, &j);
     return !cnn_thread_flags_any(&j.nonfinite);
+}
+
+typedef struct pack_job {
+    const float* B;
+    int ldb, trans_b, N, K;
+    float* dst;
+} pack_job;
+
+static void pack_range(void* ctx, size_t begin, size_t end) {
+    const pack_job* j = ctx; /* [begin, end): 8-wide column panels */
+    const int j_end = (int)end * 8 < j->N ? (int)end * 8 : j->N;
+    cnn_f32_gemm_pack_b_whole(j->N, j->K, j->B, j->ldb, j->trans_b, (int)begin * 8, j_end, j->dst);
+}
+
+cnn_f32_packed_b cnn_packed_kernel(cnn_model* m, cnn_node* node, int slot, const float* B, int ldb, int trans_b,
+                                   int N, int K, float* dst) {
+    cnn_f32_packed_b packed = {dst, round_up(N, 8), 0};
+    if (node->cache_version[slot] != m->weights_version) {
+        pack_job j = {B, ldb, trans_b, N, K, dst};
+        cnn_parallel_ranges(m, (size_t)ceil_div(N, 8), 1, 8 * K * CNN_ELEMENTWISE_COST, pack_range, &j);
+        node->cache_version[slot] = m->weights_version;
+    }
+    return packed;
 }
 
 void cnn_parallel_tasks(const cnn_model* m, int64_t work, int n_tasks, cnn_task_fn fn, void* ctx) {

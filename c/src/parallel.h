@@ -80,10 +80,26 @@ static inline int cnn_model_threaded(const cnn_model* m) {
 }
 
 /* cnn_f32_gemm_bias (bias may be NULL) split into blocks of C, each thread using its own scratch as workspace (at
- * most what the whole GEMM needs). With check: as cnn_f32_gemm_bias_finite, returns whether every value of C came
- * out finite; else returns 1. parallel.c. */
+ * most what the whole GEMM needs). With packed (else NULL), B is that packed op(B) and B, ldb, trans_b are unused.
+ * With check: as cnn_f32_gemm_bias_finite, returns whether every value of C came out finite; else returns 1.
+ * parallel.c. */
 int cnn_gemm_split(cnn_model* m, int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
-                   int trans_b, const float* bias, float* C, int ldc, int accumulate, int check);
+                   int trans_b, const cnn_f32_packed_b* packed, const float* bias, float* C, int ldc, int accumulate,
+                   int check);
+
+/* A layer's kernel packed for the GEMM once, not by every GEMM that uses it (each chunk of patch rows, each task of
+ * a threaded split, each predict call): op(B) (K×N; B with ldb, transposed when trans_b) packed into dst, the
+ * cnn_packed_kernel_floats(N, K) floats the layer planned in its saved buffer, and kept there as the node's cache
+ * slot `slot` until m->weights_version moves (an optimizer step, a parameter handed out for writing). Repacking
+ * runs threaded over column panels. Kernels past CNN_PACKED_KERNEL_MAX_FLOATS get no cache (size 0): their GEMMs
+ * pack as they go, so a large dense layer does not hold its weights twice. */
+#define CNN_PACKED_KERNEL_MAX_FLOATS (UINT64_C(1) << 22)
+static inline uint64_t cnn_packed_kernel_floats(int N, int K) {
+    const uint64_t floats = cnn_f32_gemm_packed_b_floats(N, K);
+    return floats <= CNN_PACKED_KERNEL_MAX_FLOATS ? floats : 0;
+}
+cnn_f32_packed_b cnn_packed_kernel(cnn_model* m, cnn_node* node, int slot, const float* B, int ldb, int trans_b,
+                                   int N, int K, float* dst);
 
 /* cnn_f32_gemm_bias (bias may be NULL) on the scratch space, split across the threads when the model runs threaded:
  * the bias goes into each block of C as it is stored, not in a pass of its own. */
@@ -91,19 +107,9 @@ static inline void cnn_gemm_bias_threaded(cnn_model* m, int M, int N, int K, con
                                           const float* B, int ldb, int trans_b, const float* bias, float* C, int ldc,
                                           int accumulate) {
     if (cnn_model_threaded(m))
-        cnn_gemm_split(m, M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate, 0);
+        cnn_gemm_split(m, M, N, K, A, lda, trans_a, B, ldb, trans_b, NULL, bias, C, ldc, accumulate, 0);
     else
         cnn_f32_gemm_bias(M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate, cnn_scratch(m));
-}
-
-/* The same, returning whether every value of C came out finite (cnn_f32_gemm_bias_finite). */
-static inline int cnn_gemm_bias_finite_threaded(cnn_model* m, int M, int N, int K, const float* A, int lda,
-                                                int trans_a, const float* B, int ldb, int trans_b, const float* bias,
-                                                float* C, int ldc, int accumulate) {
-    if (cnn_model_threaded(m))
-        return cnn_gemm_split(m, M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate, 1);
-    return cnn_f32_gemm_bias_finite(M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate,
-                                    cnn_scratch(m));
 }
 
 /* The same without a bias. */
@@ -120,7 +126,8 @@ static inline void cnn_gemm_threaded(cnn_model* m, int M, int N, int K, const fl
  * chunks of `rows` patch rows). Backward: dw += colsᵀ·dy (when dw), dx += col2im(dy·wᵀ) (when dx; pointwise and
  * !dx_accumulate: dx = dy·wᵀ); the bias gradient stays with the caller. */
 int cnn_conv2d_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int direct, int rows,
-                                const float* x, const float* w, const float* bias, int N, float* y, int* all_finite);
+                                const float* x, const float* w, const cnn_f32_packed_b* packed, const float* bias,
+                                int N, float* y, int* all_finite);
 int cnn_conv2d_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int rows, const float* x,
                                  const float* w, const float* dy, int N, float* dw, float* dx, int dx_accumulate);
 

@@ -13,6 +13,7 @@
 #include "cnn.h"
 #include "test_util.h"
 #include "internal.h"
+#include "kernels/kernels.h"
 
 enum { H = 12, W = 11, CIN = 3, CLASSES = 5, BATCH = 3 };
 
@@ -92,9 +93,16 @@ static void compare(cnn_model* a, cnn_model* b, const char* when) {
     expect(worst <= 1e-4, what);
 }
 
+/* Convs whose saved buffer holds Winograd-transformed kernels: anything but the GEMM's packed kernel, the only
+ * other thing a conv keeps there. */
 static int transformed_nodes(const cnn_model* m) {
     int count = 0;
-    for (int i = 0; i < m->n_nodes; i++) count += m->nodes[i].ops == &cnn_conv2d_ops && m->nodes[i].saved != NULL;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const cnn_node* node = &m->nodes[i];
+        if (node->ops != &cnn_conv2d_ops || !node->saved) continue;
+        const int K = node->cfg.conv.kh * node->cfg.conv.kw * m->nodes[node->inputs[0]].c;
+        count += node->saved_floats != cnn_f32_gemm_packed_b_floats(node->cfg.conv.filters, K);
+    }
     return count;
 }
 
@@ -275,6 +283,46 @@ static void test_nonfinite_conv_outputs(void) {
     }
 }
 
+/* The GEMM layers keep their kernel packed between calls (parallel.h: cnn_packed_kernel). After predict filled that
+ * cache, weights written through cnn_model_param must be the ones the next predict uses: its output must be the
+ * bits of a fresh model given the same weights, for the pointwise and im2col convs and dense. */
+static void test_packed_kernel_follows_weights(void) {
+    static const struct { const char* name; int h, c, filters, k; } cases[] = {
+        {"pointwise", 6, 16, 24, 1}, {"im2col", 8, 16, 16, 5}, {"dense", 4, 8, 20, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cnn_model* models[2];
+        for (int v = 0; v < 2; v++) {
+            cnn_model* m = models[v] = cnn_model_create(11 + (unsigned)v);
+            const int x = cnn_model_add_input(m, cases[i].h, cases[i].h, cases[i].c);
+            const int y = cases[i].k ? cnn_model_add_conv2d(m, x, cases[i].filters, cases[i].k, cases[i].k, 1, 1, 1,
+                                                            1, CNN_PADDING_SAME, 1, CNN_INIT_GLOROT_UNIFORM)
+                                     : cnn_model_add_dense(m, cnn_model_add_flatten(m, x), cases[i].filters, 1,
+                                                           CNN_INIT_GLOROT_UNIFORM);
+            expect(y >= 0 && cnn_model_plan(m, 2, 0) == CNN_STATUS_OK, "packed-kernel model builds and plans");
+        }
+        const size_t in_size = (size_t)2 * cases[i].h * cases[i].h * cases[i].c;
+        const size_t out_size = (size_t)2 * cnn_node_size(&models[0]->nodes[models[0]->output_node]);
+        for (int v = 0; v < 2; v++) fill_frand(cnn_model_input_buffer(models[v]), in_size);
+        memcpy(cnn_model_input_buffer(models[1]), cnn_model_input_buffer(models[0]), in_size * sizeof(float));
+        expect(cnn_model_forward(models[0], 2) == CNN_STATUS_OK, "predict fills the packed kernel");
+        for (int p = 0; p < cnn_model_param_count(models[0]); p++) { /* new weights for both */
+            float* a = cnn_model_param(models[0], p, NULL, NULL);
+            float* b = cnn_model_param(models[1], p, NULL, NULL);
+            for (size_t j = 0; j < param_size(models[0], p); j++) a[j] = b[j] = frand();
+        }
+        expect(cnn_model_forward(models[0], 2) == CNN_STATUS_OK && cnn_model_forward(models[1], 2) == CNN_STATUS_OK,
+               "predict after new weights");
+        const float* ya = models[0]->nodes[models[0]->output_node].out;
+        const float* yb = models[1]->nodes[models[1]->output_node].out;
+        char what[160];
+        snprintf(what, sizeof what, "%s: predict after weights were written uses them (a fresh model's bits)",
+                 cases[i].name);
+        expect(memcmp(ya, yb, out_size * sizeof(float)) == 0, what);
+        cnn_model_free(models[0]);
+        cnn_model_free(models[1]);
+    }
+}
+
 int main(void) {
     lcg_seed(4242u);
     test_shared_activations();
@@ -283,5 +331,6 @@ int main(void) {
     test_winograd_toggle();
     test_nonfinite_output();
     test_nonfinite_conv_outputs();
+    test_packed_kernel_follows_weights();
     return test_summary();
 }

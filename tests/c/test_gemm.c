@@ -291,10 +291,88 @@ static void test_gemm_finite(void) {
            why);
 }
 
+/* The GEMM on a kernel packed ahead (cnn_f32_gemm_pack_b_whole, packed in column ranges as threads do): the bits
+ * of cnn_f32_gemm_bias on the unpacked B, whole and in blocks of C's columns read through col0 (a threaded split),
+ * over several K blocks (K > 256) and column blocks (N > 512), odd N, both op(B) layouts and op(A) layouts; the
+ * checked twin sees a NaN in C; the __ref twins give the unpacked reference's bits. The packed buffer has its exact
+ * size, so ASan / valgrind catch a read past it. */
+static void test_gemm_packed(void) {
+    static const int shapes[][3] = {{37, 21, 9}, {13, 600, 300}, {70, 64, 513}, {9, 131, 256}, {5, 8, 1}};
+    static const int col_blocks[] = {8, 64, 136};
+    int ok = 1, cases = 0;
+    char why[200] = "";
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0] && ok; s++) {
+        const int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        for (int ta = 0; ta <= 1 && ok; ta++)
+            for (int tb = 0; tb <= 1 && ok; tb++) {
+                const int lda = ta ? M : K, ldb = tb ? K : N;
+                float* A = random_floats((size_t)M * K);
+                float* B = random_floats((size_t)K * N);
+                float* bias = random_floats((size_t)N);
+                float* C0 = random_floats((size_t)M * N);
+                float* want = copy_floats(C0, (size_t)M * N);
+                float* ws = xmalloc(cnn_f32_gemm_workspace_floats(M, N, K) * sizeof(float));
+                const size_t packed_len = (size_t)cnn_f32_gemm_packed_b_floats(N, K);
+                float* packed = xmalloc(packed_len * sizeof(float));
+                for (int j = 0; j < N; j += 24) /* column ranges of 3 panels, as threads would pack them */
+                    cnn_f32_gemm_pack_b_whole(N, K, B, ldb, tb, j, j + 24 < N ? j + 24 : N, packed);
+                const cnn_f32_packed_b whole = {packed, (N + 7) / 8 * 8, 0};
+                cnn_f32_gemm_bias__simd(M, N, K, A, lda, ta, B, ldb, tb, bias, want, N, 1, ws);
+                for (size_t cb = 0; cb < sizeof col_blocks / sizeof col_blocks[0] + 1 && ok; cb++) {
+                    const int block = cb < sizeof col_blocks / sizeof col_blocks[0] ? col_blocks[cb] : N;
+                    float* c = copy_floats(C0, (size_t)M * N);
+                    for (int j0 = 0; j0 < N; j0 += block) {
+                        cnn_f32_packed_b part = whole;
+                        part.col0 = j0;
+                        const int nb = N - j0 < block ? N - j0 : block;
+                        const float* a = A;
+                        if (cb % 2)
+                            cnn_f32_gemm_bias_packed__simd(M, nb, K, a, lda, ta, &part, bias + j0, c + j0, N, 1, ws);
+                        else if (cnn_f32_gemm_bias_packed_finite__simd(M, nb, K, a, lda, ta, &part, bias + j0, c + j0,
+                                                                       N, 1, ws) != 1)
+                            ok = 0, snprintf(why, sizeof why, "M=%d N=%d K=%d: finite values reported as not", M, N, K);
+                    }
+                    cases++;
+                    for (int e = 0; e < M * N && ok; e++)
+                        if (!same_float(c[e], want[e])) {
+                            snprintf(why, sizeof why, "M=%d N=%d K=%d ta=%d tb=%d, column blocks of %d: C[%d] %.9g, "
+                                     "unpacked %.9g", M, N, K, ta, tb, block, e, c[e], want[e]);
+                            ok = 0;
+                        }
+                    free(c);
+                }
+                /* A NaN in C (accumulated onto) is seen. */
+                float* c = copy_floats(C0, (size_t)M * N);
+                c[(size_t)(M - 1) * N + N / 2] = NAN;
+                cases++;
+                if (ok && cnn_f32_gemm_bias_packed_finite__simd(M, N, K, A, lda, ta, &whole, bias, c, N, 1, ws) != 0)
+                    ok = 0, snprintf(why, sizeof why, "M=%d N=%d K=%d ta=%d tb=%d: a NaN in C not seen", M, N, K, ta, tb);
+                /* The references: the unpacked reference's bits. */
+                float* ref = copy_floats(C0, (size_t)M * N);
+                float* ref_packed = copy_floats(C0, (size_t)M * N);
+                cnn_f32_gemm_bias__ref(M, N, K, A, lda, ta, B, ldb, tb, bias, ref, N, 1, NULL);
+                const int r = cnn_f32_gemm_bias_packed_finite__ref(M, N, K, A, lda, ta, &whole, bias, ref_packed, N, 1,
+                                                                   NULL);
+                cases++;
+                for (int e = 0; e < M * N && ok; e++)
+                    if (!same_float(ref[e], ref_packed[e]) || r != 1) {
+                        snprintf(why, sizeof why, "M=%d N=%d K=%d ta=%d tb=%d: packed __ref C[%d] %.9g, __ref %.9g",
+                                 M, N, K, ta, tb, e, ref_packed[e], ref[e]);
+                        ok = 0;
+                    }
+                free(A), free(B), free(bias), free(C0), free(want), free(ws), free(packed), free(c), free(ref),
+                    free(ref_packed);
+            }
+    }
+    report(ok, "gemm_bias_packed: the unpacked GEMM's bits, whole and in column blocks, checked and not (%d cases) %s",
+           cases, why);
+}
+
 int main(void) {
     xorshift_seed(0x9E3779B97F4A7C15ull);
     printf("SIMD backend: %s\n", CNN_SIMD_BACKEND);
     test_gemm();
     test_gemm_finite();
+    test_gemm_packed();
     return test_summary();
 }

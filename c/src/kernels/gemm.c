@@ -47,6 +47,13 @@
  * still in L1) or MC row block: the bits of the GEMM followed by cnn_f32_add_bias, without its pass over C. (Added
  * after every tile instead, V8's code for the whole driver got 5% slower.)
  *
+ * Packed ahead: a layer's kernel is the B of every GEMM it runs (each chunk of patch rows, each block of a threaded
+ * split, each predict call), so the layers pack it whole once (cnn_f32_gemm_pack_b_whole: per K block, all of its
+ * 8-wide panels) and keep it until the weights move (parallel.h). The drivers below read B only packed: a GEMM on
+ * an unpacked B packs one KC×NC block at a time into the workspace and runs the same driver on it. Engine-only
+ * 28x28x128 -> 256 1x1, same-process alternation against packing per call (median per-call ratios): 1 thread
+ * 0.99-1.00 (one pack per call, ~1%), 2 threads 0.945-0.95 (each of the 8 blocks of the split packed all of B).
+ *
  * Workspace (floats): [packed B: KC' × round_up(NC', 8)] [packed A: max(round_up(MC', 4), 16) × KC'], X' = min(X, dim).
  * Rounding: each K block adds its partial sums into C, so results differ from the __ref k-order sum by rounding. */
 #include "kernels/gemm_tile.h"
@@ -102,6 +109,38 @@ int cnn_f32_gemm_bias_finite__ref(int M, int N, int K, const float* A, int lda, 
     return 1;
 }
 
+/* op(B)[k][j] of a whole packed B (cnn_f32_gemm_pack_b_whole), j counted from B->col0. */
+static float packed_b_at(const cnn_f32_packed_b* B, int K, int k, int j) {
+    const int k0 = k / GEMM_KC * GEMM_KC, kc = min_int(GEMM_KC, K - k0), col = B->col0 + j;
+    return B->data[(size_t)k0 * B->ld + (size_t)(col / GEMM_NR) * kc * GEMM_NR + (size_t)(k - k0) * GEMM_NR +
+                   col % GEMM_NR];
+}
+
+void cnn_f32_gemm_bias_packed__ref(int M, int N, int K, const float* A, int lda, int trans_a,
+                                   const cnn_f32_packed_b* B, const float* bias, float* C, int ldc, int accumulate,
+                                   float* workspace) {
+    (void)workspace;
+    for (int i = 0; i < M; i++) {
+        for (int j = 0; j < N; j++) {
+            float sum = 0.0f;
+            for (int k = 0; k < K; k++)
+                sum += (trans_a ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]) * packed_b_at(B, K, k, j);
+            float* c = &C[(size_t)i * ldc + j];
+            *c = accumulate ? *c + sum : sum;
+            if (bias) *c += bias[j];
+        }
+    }
+}
+
+int cnn_f32_gemm_bias_packed_finite__ref(int M, int N, int K, const float* A, int lda, int trans_a,
+                                         const cnn_f32_packed_b* B, const float* bias, float* C, int ldc,
+                                         int accumulate, float* workspace) {
+    cnn_f32_gemm_bias_packed__ref(M, N, K, A, lda, trans_a, B, bias, C, ldc, accumulate, workspace);
+    for (int i = 0; i < M; i++)
+        if (cnn_f32_first_nonfinite__ref((size_t)N, C + (size_t)i * ldc) < (size_t)N) return 0;
+    return 1;
+}
+
 /* ---- packing --------------------------------------------------------------------------------------------------- */
 
 /* op(B)[k0 : k0+kc, j0 : j0+nc] → panels of 8 columns: panel p holds dst[p·kc·8 + k·8 + jj], zero past nc. */
@@ -150,6 +189,21 @@ void cnn_f32_gemm_pack_b(int kc, int nc, const float* B, int ldb, int trans_b, i
                     for (int k = 0; k < kc; k++) d[(size_t)k * GEMM_NR + jj] = 0.0f;
             }
         }
+    }
+}
+
+uint64_t cnn_f32_gemm_packed_b_floats(int N, int K) {
+    return N <= 0 || K <= 0 ? 0 : (uint64_t)K * (uint64_t)round_up(N, GEMM_NR);
+}
+
+void cnn_f32_gemm_pack_b_whole(int N, int K, const float* B, int ldb, int trans_b, int j_begin, int j_end,
+                               float* packed) {
+    assert(j_begin % GEMM_NR == 0 && j_begin <= j_end && j_end <= N);
+    const size_t ld = (size_t)round_up(N, GEMM_NR);
+    for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+        const int kc = min_int(GEMM_KC, K - k0);
+        cnn_f32_gemm_pack_b(kc, j_end - j_begin, B, ldb, trans_b, k0, j_begin,
+                            packed + (size_t)k0 * ld + (size_t)j_begin * kc);
     }
 }
 
@@ -301,15 +355,19 @@ static void finish_tile_checked(float* c, int ldc, int mr, int nr, const float* 
     *seen = cnn_v4f_note_nonfinite(acc, cnn_v4f_splat(tail));
 }
 
-/* The GEMM, with bias (or NULL) added to C's rows after their last K block. With `check`, returns whether every
- * final value of C is finite (looked at in that same pass, while the rows are in cache); else returns 1. Inlined
- * into one driver per value of `check`: with a run-time flag, V8's code for the unchecked driver ran ~1% slower. */
-static CNN_ALWAYS_INLINE int gemm(int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb, int trans_b,
-                const float* bias, float* C, int ldc, int accumulate, float* workspace, int check) {
+/* The GEMM on a packed B, with bias (or NULL) added to C's rows after their last K block. With `check`, returns
+ * whether every final value of C is finite (looked at in that same pass, while the rows are in cache); else returns
+ * 1. Inlined into one driver per value of `check`: with a run-time flag, V8's code for the unchecked driver ran ~1%
+ * slower. The GEMMs on an unpacked B (gemm_unpacked below) run these same two drivers one packed block at a time:
+ * a pack branch in here (four drivers) made the wasm 30 KB larger, and a run-time choice between packed and
+ * unpacked B made the packed 1x1 ~2% slower. */
+static CNN_ALWAYS_INLINE int gemm(int M, int N, int K, const float* A, int lda, int trans_a,
+                                  const cnn_f32_packed_b* packed, const float* bias, float* C, int ldc, int accumulate,
+                                  float* workspace, int check) {
     if (M <= 0 || N <= 0) return 1;
     cnn_v4f seen = cnn_v4f_zero();
-    assert(lda >= (trans_a ? M : K) && ldb >= (trans_b ? K : N) && ldc >= N);
-    assert(K <= 0 || ((uintptr_t)workspace & 15u) == 0); /* the packed panels are read with aligned vector loads */
+    assert(lda >= (trans_a ? M : K) && ldc >= N);
+    assert(K <= 0 || ((uintptr_t)workspace & 15u) == 0); /* the packed A panels are read with aligned vector loads */
     if (K <= 0) {
         for (int i = 0; i < M; i++) {
             if (!accumulate) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof(float));
@@ -318,9 +376,8 @@ static CNN_ALWAYS_INLINE int gemm(int M, int N, int K, const float* A, int lda, 
         }
         return !cnn_v4m_any(cnn_v4f_isnan(seen));
     }
-    const int kc_max = min_int(K, GEMM_KC);
-    float* packed_b = workspace;
-    float* packed_a = workspace + (size_t)kc_max * round_up(min_int(N, GEMM_NC), GEMM_NR);
+    /* Past the packed B block gemm_unpacked may have put at the start of the workspace. */
+    float* packed_a = workspace + (size_t)min_int(K, GEMM_KC) * round_up(min_int(N, GEMM_NC), GEMM_NR);
 
     for (int j0 = 0; j0 < N; j0 += GEMM_NC) {
         const int nc = min_int(GEMM_NC, N - j0);
@@ -329,7 +386,8 @@ static CNN_ALWAYS_INLINE int gemm(int M, int N, int K, const float* A, int lda, 
             const int acc = accumulate || k0 > 0; /* later K blocks add onto what the first one wrote */
             const int last = k0 + kc == K;
             const float* tile_bias = last ? bias : NULL;
-            cnn_f32_gemm_pack_b(kc, nc, B, ldb, trans_b, k0, j0, packed_b);
+            /* op(B)[k0 : k0+kc, j0 : j0+nc] as 8-wide panels */
+            const float* block_b = packed->data + (size_t)k0 * packed->ld + (size_t)(packed->col0 + j0) * kc;
             if (nc >= GEMM_BCAST_MIN_N) {
                 /* One broadcast A panel at a time (L1-resident), swept across the packed B block (L2). */
                 for (int i = 0; i < M; i += GEMM_MR) {
@@ -339,13 +397,13 @@ static CNN_ALWAYS_INLINE int gemm(int M, int N, int K, const float* A, int lda, 
                     if (trans_a) {
                         pack_a_bcast(mr, kc, A, lda, trans_a, i, k0, packed_a);
                     } else {
-                        ukernel_direct_a_packing(kc, A + (size_t)i * lda + k0, lda, mr, packed_b, c_row, ldc,
+                        ukernel_direct_a_packing(kc, A + (size_t)i * lda + k0, lda, mr, block_b, c_row, ldc,
                                                  min_int(GEMM_NR, nc), acc, packed_a);
                         jp = GEMM_NR;
                     }
                     for (; jp < nc; jp += GEMM_NR) {
                         const int nr = min_int(GEMM_NR, nc - jp);
-                        ukernel_bcast_a(kc, packed_a, packed_b + (size_t)jp * kc, c_row + jp, ldc, mr, nr, acc);
+                        ukernel_bcast_a(kc, packed_a, block_b + (size_t)jp * kc, c_row + jp, ldc, mr, nr, acc);
                     }
                     if (last && check) finish_tile_checked(c_row, ldc, mr, nc, bias ? bias + j0 : NULL, &seen);
                     else if (tile_bias) add_bias_tile(c_row, ldc, mr, nc, tile_bias + j0);
@@ -358,7 +416,7 @@ static CNN_ALWAYS_INLINE int gemm(int M, int N, int K, const float* A, int lda, 
                 if (packed) pack_a_transposed(mc, kc, A, lda, i0, k0, packed_a);
                 for (int jp = 0; jp < nc; jp += GEMM_NR) {
                     const int nr = min_int(GEMM_NR, nc - jp);
-                    const float* b_panel = packed_b + (size_t)jp * kc;
+                    const float* b_panel = block_b + (size_t)jp * kc;
                     float* c_panel = C + (size_t)i0 * ldc + j0 + jp;
                     for (int ip = 0; ip < mc; ip += GEMM_MR) {
                         const int mr = min_int(GEMM_MR, mc - ip);
@@ -379,23 +437,74 @@ static CNN_ALWAYS_INLINE int gemm(int M, int N, int K, const float* A, int lda, 
     return !cnn_v4m_any(cnn_v4f_isnan(seen));
 }
 
-static void gemm_unchecked(int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
-                           int trans_b, const float* bias, float* C, int ldc, int accumulate, float* workspace) {
-    gemm(M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate, workspace, 0);
+static int gemm_packed_unchecked(int M, int N, int K, const float* A, int lda, int trans_a,
+                                 const cnn_f32_packed_b* B, const float* bias, float* C, int ldc, int accumulate,
+                                 float* workspace) {
+    return gemm(M, N, K, A, lda, trans_a, B, bias, C, ldc, accumulate, workspace, 0);
+}
+
+static int gemm_packed_checked(int M, int N, int K, const float* A, int lda, int trans_a, const cnn_f32_packed_b* B,
+                               const float* bias, float* C, int ldc, int accumulate, float* workspace) {
+    return gemm(M, N, K, A, lda, trans_a, B, bias, C, ldc, accumulate, workspace, 1);
+}
+
+/* The GEMM on an unpacked B: the drivers above, one block of op(B) (KC×NC) at a time, packed into the workspace:
+ * the same loop nest, so the same bits as on B packed whole. Later K blocks add onto C; the bias and the check go
+ * with the last. */
+static int gemm_unpacked(int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
+                         int trans_b, const float* bias, float* C, int ldc, int accumulate, float* workspace,
+                         int check) {
+    if (M <= 0 || N <= 0) return 1;
+    assert(ldb >= (trans_b ? K : N));
+    if (K <= 0) {
+        const cnn_f32_packed_b none = {NULL, 0, 0}; /* not read */
+        return check ? gemm_packed_checked(M, N, K, A, lda, trans_a, &none, bias, C, ldc, accumulate, workspace)
+                     : gemm_packed_unchecked(M, N, K, A, lda, trans_a, &none, bias, C, ldc, accumulate, workspace);
+    }
+    int finite = 1;
+    for (int j0 = 0; j0 < N; j0 += GEMM_NC) {
+        const int nc = min_int(GEMM_NC, N - j0);
+        for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+            const int kc = min_int(GEMM_KC, K - k0);
+            const int acc = accumulate || k0 > 0, last = k0 + kc == K;
+            const float* a = trans_a ? A + (size_t)k0 * lda : A + k0;
+            const float* block_bias = last && bias ? bias + j0 : NULL;
+            const cnn_f32_packed_b block = {workspace, round_up(nc, GEMM_NR), 0};
+            cnn_f32_gemm_pack_b(kc, nc, B, ldb, trans_b, k0, j0, workspace);
+            if (last && check)
+                finite &= gemm_packed_checked(M, nc, kc, a, lda, trans_a, &block, block_bias, C + j0, ldc, acc,
+                                              workspace);
+            else
+                gemm_packed_unchecked(M, nc, kc, a, lda, trans_a, &block, block_bias, C + j0, ldc, acc, workspace);
+        }
+    }
+    return finite;
 }
 
 void cnn_f32_gemm__simd(int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
                         int trans_b, float* C, int ldc, int accumulate, float* workspace) {
-    gemm_unchecked(M, N, K, A, lda, trans_a, B, ldb, trans_b, NULL, C, ldc, accumulate, workspace);
+    gemm_unpacked(M, N, K, A, lda, trans_a, B, ldb, trans_b, NULL, C, ldc, accumulate, workspace, 0);
 }
 
 void cnn_f32_gemm_bias__simd(int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
                              int trans_b, const float* bias, float* C, int ldc, int accumulate, float* workspace) {
-    gemm_unchecked(M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate, workspace);
+    gemm_unpacked(M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate, workspace, 0);
 }
 
 int cnn_f32_gemm_bias_finite__simd(int M, int N, int K, const float* A, int lda, int trans_a, const float* B,
                                    int ldb, int trans_b, const float* bias, float* C, int ldc, int accumulate,
                                    float* workspace) {
-    return gemm(M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate, workspace, 1);
+    return gemm_unpacked(M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate, workspace, 1);
+}
+
+void cnn_f32_gemm_bias_packed__simd(int M, int N, int K, const float* A, int lda, int trans_a,
+                                    const cnn_f32_packed_b* B, const float* bias, float* C, int ldc, int accumulate,
+                                    float* workspace) {
+    gemm_packed_unchecked(M, N, K, A, lda, trans_a, B, bias, C, ldc, accumulate, workspace);
+}
+
+int cnn_f32_gemm_bias_packed_finite__simd(int M, int N, int K, const float* A, int lda, int trans_a,
+                                          const cnn_f32_packed_b* B, const float* bias, float* C, int ldc,
+                                          int accumulate, float* workspace) {
+    return gemm_packed_checked(M, N, K, A, lda, trans_a, B, bias, C, ldc, accumulate, workspace);
 }

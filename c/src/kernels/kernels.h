@@ -46,6 +46,50 @@ int cnn_f32_gemm_bias_finite__ref(int M, int N, int K,
                                   const float* B, int ldb, int trans_b,
                                   const float* bias, float* C, int ldc, int accumulate, float* workspace);
 #define cnn_f32_gemm_bias_finite cnn_f32_gemm_bias_finite__simd
+/* op(B) packed ahead of the GEMM, so that a kernel used by many GEMMs (every chunk of a conv, every block of a
+ * threaded split, every predict call while the weights stay put) is packed once: per K block of 256 rows, its
+ * 8-wide column panels, zero-padded (gemm.c). Packed whole it takes cnn_f32_gemm_packed_b_floats(N, K) floats, with
+ * ld = N rounded up to 8; col0 (a multiple of 8) is the column of op(B) that C's column 0 uses, for a GEMM over a
+ * block of C's columns. pack_b_whole packs columns [j_begin, j_end) (j_begin a multiple of 8) of op(B), so that
+ * threads can pack disjoint column ranges. The packed GEMMs give cnn_f32_gemm_bias(_finite)'s bits. */
+typedef struct cnn_f32_packed_b {
+    const float* data;
+    int ld;   /* N rounded up to 8 */
+    int col0; /* first column used */
+} cnn_f32_packed_b;
+uint64_t cnn_f32_gemm_packed_b_floats(int N, int K);
+void cnn_f32_gemm_pack_b_whole(int N, int K, const float* B, int ldb, int trans_b, int j_begin, int j_end,
+                               float* packed);
+void cnn_f32_gemm_bias_packed__simd(int M, int N, int K, const float* A, int lda, int trans_a,
+                                    const cnn_f32_packed_b* B, const float* bias, float* C, int ldc, int accumulate,
+                                    float* workspace);
+void cnn_f32_gemm_bias_packed__ref(int M, int N, int K, const float* A, int lda, int trans_a,
+                                   const cnn_f32_packed_b* B, const float* bias, float* C, int ldc, int accumulate,
+                                   float* workspace);
+#define cnn_f32_gemm_bias_packed cnn_f32_gemm_bias_packed__simd
+int cnn_f32_gemm_bias_packed_finite__simd(int M, int N, int K, const float* A, int lda, int trans_a,
+                                          const cnn_f32_packed_b* B, const float* bias, float* C, int ldc,
+                                          int accumulate, float* workspace);
+int cnn_f32_gemm_bias_packed_finite__ref(int M, int N, int K, const float* A, int lda, int trans_a,
+                                         const cnn_f32_packed_b* B, const float* bias, float* C, int ldc,
+                                         int accumulate, float* workspace);
+#define cnn_f32_gemm_bias_packed_finite cnn_f32_gemm_bias_packed_finite__simd
+/* One of the four above: on `packed` when not NULL (then B, ldb and trans_b are unused), checking C when `check`.
+ * Returns whether every value of C came out finite when checking, else 1. */
+static inline int cnn_f32_gemm_run(int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
+                                   int trans_b, const cnn_f32_packed_b* packed, const float* bias, float* C, int ldc,
+                                   int accumulate, int check, float* workspace) {
+    if (packed && check)
+        return cnn_f32_gemm_bias_packed_finite(M, N, K, A, lda, trans_a, packed, bias, C, ldc, accumulate, workspace);
+    if (packed)
+        cnn_f32_gemm_bias_packed(M, N, K, A, lda, trans_a, packed, bias, C, ldc, accumulate, workspace);
+    else if (check)
+        return cnn_f32_gemm_bias_finite(M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate,
+                                        workspace);
+    else
+        cnn_f32_gemm_bias(M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate, workspace);
+    return 1;
+}
 
 /* ---- convolution geometry -----------------------------------------------------------------------------------------
  * Input x: n×h×w×c. Output: n×oh×ow×(filters). The patch matrix ("cols") has one row per output pixel of the whole

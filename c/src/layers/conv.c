@@ -5,7 +5,8 @@
  *     cache-resident.
  *   - Winograd (kernels/winograd.c) for 3×3 stride-1 layers where cnn_f32_winograd_preferred says it measured
  *     faster, forward (bias fused) and the input gradient; the transformed kernels live in the node's saved
- *     buffer and are recomputed when m->weights_version moves (after an optimizer step or a parameter write).
+ *     buffer and are recomputed when m->weights_version moves (after an optimizer step or a parameter write);
+ *     so is the GEMM paths' packed kernel (parallel.h: cnn_packed_kernel), which every chunk and task reads.
  * Kernel layout [kh, kw, cin, filters] (tfjs), which is already the K×N matrix the GEMM wants. The weight gradient
  * runs through Winograd F(3×3, 4×4) or F(3×3, 2×2) where wgrad_tile says it measured faster, else im2col + GEMM (or
  * the pointwise GEMM); the input gradient through Winograd where the forward does, else col2im(dy·Wᵀ).
@@ -261,6 +262,7 @@ static cnn_layer_needs conv_needs(const cnn_model* m, const cnn_node* node, int 
         gemm = cnn_max_u64(cnn_f32_gemm_workspace_floats(M, N, K), cnn_f32_gemm_workspace_floats(K, N, M));
         gemm = cnn_max_u64(gemm, cnn_f32_gemm_workspace_floats(M, K, N));
         needs.scratch_floats = gemm + CNN_SCRATCH_SLACK_FLOATS;
+        needs.saved_floats = cnn_packed_kernel_floats(N, K);
         return needs;
     case CONV_DIRECT:
         /* The forward pass runs as a direct convolution; backward still needs the im2col space below. */
@@ -280,6 +282,8 @@ static cnn_layer_needs conv_needs(const cnn_model* m, const cnn_node* node, int 
             needs.saved_floats = cnn_size_add(needs.saved_floats, wc.u_bwd);
         }
         if (!m->plan_with_grads) return needs;
+    } else if (conv_algorithm_of(cfg, &geom) == CONV_IM2COL) {
+        needs.saved_floats = cnn_packed_kernel_floats(N, K);
     }
     /* The three GEMM shapes this layer runs, each with the chunked M. */
     gemm = cnn_max_u64(cnn_f32_gemm_workspace_floats(rows, N, K), cnn_f32_gemm_workspace_floats(K, N, rows));
@@ -326,17 +330,23 @@ static void conv_forward(cnn_model* m, cnn_node* node, int n, int training) {
         return;
     }
     const conv_algorithm algorithm = conv_algorithm_of(cfg, &g);
+    /* The GEMM paths' kernel, packed once and kept until the weights move (parallel.h). */
+    cnn_f32_packed_b packed_kernel;
+    const cnn_f32_packed_b* packed = NULL;
+    if (algorithm != CONV_DIRECT && cnn_packed_kernel_floats(N, K)) {
+        packed_kernel = cnn_packed_kernel(m, node, 0, kernel->data, N, 0, N, K, node->saved);
+        packed = &packed_kernel;
+    }
     if (cnn_model_threaded(m) && /* the same passes, split into tasks (conv_threads.c) */
         cnn_conv2d_forward_threaded(m, &g, algorithm == CONV_POINTWISE, algorithm == CONV_DIRECT,
-                                    cnn_patch_chunk_rows(K, M), in->out, kernel->data, bias, N, node->out, vouched))
+                                    cnn_patch_chunk_rows(K, M), in->out, kernel->data, packed, bias, N, node->out,
+                                    vouched))
         return;
     /* The bias goes in inside the GEMM, while y is still in cache (cnn_f32_gemm_bias): no second pass over y. */
     if (algorithm == CONV_POINTWISE) {
-        if (vouch)
-            m->output_vouched =
-                cnn_f32_gemm_bias_finite(M, N, K, in->out, K, 0, kernel->data, N, 0, bias, node->out, N, 0, scratch);
-        else
-            cnn_f32_gemm_bias(M, N, K, in->out, K, 0, kernel->data, N, 0, bias, node->out, N, 0, scratch);
+        const int finite = cnn_f32_gemm_run(M, N, K, in->out, K, 0, kernel->data, N, 0, packed, bias, node->out, N, 0,
+                                            vouch, scratch);
+        if (vouch) m->output_vouched = finite;
     } else if (algorithm == CONV_DIRECT) {
         /* Patches read in place, bias fused: no patch matrix, no second pass over y. */
         assert(cnn_f32_conv2d_workspace_floats(&g, N) <= m->scratch_floats);
@@ -352,10 +362,7 @@ static void conv_forward(cnn_model* m, cnn_node* node, int n, int training) {
             int r = M - row0 < rows ? M - row0 : rows;
             float* y = node->out + (size_t)row0 * N;
             cnn_f32_im2col(&g, in->out, row0, r, cols);
-            if (vouch)
-                finite &= cnn_f32_gemm_bias_finite(r, N, K, cols, K, 0, kernel->data, N, 0, bias, y, N, 0, gemm_ws);
-            else
-                cnn_f32_gemm_bias(r, N, K, cols, K, 0, kernel->data, N, 0, bias, y, N, 0, gemm_ws);
+            finite &= cnn_f32_gemm_run(r, N, K, cols, K, 0, kernel->data, N, 0, packed, bias, y, N, 0, vouch, gemm_ws);
         }
         if (vouch) m->output_vouched = finite;
     }

@@ -27,6 +27,7 @@ typedef struct conv_job {
     const cnn_conv_geom* g;
     const float* x;
     const float* w;
+    const cnn_f32_packed_b* packed; /* forward: w packed ahead (or NULL) */
     const float* bias;
     const float* dy;
     float* y;
@@ -49,10 +50,8 @@ static void forward_chunk_task(void* ctx, int task, int thread) {
     float* gemm_ws = cols + cnn_patch_chunk_floats(j->rows, j->K);
     float* y = j->y + (size_t)row0 * j->N;
     cnn_f32_im2col(j->g, j->x, row0, r, cols);
-    if (!j->check)
-        cnn_f32_gemm_bias(r, j->N, j->K, cols, j->K, 0, j->w, j->N, 0, j->bias, y, j->N, j->accumulate, gemm_ws);
-    else if (!cnn_f32_gemm_bias_finite(r, j->N, j->K, cols, j->K, 0, j->w, j->N, 0, j->bias, y, j->N, j->accumulate,
-                                       gemm_ws))
+    if (!cnn_f32_gemm_run(r, j->N, j->K, cols, j->K, 0, j->w, j->N, 0, j->packed, j->bias, y, j->N, j->accumulate,
+                          j->check, gemm_ws))
         j->nonfinite.raised[thread] = 1;
 }
 
@@ -75,14 +74,16 @@ static void forward_band_task(void* ctx, int task, int thread) {
 static int worth_splitting(int M, int K, int N) { return (int64_t)M * K * N >= cnn_threaded_min_work; }
 
 int cnn_conv2d_forward_threaded(cnn_model* m, const cnn_conv_geom* g, int pointwise, int direct, int rows,
-                                const float* x, const float* w, const float* bias, int N, float* y, int* all_finite) {
+                                const float* x, const float* w, const cnn_f32_packed_b* packed, const float* bias,
+                                int N, float* y, int* all_finite) {
     const int K = g->kh * g->kw * g->c, M = g->n * g->oh * g->ow;
     if (!worth_splitting(M, K, N)) return 0;
-    conv_job j = {m, g, x, w, bias, NULL, y, NULL, NULL, N, K, M, rows, 0, 0, 0, 0, 0, 0, all_finite != NULL, {{0}}};
+    conv_job j = {m, g, x, w, packed, bias, NULL, y, NULL, NULL, N, K, M, rows, 0, 0, 0, 0, 0, 0, all_finite != NULL,
+                  {{0}}};
     if (all_finite) *all_finite = 0; /* unless a path below checks */
     if (pointwise) {
         /* bias added as each block is stored */
-        const int finite = cnn_gemm_split(m, M, N, K, x, K, 0, w, N, 0, bias, y, N, 0, all_finite != NULL);
+        const int finite = cnn_gemm_split(m, M, N, K, x, K, 0, w, N, 0, packed, bias, y, N, 0, all_finite != NULL);
         if (all_finite) *all_finite = finite;
     } else if (direct) {
         /* Bands of about 256 output pixels, so packing the weights (once per task) stays small next to the work.
@@ -290,7 +291,7 @@ int cnn_conv2d_backward_threaded(cnn_model* m, const cnn_conv_geom* g, int point
         if (dx) cnn_gemm_threaded(m, M, K, N, dy, N, 0, w, N, 1, dx, K, dx_accumulate);
         return 1;
     }
-    conv_job j = {m, g, x, w, NULL, dy, NULL, dw, dx, N, K, M, rows, 0, 0, 0, 0, 0, 0, 0, {{0}}};
+    conv_job j = {m, g, x, w, NULL, NULL, dy, NULL, dw, dx, N, K, M, rows, 0, 0, 0, 0, 0, 0, 0, {{0}}};
     if (dw && !weight_grad_slices(m, g, 0, rows, x, dy, K, N, M, dw)) {
         plan_weight_blocks(&j);
         cnn_parallel_for(ceil_div(K, j.kb) * j.tiles_n, weight_grad_task, &j);
@@ -309,7 +310,7 @@ int cnn_conv2d_transpose_forward_threaded(cnn_model* m, const cnn_conv_geom* g, 
                                           const float* w, int C, float* y) {
     const int K = g->kh * g->kw * g->c, M = g->n * g->oh * g->ow;
     if (!worth_splitting(M, K, C)) return 0;
-    conv_job j = {m, g, NULL, w, NULL, x, NULL, NULL, y, C, K, M, rows, 0, 0, 0, 0, 0, 0, 0, {{0}}};
+    conv_job j = {m, g, NULL, w, NULL, NULL, x, NULL, NULL, y, C, K, M, rows, 0, 0, 0, 0, 0, 0, 0, {{0}}};
     cnn_parallel_for(g->n, input_grad_task, &j);
     return 1;
 }
@@ -319,11 +320,11 @@ int cnn_conv2d_transpose_backward_threaded(cnn_model* m, const cnn_conv_geom* g,
     const int K = g->kh * g->kw * g->c, M = g->n * g->oh * g->ow;
     if (!worth_splitting(M, K, C)) return 0;
     if (dx) {
-        conv_job j = {m, g, dy, w, NULL, NULL, dx, NULL, NULL, C, K, M, rows, 1, 0, 0, 0, 0, 0, 0, {{0}}};
+        conv_job j = {m, g, dy, w, NULL, NULL, NULL, dx, NULL, NULL, C, K, M, rows, 1, 0, 0, 0, 0, 0, 0, {{0}}};
         cnn_parallel_for(ceil_div(M, rows), forward_chunk_task, &j);
     }
     if (dw) {
-        conv_job j = {m, g, dy, NULL, NULL, x, NULL, dw, NULL, C, K, M, rows, 0, 0, 0, 0, 0, 0, 0, {{0}}};
+        conv_job j = {m, g, dy, NULL, NULL, NULL, x, NULL, dw, NULL, C, K, M, rows, 0, 0, 0, 0, 0, 0, 0, {{0}}};
         plan_weight_blocks(&j);
         cnn_parallel_for(ceil_div(K, j.kb) * j.tiles_n, weight_grad_task, &j);
     }

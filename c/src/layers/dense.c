@@ -10,7 +10,7 @@ static cnn_layer_needs dense_needs(const cnn_model* m, const cnn_node* node, int
     g = cnn_f32_gemm_workspace_floats(M, N, K); if (g > ws) ws = g;
     g = cnn_f32_gemm_workspace_floats(K, N, M); if (g > ws) ws = g;
     g = cnn_f32_gemm_workspace_floats(M, K, N); if (g > ws) ws = g;
-    cnn_layer_needs needs = {ws + CNN_SCRATCH_SLACK_FLOATS, 0, 0};
+    cnn_layer_needs needs = {ws + CNN_SCRATCH_SLACK_FLOATS, cnn_packed_kernel_floats(N, K), 0};
     return needs;
 }
 
@@ -20,10 +20,15 @@ static void dense_forward(cnn_model* m, cnn_node* node, int n, int training) {
     int K = cnn_node_size(in), N = node->c;
     const float* bias = node->cfg.dense.use_bias ? m->params[node->first_param + 1].data : NULL;
     const float* w = m->params[node->first_param].data;
-    if (cnn_vouch_wanted(m, node))
-        m->output_vouched = cnn_gemm_bias_finite_threaded(m, n, N, K, in->out, K, 0, w, N, 0, bias, node->out, N, 0);
-    else
-        cnn_gemm_bias_threaded(m, n, N, K, in->out, K, 0, w, N, 0, bias, node->out, N, 0);
+    const int vouch = cnn_vouch_wanted(m, node);
+    cnn_f32_packed_b packed_kernel;
+    const cnn_f32_packed_b* packed = NULL;
+    if (cnn_packed_kernel_floats(N, K)) { /* packed once while the weights stay put (parallel.h) */
+        packed_kernel = cnn_packed_kernel(m, node, 0, w, N, 0, N, K, node->saved);
+        packed = &packed_kernel;
+    }
+    const int finite = cnn_gemm_split(m, n, N, K, in->out, K, 0, w, N, 0, packed, bias, node->out, N, 0, vouch);
+    if (vouch) m->output_vouched = finite;
 }
 
 static void dense_backward(cnn_model* m, cnn_node* node, int n) {
