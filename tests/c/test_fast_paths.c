@@ -323,6 +323,48 @@ static void test_packed_kernel_follows_weights(void) {
     }
 }
 
+/* Batch norm's training statistics come from one pass over fixed parts, each summed and then swept again about its
+ * own mean, combined exactly (batchnorm.c). On activations far from zero (offsets up to 3e4, where E[x²] − E[x]²
+ * would lose everything), over uneven parts and more channels than one block, the batch mean and 1/√(var + ε) it
+ * keeps for backward must match a double two-pass reference on the same floats (the two passes about the float batch
+ * mean that this replaced read 5e-6 on the 300-channel case). */
+static void test_batchnorm_statistics(void) {
+    static const struct { int n, h, w, c; } cases[] = {{3, 13, 17, 5}, {9, 31, 29, 3}, {2, 4, 5, 300}, {1, 1, 7, 2}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const int n = cases[i].n, h = cases[i].h, w = cases[i].w, c = cases[i].c;
+        cnn_model* m = cnn_model_create(3);
+        const int x = cnn_model_add_input(m, h, w, c);
+        const int bn = cnn_model_add_batchnorm(m, x, 0.99f, 1e-3f, 1, 1);
+        cnn_optimizer_config opt = {CNN_OPT_SGD, 0.01f, 0.0f, 0, 0.9f, 0.999f, 1e-7f, 0, 0};
+        expect(bn >= 0 && cnn_model_compile(m, CNN_LOSS_MSE, &opt) == CNN_STATUS_OK &&
+                   cnn_model_plan(m, n, 1) == CNN_STATUS_OK, "batch-norm model builds and plans");
+        const size_t rows = (size_t)n * h * w;
+        float* in = cnn_model_input_buffer(m);
+        for (size_t r = 0; r < rows; r++)
+            for (int k = 0; k < c; k++) in[r * c + k] = (float)(k % 4) * 1e4f + (1.0f + (float)(k % 3)) * frand();
+        memset(cnn_model_label_buffer(m), 0, rows * c * sizeof(float));
+        float stats[CNN_STATS_HEADER];
+        expect(cnn_model_compute_gradients(m, n, stats) == CNN_STATUS_OK, "batch-norm training forward");
+        const float* mean = m->nodes[bn].saved;
+        const float* inv_std = m->nodes[bn].saved + c;
+        double worst_mean = 0, worst_inv_std = 0;
+        for (int k = 0; k < c; k++) {
+            double sum = 0, squares = 0;
+            for (size_t r = 0; r < rows; r++) sum += in[r * c + k];
+            const double mu = sum / (double)rows;
+            for (size_t r = 0; r < rows; r++) squares += (in[r * c + k] - mu) * (in[r * c + k] - mu);
+            const double want = 1.0 / sqrt(squares / (double)rows + 1e-3);
+            worst_mean = fmax(worst_mean, fabs(mean[k] - mu) / fmax(1.0, fabs(mu)));
+            worst_inv_std = fmax(worst_inv_std, fabs(inv_std[k] - want) / want);
+        }
+        char what[200];
+        snprintf(what, sizeof what, "batch norm %dx%dx%dx%d: mean within 1e-7 (%.2g), 1/sqrt(var + eps) within 1e-6 "
+                 "(%.2g) of a double two-pass", n, h, w, c, worst_mean, worst_inv_std);
+        expect(worst_mean <= 1e-7 && worst_inv_std <= 1e-6, what);
+        cnn_model_free(m);
+    }
+}
+
 int main(void) {
     lcg_seed(4242u);
     test_shared_activations();
@@ -332,5 +374,6 @@ int main(void) {
     test_nonfinite_output();
     test_nonfinite_conv_outputs();
     test_packed_kernel_follows_weights();
+    test_batchnorm_statistics();
     return test_summary();
 }

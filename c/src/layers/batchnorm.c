@@ -27,12 +27,12 @@ static bn_params params_of(cnn_model* m, const cnn_node* node) {
  * the parts added in order. Threads take parts; the single-threaded build runs the same parts in order. */
 enum { BN_PARTS = 64, BN_MIN_PART_ROWS = 32, BN_CHANNEL_BLOCK = 256, BN_ROW_GROUP = 8 };
 
-/* saved: per channel mean and 1/√(var + ε) of the last forward, as used by backward. scratch: two double sums per
+/* saved: per channel mean and 1/√(var + ε) of the last forward, as used by backward. scratch: three double sums per
  * channel for every part, and two reduced ones. */
 static cnn_layer_needs bn_needs(const cnn_model* m, const cnn_node* node, int capacity) {
     (void)m;
     (void)capacity;
-    const uint64_t doubles = (uint64_t)node->c * (2 * BN_PARTS + 2);
+    const uint64_t doubles = (uint64_t)node->c * (3 * BN_PARTS + 2);
     cnn_layer_needs needs = {2 * doubles + CNN_SCRATCH_SLACK_FLOATS, 2 * (uint64_t)node->c, 0};
     return needs;
 }
@@ -48,6 +48,7 @@ typedef struct bn_job {
     const float* beta;
     double* part_a; /* [part][c] */
     double* part_b;
+    double* part_c; /* statistics: each part's centre */
     const double* sum_dy;      /* backward: reduced sums */
     const double* sum_dy_xhat;
     size_t rows, part_rows;
@@ -55,9 +56,12 @@ typedef struct bn_job {
     int accumulate; /* backward: add into dx, else overwrite it (cnn_grad_claim) */
 } bn_job;
 
-enum { BN_PASS_MEAN, BN_PASS_VAR, BN_PASS_GRAD };
+enum { BN_PASS_STATS, BN_PASS_GRAD };
 
-/* One part's sums: Σx (BN_PASS_MEAN), Σ(x − μ)² (BN_PASS_VAR), or Σdy and Σdy·x̂ (BN_PASS_GRAD). Rows add in float
+/* One part's sums: BN_PASS_STATS: its mean c (rounded to float) from a first sweep, then Σ(x − c) (a) and
+ * Σ(x − c)² (b) in a second sweep over the part while it is still in cache (small deviations: a float group sum of
+ * activations near 3e4 is off by 1e-2, which a centre tolerates and a sum of deviations would not);
+ * BN_PASS_GRAD: Σdy (a) and Σdy·x̂ (b). Rows add in float
  * over groups of BN_ROW_GROUP rows (counted from the part's start), and the groups in double: the float loops over
  * the channels vectorize, and a group's float sum of 8 terms loses nothing that matters against the double total. */
 static void bn_part_task(void* ctx, int part, int thread) {
@@ -70,28 +74,47 @@ static void bn_part_task(void* ctx, int part, int thread) {
     for (size_t j0 = 0; j0 < c; j0 += BN_CHANNEL_BLOCK) {
         const size_t cols = c - j0 < BN_CHANNEL_BLOCK ? c - j0 : BN_CHANNEL_BLOCK;
         double sa[BN_CHANNEL_BLOCK], sb[BN_CHANNEL_BLOCK];
-        float fa[BN_CHANNEL_BLOCK], fb[BN_CHANNEL_BLOCK];
+        float fa[BN_CHANNEL_BLOCK], fb[BN_CHANNEL_BLOCK], center[BN_CHANNEL_BLOCK];
         for (size_t k = 0; k < cols; k++) sa[k] = sb[k] = 0.0;
         const float* mean = j->mean + j0;
         const float* inv_std = j->inv_std + j0;
+        if (j->pass == BN_PASS_STATS) {
+            for (size_t g0 = r0; g0 < r1; g0 += BN_ROW_GROUP) {
+                const size_t g1 = r1 - g0 < BN_ROW_GROUP ? r1 : g0 + BN_ROW_GROUP;
+                for (size_t k = 0; k < cols; k++) fa[k] = 0.0f;
+                for (size_t r = g0; r < g1; r++) {
+                    const float* xr = j->x + r * c + j0;
+                    for (size_t k = 0; k < cols; k++) fa[k] += xr[k];
+                }
+                for (size_t k = 0; k < cols; k++) sa[k] += fa[k];
+            }
+            for (size_t k = 0; k < cols; k++) center[k] = (float)(sa[k] / (double)(r1 - r0)), sa[k] = 0.0;
+            for (size_t g0 = r0; g0 < r1; g0 += BN_ROW_GROUP) {
+                const size_t g1 = r1 - g0 < BN_ROW_GROUP ? r1 : g0 + BN_ROW_GROUP;
+                for (size_t k = 0; k < cols; k++) fa[k] = fb[k] = 0.0f;
+                for (size_t r = g0; r < g1; r++) {
+                    const float* xr = j->x + r * c + j0;
+                    for (size_t k = 0; k < cols; k++) {
+                        const float d = xr[k] - center[k];
+                        fa[k] += d;
+                        fb[k] += d * d;
+                    }
+                }
+                for (size_t k = 0; k < cols; k++) sa[k] += fa[k], sb[k] += fb[k];
+            }
+            double* centers = j->part_c + (size_t)part * c;
+            for (size_t k = 0; k < cols; k++) a[j0 + k] = sa[k], b[j0 + k] = sb[k], centers[j0 + k] = center[k];
+            continue;
+        }
         for (size_t g0 = r0; g0 < r1; g0 += BN_ROW_GROUP) {
             const size_t g1 = r1 - g0 < BN_ROW_GROUP ? r1 : g0 + BN_ROW_GROUP;
             for (size_t k = 0; k < cols; k++) fa[k] = fb[k] = 0.0f;
             for (size_t r = g0; r < g1; r++) {
                 const float* xr = j->x + r * c + j0;
-                if (j->pass == BN_PASS_MEAN) {
-                    for (size_t k = 0; k < cols; k++) fa[k] += xr[k];
-                } else if (j->pass == BN_PASS_VAR) {
-                    for (size_t k = 0; k < cols; k++) {
-                        const float d = xr[k] - mean[k];
-                        fa[k] += d * d;
-                    }
-                } else {
-                    const float* dyr = j->dy + r * c + j0;
-                    for (size_t k = 0; k < cols; k++) {
-                        fa[k] += dyr[k];
-                        fb[k] += dyr[k] * ((xr[k] - mean[k]) * inv_std[k]);
-                    }
+                const float* dyr = j->dy + r * c + j0;
+                for (size_t k = 0; k < cols; k++) {
+                    fa[k] += dyr[k];
+                    fb[k] += dyr[k] * ((xr[k] - mean[k]) * inv_std[k]);
                 }
             }
             for (size_t k = 0; k < cols; k++) sa[k] += fa[k], sb[k] += fb[k];
@@ -100,10 +123,33 @@ static void bn_part_task(void* ctx, int part, int thread) {
     }
 }
 
-/* Runs one pass over the fixed parts, then adds the parts in order into out_a (and out_b). */
+/* Runs one pass over the fixed parts, then combines the parts in order: BN_PASS_STATS: the mean (out_a) and the sum
+ * of squared deviations from it (out_b), from each part's centre c and its sums of x − c and (x − c)² (exact in any
+ * centre: μ = Σ_p (n_p·c + Σ(x − c)) / N, Σ(x − μ)² = Σ_p [Σ(x − c)² + 2(c − μ)·Σ(x − c) + n_p(c − μ)²], the
+ * pairwise update of Chan et al.); BN_PASS_GRAD: the two sums. */
 static void bn_reduce(const cnn_model* m, bn_job* j, int parts, int pass, double* out_a, double* out_b) {
     j->pass = pass;
     cnn_parallel_tasks(m, (int64_t)j->rows * j->c * CNN_ELEMENTWISE_COST, parts, bn_part_task, j);
+    if (pass == BN_PASS_STATS) {
+        for (int k = 0; k < j->c; k++) {
+            double sum = 0.0, m2 = 0.0;
+            for (int p = 0; p < parts; p++) {
+                const size_t r0 = (size_t)p * j->part_rows, i = (size_t)p * j->c + k;
+                const double n = (double)(j->rows - r0 < j->part_rows ? j->rows - r0 : j->part_rows);
+                sum += n * j->part_c[i] + j->part_a[i];
+            }
+            const double mean = sum / (double)j->rows;
+            for (int p = 0; p < parts; p++) {
+                const size_t r0 = (size_t)p * j->part_rows, i = (size_t)p * j->c + k;
+                const double n = (double)(j->rows - r0 < j->part_rows ? j->rows - r0 : j->part_rows);
+                const double off = j->part_c[i] - mean;
+                m2 += j->part_b[i] + 2.0 * off * j->part_a[i] + n * off * off;
+            }
+            out_a[k] = mean;
+            out_b[k] = m2;
+        }
+        return;
+    }
     for (int k = 0; k < j->c; k++) {
         double a = 0.0, b = 0.0;
         for (int p = 0; p < parts; p++) a += j->part_a[(size_t)p * j->c + k], b += j->part_b[(size_t)p * j->c + k];
@@ -141,20 +187,23 @@ static void bn_forward(cnn_model* m, cnn_node* node, int n, int training) {
     const float eps = node->cfg.bn.epsilon;
     bn_params p = params_of(m, node);
     bn_job j = {m->nodes[node->inputs[0]].out, NULL, node->out, NULL, mean, inv_std, p.gamma, p.beta, NULL, NULL,
-                NULL, NULL, rows, 0, c, 0, node->trainable, 0};
+                NULL, NULL, NULL, rows, 0, c, 0, node->trainable, 0};
     if (training && node->trainable) {
-        /* Two passes in double: one-pass E[x²] − E[x]² loses everything to cancellation on large activations. */
+        /* Deviations from a mean, never E[x²] − E[x]² (which loses everything to cancellation on large activations):
+         * each part's from its own mean, in a second sweep while the part is in cache, then combined exactly. One
+         * pass over x and one job instead of two (a mean pass, then a variance pass about the batch mean). */
         const int parts = cnn_reduce_parts(rows, BN_MIN_PART_ROWS, BN_PARTS, &j.part_rows);
         double* sums = (double*)cnn_scratch(m);
         j.part_a = sums;
         j.part_b = sums + (size_t)BN_PARTS * c;
-        double* total = sums + (size_t)2 * BN_PARTS * c;
-        bn_reduce(m, &j, parts, BN_PASS_MEAN, total, NULL);
-        for (int k = 0; k < c; k++) mean[k] = (float)(total[k] / (double)rows);
-        bn_reduce(m, &j, parts, BN_PASS_VAR, total, NULL);
+        j.part_c = sums + (size_t)2 * BN_PARTS * c;
+        double* batch_mean = sums + (size_t)3 * BN_PARTS * c;
+        double* squares = batch_mean + c;
+        bn_reduce(m, &j, parts, BN_PASS_STATS, batch_mean, squares);
+        for (int k = 0; k < c; k++) mean[k] = (float)batch_mean[k];
         const float momentum = node->cfg.bn.momentum;
         for (int k = 0; k < c; k++) {
-            float var = (float)(total[k] / (double)rows);
+            float var = (float)(squares[k] / (double)rows);
             inv_std[k] = 1.0f / sqrtf(var + eps);
             if (!m->updating) continue; /* computeGradients must not move the statistics */
             p.moving_mean[k] = p.moving_mean[k] * momentum + mean[k] * (1.0f - momentum);
@@ -213,7 +262,8 @@ static void bn_backward(cnn_model* m, cnn_node* node, int n) {
     bn_params p = params_of(m, node);
     const int want_dx = cnn_wants_grad(m, node->inputs[0]);
     bn_job j = {m->nodes[node->inputs[0]].out, node->grad, NULL, m->nodes[node->inputs[0]].grad, node->saved,
-                node->saved + c, p.gamma, p.beta, NULL, NULL, NULL, NULL, rows, 0, c, 0, node->trainable, 0};
+                node->saved + c, p.gamma, p.beta, NULL, NULL, NULL, NULL, NULL, rows, 0, c, 0, node->trainable,
+                0};
     if (node->trainable) {
         const int parts = cnn_reduce_parts(rows, BN_MIN_PART_ROWS, BN_PARTS, &j.part_rows);
         double* sums = (double*)cnn_scratch(m);
