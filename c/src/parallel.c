@@ -2,6 +2,8 @@
  * each), the task / range helpers of parallel.h. */
 #include "parallel.h"
 
+#include "kernels/gemm_tile.h" /* GEMM_NR: the packed kernel's panel width */
+
 typedef struct gemm_job {
     cnn_model* m;
     int M, N, K, lda, ldb, ldc, trans_a, trans_b, accumulate;
@@ -18,8 +20,7 @@ typedef struct gemm_job {
 int64_t cnn_threaded_min_work = INT64_C(1) << 18;
 
 static int ceil_div(int a, int b) { return (a + b - 1) / b; }
-static int round_up(int x, int m) { return ceil_div(x, m) * m; }
-static int min_int(int a, int b) { return a < b ? a : b; }
+/* min_int, round_up: gemm_tile.h */
 
 static void gemm_task(void* ctx, int task, int thread) {
     gemm_job* j = ctx;
@@ -65,17 +66,17 @@ typedef struct pack_job {
 } pack_job;
 
 static void pack_range(void* ctx, size_t begin, size_t end) {
-    const pack_job* j = ctx; /* [begin, end): 8-wide column panels */
-    const int j_end = (int)end * 8 < j->N ? (int)end * 8 : j->N;
-    cnn_f32_gemm_pack_b_whole(j->N, j->K, j->B, j->ldb, j->trans_b, (int)begin * 8, j_end, j->dst);
+    const pack_job* j = ctx; /* [begin, end): column panels */
+    const int j_end = (int)end * GEMM_NR < j->N ? (int)end * GEMM_NR : j->N;
+    cnn_f32_gemm_pack_b_whole(j->N, j->K, j->B, j->ldb, j->trans_b, (int)begin * GEMM_NR, j_end, j->dst);
 }
 
 cnn_f32_packed_b cnn_packed_kernel(cnn_model* m, cnn_node* node, int slot, const float* B, int ldb, int trans_b,
                                    int N, int K, float* dst) {
-    cnn_f32_packed_b packed = {dst, round_up(N, 8), 0};
+    cnn_f32_packed_b packed = {dst, round_up(N, GEMM_NR), 0};
     if (node->cache_version[slot] != m->weights_version) {
         pack_job j = {B, ldb, trans_b, N, K, dst};
-        cnn_parallel_ranges(m, (size_t)ceil_div(N, 8), 1, 8 * K * CNN_ELEMENTWISE_COST, pack_range, &j);
+        cnn_parallel_ranges(m, (size_t)ceil_div(N, GEMM_NR), 1, GEMM_NR * K * CNN_ELEMENTWISE_COST, pack_range, &j);
         node->cache_version[slot] = m->weights_version;
     }
     return packed;

@@ -305,6 +305,11 @@ static void test_packed_kernel_follows_weights(void) {
         for (int v = 0; v < 2; v++) fill_frand(cnn_model_input_buffer(models[v]), in_size);
         memcpy(cnn_model_input_buffer(models[1]), cnn_model_input_buffer(models[0]), in_size * sizeof(float));
         expect(cnn_model_forward(models[0], 2) == CNN_STATUS_OK, "predict fills the packed kernel");
+        const int layer = models[0]->output_node;
+        const uint64_t packed_at = models[0]->nodes[layer].cache_version[0];
+        expect(packed_at == models[0]->weights_version && cnn_model_forward(models[0], 2) == CNN_STATUS_OK &&
+                   models[0]->nodes[layer].cache_version[0] == packed_at && packed_at == models[0]->weights_version,
+               "a second predict reuses the packed kernel (no repack while the weights stay put)");
         for (int p = 0; p < cnn_model_param_count(models[0]); p++) { /* new weights for both */
             float* a = cnn_model_param(models[0], p, NULL, NULL);
             float* b = cnn_model_param(models[1], p, NULL, NULL);

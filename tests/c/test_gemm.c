@@ -297,8 +297,9 @@ static void test_gemm_finite(void) {
  * checked twin sees a NaN in C; the __ref twins give the unpacked reference's bits. The packed buffer has its exact
  * size, so ASan / valgrind catch a read past it. */
 static void test_gemm_packed(void) {
-    static const int shapes[][3] = {{37, 21, 9}, {13, 600, 300}, {70, 64, 513}, {9, 131, 256}, {5, 8, 1}};
-    static const int col_blocks[] = {8, 64, 136};
+    static const int shapes[][3] = {{37, 21, 9}, {13, 600, 300}, {70, 64, 513}, {9, 131, 256}, {5, 8, 1},
+                                    {6, 1100, 20}};
+    static const int col_blocks[] = {8, 64, 136, 520};
     int ok = 1, cases = 0;
     char why[200] = "";
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0] && ok; s++) {
@@ -317,7 +318,10 @@ static void test_gemm_packed(void) {
                 for (int j = 0; j < N; j += 24) /* column ranges of 3 panels, as threads would pack them */
                     cnn_f32_gemm_pack_b_whole(N, K, B, ldb, tb, j, j + 24 < N ? j + 24 : N, packed);
                 const cnn_f32_packed_b whole = {packed, (N + 7) / 8 * 8, 0};
-                cnn_f32_gemm_bias__simd(M, N, K, A, lda, ta, B, ldb, tb, bias, want, N, 1, ws);
+                /* Odd shapes: overwrite C, no bias; even: accumulate with a bias. */
+                const int acc = s % 2 == 0;
+                const float* use_bias = acc ? bias : NULL;
+                cnn_f32_gemm_bias__simd(M, N, K, A, lda, ta, B, ldb, tb, use_bias, want, N, acc, ws);
                 for (size_t cb = 0; cb < sizeof col_blocks / sizeof col_blocks[0] + 1 && ok; cb++) {
                     const int block = cb < sizeof col_blocks / sizeof col_blocks[0] ? col_blocks[cb] : N;
                     float* c = copy_floats(C0, (size_t)M * N);
@@ -326,10 +330,11 @@ static void test_gemm_packed(void) {
                         part.col0 = j0;
                         const int nb = N - j0 < block ? N - j0 : block;
                         const float* a = A;
+                        const float* block_bias = use_bias ? use_bias + j0 : NULL;
                         if (cb % 2)
-                            cnn_f32_gemm_bias_packed__simd(M, nb, K, a, lda, ta, &part, bias + j0, c + j0, N, 1, ws);
-                        else if (cnn_f32_gemm_bias_packed_finite__simd(M, nb, K, a, lda, ta, &part, bias + j0, c + j0,
-                                                                       N, 1, ws) != 1)
+                            cnn_f32_gemm_bias_packed__simd(M, nb, K, a, lda, ta, &part, block_bias, c + j0, N, acc, ws);
+                        else if (cnn_f32_gemm_bias_packed_finite__simd(M, nb, K, a, lda, ta, &part, block_bias, c + j0,
+                                                                       N, acc, ws) != 1)
                             ok = 0, snprintf(why, sizeof why, "M=%d N=%d K=%d: finite values reported as not", M, N, K);
                     }
                     cases++;
@@ -364,7 +369,8 @@ static void test_gemm_packed(void) {
                     free(ref_packed);
             }
     }
-    report(ok, "gemm_bias_packed: the unpacked GEMM's bits, whole and in column blocks, checked and not (%d cases) %s",
+    report(ok, "gemm_bias_packed: the unpacked GEMM's bits, whole and in column blocks (some past 512), checked and "
+           "not, with and without accumulation and bias (%d cases) %s",
            cases, why);
 }
 

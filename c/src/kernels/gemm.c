@@ -198,7 +198,7 @@ uint64_t cnn_f32_gemm_packed_b_floats(int N, int K) {
 
 void cnn_f32_gemm_pack_b_whole(int N, int K, const float* B, int ldb, int trans_b, int j_begin, int j_end,
                                float* packed) {
-    assert(j_begin % GEMM_NR == 0 && j_begin <= j_end && j_end <= N);
+    assert(j_begin % GEMM_NR == 0 && j_begin <= j_end && j_end <= N && (j_end == N || j_end % GEMM_NR == 0));
     const size_t ld = (size_t)round_up(N, GEMM_NR);
     for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
         const int kc = min_int(GEMM_KC, K - k0);
@@ -367,6 +367,7 @@ static CNN_ALWAYS_INLINE int gemm(int M, int N, int K, const float* A, int lda, 
     if (M <= 0 || N <= 0) return 1;
     cnn_v4f seen = cnn_v4f_zero();
     assert(lda >= (trans_a ? M : K) && ldc >= N);
+    assert(K <= 0 || (packed->col0 % GEMM_NR == 0 && packed->col0 + N <= packed->ld)); /* whole panels, inside B */
     assert(K <= 0 || ((uintptr_t)workspace & 15u) == 0); /* the packed A panels are read with aligned vector loads */
     if (K <= 0) {
         for (int i = 0; i < M; i++) {
@@ -412,8 +413,8 @@ static CNN_ALWAYS_INLINE int gemm(int M, int N, int K, const float* A, int lda, 
             }
             for (int i0 = 0; i0 < M; i0 += GEMM_MC) {
                 const int mc = min_int(GEMM_MC, M - i0);
-                const int packed = trans_a; /* else A's rows are read in place */
-                if (packed) pack_a_transposed(mc, kc, A, lda, i0, k0, packed_a);
+                const int a_packed = trans_a; /* else A's rows are read in place */
+                if (a_packed) pack_a_transposed(mc, kc, A, lda, i0, k0, packed_a);
                 for (int jp = 0; jp < nc; jp += GEMM_NR) {
                     const int nr = min_int(GEMM_NR, nc - jp);
                     const float* b_panel = block_b + (size_t)jp * kc;
@@ -421,7 +422,7 @@ static CNN_ALWAYS_INLINE int gemm(int M, int N, int K, const float* A, int lda, 
                     for (int ip = 0; ip < mc; ip += GEMM_MR) {
                         const int mr = min_int(GEMM_MR, mc - ip);
                         float* c_tile = c_panel + (size_t)ip * ldc;
-                        if (packed)
+                        if (a_packed)
                             cnn_gemm_ukernel_packed(kc, packed_a + (size_t)ip * kc, b_panel, c_tile, ldc, mr, nr, acc);
                         else
                             ukernel_direct_a(kc, A + (size_t)(i0 + ip) * lda + k0, lda, mr, b_panel, c_tile, ldc,

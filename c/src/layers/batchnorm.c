@@ -27,8 +27,8 @@ static bn_params params_of(cnn_model* m, const cnn_node* node) {
  * the parts added in order. Threads take parts; the single-threaded build runs the same parts in order. */
 enum { BN_PARTS = 64, BN_MIN_PART_ROWS = 32, BN_CHANNEL_BLOCK = 256, BN_ROW_GROUP = 8 };
 
-/* saved: per channel mean and 1/√(var + ε) of the last forward, as used by backward. scratch: three double sums per
- * channel for every part, and two reduced ones. */
+/* saved: per channel mean and 1/√(var + ε) of the last forward, as used by backward. scratch: per channel, two
+ * double sums and a centre for every part, and two reduced values. */
 static cnn_layer_needs bn_needs(const cnn_model* m, const cnn_node* node, int capacity) {
     (void)m;
     (void)capacity;
