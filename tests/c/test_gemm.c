@@ -86,6 +86,17 @@ static void gemm_sweep(const char* name, const int* Ms, int nM, const int* Ns, i
     report(ok, "gemm %-22s ta=%d tb=%d acc=%d (%d cases)%s", name, ta, tb, acc, cases, why);
 }
 
+/* One sweep case's operands, random: A (M×K), B (K×N), a bias, C (M×N) and the GEMM's workspace. */
+typedef struct operands { float *A, *B, *bias, *C, *ws; } operands;
+
+static operands random_operands(int M, int N, int K) {
+    operands o = {random_floats((size_t)M * K), random_floats((size_t)K * N), random_floats((size_t)N),
+                  random_floats((size_t)M * N), xmalloc(cnn_f32_gemm_workspace_floats(M, N, K) * sizeof(float))};
+    return o;
+}
+
+static void free_operands(operands* o) { free(o->A), free(o->B), free(o->bias), free(o->C), free(o->ws); }
+
 /* The threaded GEMMs split C into blocks that take other paths than the whole call (a 4-row block of a wide C, an
  * 8-column block through the in-place A kernel, the broadcast panels whose first tile also packs): every path must
  * give the whole call's bits, or the thread count would change the weights. */
@@ -99,12 +110,10 @@ static void test_gemm_split_bits(void) {
         for (int ta = 0; ta <= 1 && ok; ta++)
             for (int tb = 0; tb <= 1 && ok; tb++) {
                 const int lda = ta ? M : K, ldb = tb ? K : N;
-                float* A = random_floats((size_t)M * K);
-                float* B = random_floats((size_t)K * N);
-                float* bias = random_floats((size_t)N);
-                float* whole = random_floats((size_t)M * N);
+                operands o = random_operands(M, N, K);
+                const float *A = o.A, *B = o.B, *bias = o.bias;
+                float *whole = o.C, *ws = o.ws;
                 float* split = copy_floats(whole, (size_t)M * N);
-                float* ws = xmalloc(cnn_f32_gemm_workspace_floats(M, N, K) * sizeof(float));
                 cnn_f32_gemm_bias__simd(M, N, K, A, lda, ta, B, ldb, tb, bias, whole, N, 1, ws);
                 for (size_t rb = 0; rb < sizeof row_blocks / sizeof row_blocks[0] && ok; rb++)
                     for (size_t cb = 0; cb < sizeof col_blocks / sizeof col_blocks[0] && ok; cb++) {
@@ -127,7 +136,8 @@ static void test_gemm_split_bits(void) {
                             }
                         free(c);
                     }
-                free(A), free(B), free(bias), free(whole), free(split), free(ws);
+                free_operands(&o);
+                free(split);
             }
     }
     report(ok, "gemm_bias: any split of C into row and column blocks gives the whole call's bits %s", why);
@@ -307,12 +317,10 @@ static void test_gemm_packed(void) {
         for (int ta = 0; ta <= 1 && ok; ta++)
             for (int tb = 0; tb <= 1 && ok; tb++) {
                 const int lda = ta ? M : K, ldb = tb ? K : N;
-                float* A = random_floats((size_t)M * K);
-                float* B = random_floats((size_t)K * N);
-                float* bias = random_floats((size_t)N);
-                float* C0 = random_floats((size_t)M * N);
+                operands o = random_operands(M, N, K);
+                const float *A = o.A, *B = o.B, *bias = o.bias, *C0 = o.C;
+                float* ws = o.ws;
                 float* want = copy_floats(C0, (size_t)M * N);
-                float* ws = xmalloc(cnn_f32_gemm_workspace_floats(M, N, K) * sizeof(float));
                 const size_t packed_len = (size_t)cnn_f32_gemm_packed_b_floats(N, K);
                 float* packed = xmalloc(packed_len * sizeof(float));
                 for (int j = 0; j < N; j += 24) /* column ranges of 3 panels, as threads would pack them */
@@ -365,8 +373,8 @@ static void test_gemm_packed(void) {
                                  M, N, K, ta, tb, e, ref_packed[e], ref[e]);
                         ok = 0;
                     }
-                free(A), free(B), free(bias), free(C0), free(want), free(ws), free(packed), free(c), free(ref),
-                    free(ref_packed);
+                free_operands(&o);
+                free(want), free(packed), free(c), free(ref), free(ref_packed);
             }
     }
     report(ok, "gemm_bias_packed: the unpacked GEMM's bits, whole and in column blocks (some past 512), checked and "
