@@ -71,15 +71,16 @@ static void pack_range(void* ctx, size_t begin, size_t end) {
     cnn_f32_gemm_pack_b_whole(j->N, j->K, j->B, j->ldb, j->trans_b, (int)begin * GEMM_NR, j_end, j->dst);
 }
 
-cnn_f32_packed_b cnn_packed_kernel(cnn_model* m, cnn_node* node, int slot, const float* B, int ldb, int trans_b,
-                                   int N, int K, float* dst) {
-    cnn_f32_packed_b packed = {dst, round_up(N, GEMM_NR), 0};
+const cnn_f32_packed_b* cnn_packed_kernel(cnn_model* m, cnn_node* node, int slot, const float* B, int ldb,
+                                          int trans_b, int N, int K, cnn_f32_packed_b* storage) {
+    if (!cnn_packed_kernel_floats(N, K)) return NULL;
+    *storage = (cnn_f32_packed_b){node->saved, round_up(N, GEMM_NR), 0};
     if (node->cache_version[slot] != m->weights_version) {
-        pack_job j = {B, ldb, trans_b, N, K, dst};
+        pack_job j = {B, ldb, trans_b, N, K, node->saved};
         cnn_parallel_ranges(m, (size_t)ceil_div(N, GEMM_NR), 1, GEMM_NR * K * CNN_ELEMENTWISE_COST, pack_range, &j);
         node->cache_version[slot] = m->weights_version;
     }
-    return packed;
+    return storage;
 }
 
 void cnn_parallel_tasks(const cnn_model* m, int64_t work, int n_tasks, cnn_task_fn fn, void* ctx) {

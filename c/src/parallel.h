@@ -79,8 +79,8 @@ static inline int cnn_model_threaded(const cnn_model* m) {
     return cnn_thread_count() > 1 && m->threads == cnn_thread_count();
 }
 
-/* cnn_f32_gemm_bias (bias may be NULL) split into blocks of C, each thread using its own scratch as workspace (at
- * most what the whole GEMM needs). With packed (else NULL), B is that packed op(B) and B, ldb, trans_b are unused.
+/* cnn_f32_gemm_bias (bias may be NULL) split into blocks of C when the model runs threaded, each thread using its
+ * own scratch as workspace (at most what the whole GEMM needs); else one call on the scratch space. With packed (else NULL), B is that packed op(B) and B, ldb, trans_b are unused.
  * With check: as cnn_f32_gemm_bias_finite, returns whether every value of C came out finite; else returns 1.
  * parallel.c. */
 int cnn_gemm_split(cnn_model* m, int M, int N, int K, const float* A, int lda, int trans_a, const float* B, int ldb,
@@ -88,34 +88,24 @@ int cnn_gemm_split(cnn_model* m, int M, int N, int K, const float* A, int lda, i
                    int check);
 
 /* A layer's kernel packed for the GEMM once, not by every GEMM that uses it (each chunk of patch rows, each task of
- * a threaded split, each predict call): op(B) (K×N; B with ldb, transposed when trans_b) packed into dst, the
- * cnn_packed_kernel_floats(N, K) floats the layer planned in its saved buffer, and kept there as the node's cache
- * slot `slot` until m->weights_version moves (an optimizer step, a parameter handed out for writing). Repacking
- * runs threaded over column panels. Kernels past CNN_PACKED_KERNEL_MAX_FLOATS get no cache (size 0): their GEMMs
- * pack as they go, so a large dense layer does not hold its weights twice. */
+ * a threaded split, each predict call): op(B) (K×N; B with ldb, transposed when trans_b) packed at the start of the
+ * node's saved buffer, where the layer planned cnn_packed_kernel_floats(N, K) floats, and kept there as the node's
+ * cache slot `slot` until m->weights_version moves (an optimizer step, a parameter handed out for writing).
+ * Repacking runs threaded over column panels. Returns *storage describing it, or NULL for kernels past
+ * CNN_PACKED_KERNEL_MAX_FLOATS, which get no cache (size 0): their GEMMs pack as they go, so a large dense layer
+ * does not hold its weights twice. */
 #define CNN_PACKED_KERNEL_MAX_FLOATS (UINT64_C(1) << 22)
 static inline uint64_t cnn_packed_kernel_floats(int N, int K) {
     const uint64_t floats = cnn_f32_gemm_packed_b_floats(N, K);
     return floats <= CNN_PACKED_KERNEL_MAX_FLOATS ? floats : 0;
 }
-cnn_f32_packed_b cnn_packed_kernel(cnn_model* m, cnn_node* node, int slot, const float* B, int ldb, int trans_b,
-                                   int N, int K, float* dst);
+const cnn_f32_packed_b* cnn_packed_kernel(cnn_model* m, cnn_node* node, int slot, const float* B, int ldb,
+                                          int trans_b, int N, int K, cnn_f32_packed_b* storage);
 
-/* cnn_f32_gemm_bias (bias may be NULL) on the scratch space, split across the threads when the model runs threaded:
- * the bias goes into each block of C as it is stored, not in a pass of its own. */
-static inline void cnn_gemm_bias_threaded(cnn_model* m, int M, int N, int K, const float* A, int lda, int trans_a,
-                                          const float* B, int ldb, int trans_b, const float* bias, float* C, int ldc,
-                                          int accumulate) {
-    if (cnn_model_threaded(m))
-        cnn_gemm_split(m, M, N, K, A, lda, trans_a, B, ldb, trans_b, NULL, bias, C, ldc, accumulate, 0);
-    else
-        cnn_f32_gemm_bias(M, N, K, A, lda, trans_a, B, ldb, trans_b, bias, C, ldc, accumulate, cnn_scratch(m));
-}
-
-/* The same without a bias. */
+/* C = op(A)·op(B) (+ C) on the scratch space, split across the threads when the model runs threaded. */
 static inline void cnn_gemm_threaded(cnn_model* m, int M, int N, int K, const float* A, int lda, int trans_a,
                                      const float* B, int ldb, int trans_b, float* C, int ldc, int accumulate) {
-    cnn_gemm_bias_threaded(m, M, N, K, A, lda, trans_a, B, ldb, trans_b, NULL, C, ldc, accumulate);
+    cnn_gemm_split(m, M, N, K, A, lda, trans_a, B, ldb, trans_b, NULL, NULL, C, ldc, accumulate, 0);
 }
 
 /* conv_threads.c: the convolution's passes, threaded (called only when cnn_model_threaded(m)). Each returns 1, or 0

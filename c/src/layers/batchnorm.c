@@ -64,11 +64,16 @@ enum { BN_PASS_STATS, BN_PASS_GRAD };
  * BN_PASS_GRAD: Σdy (a) and Σdy·x̂ (b). Rows add in float
  * over groups of BN_ROW_GROUP rows (counted from the part's start), and the groups in double: the float loops over
  * the channels vectorize, and a group's float sum of 8 terms loses nothing that matters against the double total. */
+/* Rows in part p (the last part may be short). */
+static size_t part_size(const bn_job* j, int p) {
+    const size_t r0 = (size_t)p * j->part_rows;
+    return j->rows - r0 < j->part_rows ? j->rows - r0 : j->part_rows;
+}
+
 static void bn_part_task(void* ctx, int part, int thread) {
     (void)thread;
     const bn_job* j = ctx;
-    const size_t c = (size_t)j->c, r0 = (size_t)part * j->part_rows;
-    const size_t r1 = j->rows - r0 < j->part_rows ? j->rows : r0 + j->part_rows;
+    const size_t c = (size_t)j->c, r0 = (size_t)part * j->part_rows, r1 = r0 + part_size(j, part);
     double* a = j->part_a + (size_t)part * c;
     double* b = j->part_b + (size_t)part * c;
     for (size_t j0 = 0; j0 < c; j0 += BN_CHANNEL_BLOCK) {
@@ -134,16 +139,14 @@ static void bn_reduce(const cnn_model* m, bn_job* j, int parts, int pass, double
         for (int k = 0; k < j->c; k++) {
             double sum = 0.0, m2 = 0.0;
             for (int p = 0; p < parts; p++) {
-                const size_t r0 = (size_t)p * j->part_rows, i = (size_t)p * j->c + k;
-                const double n = (double)(j->rows - r0 < j->part_rows ? j->rows - r0 : j->part_rows);
-                sum += n * j->part_c[i] + j->part_a[i];
+                const size_t i = (size_t)p * j->c + k;
+                sum += (double)part_size(j, p) * j->part_c[i] + j->part_a[i];
             }
             const double mean = sum / (double)j->rows;
             for (int p = 0; p < parts; p++) {
-                const size_t r0 = (size_t)p * j->part_rows, i = (size_t)p * j->c + k;
-                const double n = (double)(j->rows - r0 < j->part_rows ? j->rows - r0 : j->part_rows);
+                const size_t i = (size_t)p * j->c + k;
                 const double off = j->part_c[i] - mean;
-                m2 += j->part_b[i] + 2.0 * off * j->part_a[i] + n * off * off;
+                m2 += j->part_b[i] + 2.0 * off * j->part_a[i] + (double)part_size(j, p) * off * off;
             }
             out_a[k] = mean;
             out_b[k] = m2;

@@ -332,11 +332,8 @@ static void conv_forward(cnn_model* m, cnn_node* node, int n, int training) {
     const conv_algorithm algorithm = conv_algorithm_of(cfg, &g);
     /* The GEMM paths' kernel, packed once and kept until the weights move (parallel.h). */
     cnn_f32_packed_b packed_kernel;
-    const cnn_f32_packed_b* packed = NULL;
-    if (algorithm != CONV_DIRECT && cnn_packed_kernel_floats(N, K)) {
-        packed_kernel = cnn_packed_kernel(m, node, 0, kernel->data, N, 0, N, K, node->saved);
-        packed = &packed_kernel;
-    }
+    const cnn_f32_packed_b* packed =
+        algorithm == CONV_DIRECT ? NULL : cnn_packed_kernel(m, node, 0, kernel->data, N, 0, N, K, &packed_kernel);
     if (cnn_model_threaded(m) && /* the same passes, split into tasks (conv_threads.c) */
         cnn_conv2d_forward_threaded(m, &g, algorithm == CONV_POINTWISE, algorithm == CONV_DIRECT,
                                     cnn_patch_chunk_rows(K, M), in->out, kernel->data, packed, bias, N, node->out,

@@ -21,12 +21,8 @@ static void dense_forward(cnn_model* m, cnn_node* node, int n, int training) {
     const float* bias = node->cfg.dense.use_bias ? m->params[node->first_param + 1].data : NULL;
     const float* w = m->params[node->first_param].data;
     const int vouch = cnn_vouch_wanted(m, node);
-    cnn_f32_packed_b packed_kernel;
-    const cnn_f32_packed_b* packed = NULL;
-    if (cnn_packed_kernel_floats(N, K)) { /* packed once while the weights stay put (parallel.h) */
-        packed_kernel = cnn_packed_kernel(m, node, 0, w, N, 0, N, K, node->saved);
-        packed = &packed_kernel;
-    }
+    cnn_f32_packed_b packed_kernel; /* packed once while the weights stay put (parallel.h) */
+    const cnn_f32_packed_b* packed = cnn_packed_kernel(m, node, 0, w, N, 0, N, K, &packed_kernel);
     const int finite = cnn_gemm_split(m, n, N, K, in->out, K, 0, w, N, 0, packed, bias, node->out, N, 0, vouch);
     if (vouch) m->output_vouched = finite;
 }
